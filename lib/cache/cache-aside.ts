@@ -1,0 +1,372 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ExponentialBackoff, handleAll, retry } from "cockatiel";
+import { z } from "zod";
+import type { Metrics } from "../observability/metrics";
+import { recordTiming } from "../observability/server-timing";
+import { CacheUnavailableError, type GuardedStore } from "./guarded-store";
+import { GEN_TTL_SECONDS, LOCK_TTL_MS, type Keys } from "./keys";
+import { lua } from "./store";
+
+/*
+ * The consistency protocol (DESIGN.md, "The race that must not happen").
+ *
+ * Every cached key K has a generation counter {K}:gen in Redis. A writer, after its
+ * transaction commits, runs INVALIDATE: INCR {K}:gen, DEL K. A loader reads the
+ * generation *before* it reads Postgres (in the same script that takes the single-flight
+ * lock), and POPULATE sets K only if the generation is unchanged. So if a write commits
+ * after the loader's snapshot, its invalidation lands after the loader's generation read,
+ * and either the populate sees the new generation and refuses, or the populate came first
+ * and the invalidation deletes it. Either way no reader is served the old row after the
+ * writer has returned. POPULATE also refuses to replace a value whose version (the
+ * Postgres-side sequence number inside the JSON) is newer than its own.
+ */
+
+/** Returns {1, value} on a hit; {2, generation} when this caller took the lock; {0, ""} otherwise. */
+const GET_OR_LOCK = lua(`
+local v = redis.call('GET', KEYS[1])
+if v then return {1, v} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {2, redis.call('GET', KEYS[3]) or '0'}
+end
+return {0, ''}
+`);
+
+/** 1: set; 0: refused, a write landed during the load; 2: refused, a newer value is cached. */
+const POPULATE = lua(`
+local result = 0
+local gen = redis.call('GET', KEYS[2]) or '0'
+if ARGV[7] == '0' or gen == ARGV[2] then
+  local cur = redis.call('GET', KEYS[1])
+  local curv = cur and tonumber(string.match(cur, '^{"v":(%d+)'))
+  if curv and curv > tonumber(ARGV[6]) then
+    result = 2
+  else
+    redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+    redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[5])
+    result = 1
+  end
+end
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return result
+`);
+
+const INVALIDATE = lua(`
+local g = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+return g
+`);
+
+const RELEASE = lua(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+export type Source = "cache" | "db" | "stale";
+
+export interface ReadSpec<T> {
+  /** Metrics label: rooms-all, room, rooms-count, ... */
+  cache: string;
+  key: string;
+  /** Validates the cached data; it must also turn ISO strings back into Dates. */
+  schema: z.ZodType<T>;
+  ttlSeconds: number;
+  staleTtlSeconds: number;
+  /** Reads Postgres; returns the data and the Postgres-side version it was read at. */
+  load: () => Promise<{ data: T; version: number }>;
+  /** False for values not worth caching (an unknown id): returned, lock released, nothing set. Default: all. */
+  shouldCache?: (data: T) => boolean;
+}
+
+export interface ReadResult<T> {
+  data: T;
+  source: Source;
+  version: number;
+}
+
+export interface CacheAsideHooks {
+  /** Runs between the loader's Postgres read and its cache set: tests pause here to force races. */
+  afterLoad?: (key: string) => Promise<void> | void;
+}
+
+/** Options of {@link CacheAside}. */
+export interface CacheAsideOptions {
+  /** null when the cache is disabled: every read goes to Postgres, every write skips Redis. */
+  guarded: GuardedStore | null;
+  keys: Keys;
+  metrics: Metrics;
+  /** How long a reader waits for another caller's load before querying Postgres itself. Default 1000 ms. */
+  waitForLoaderMs?: number;
+  hooks?: CacheAsideHooks;
+  /** Turns the generation guard off. Only the test that demonstrates the race sets this. */
+  unsafeDisableGuard?: boolean;
+  onError?: (error: unknown, context: { op: string; key: string }) => void;
+}
+
+interface Envelope {
+  v: number;
+  at: string;
+  data: unknown;
+}
+
+interface LoadOutcome<T> {
+  result: ReadResult<T>;
+  /** True when the value is known to be current: the guarded populate succeeded. */
+  published: boolean;
+}
+
+export class CacheAside {
+  private readonly inflight = new Map<string, Promise<LoadOutcome<unknown>>>();
+  private readonly waitForLoaderMs: number;
+  /** Keys whose invalidation failed; retried when the circuit closes again. */
+  private readonly pending = new Set<string>();
+  private readonly retryPolicy = retry(handleAll, {
+    maxAttempts: 2,
+    backoff: new ExponentialBackoff({ initialDelay: 25, maxDelay: 100 }),
+  });
+
+  constructor(private readonly options: CacheAsideOptions) {
+    this.waitForLoaderMs = options.waitForLoaderMs ?? 1_000;
+    options.guarded?.onRecovered(() => void this.flushPending());
+  }
+
+  get enabled(): boolean {
+    return this.options.guarded !== null;
+  }
+
+  async read<T>(spec: ReadSpec<T>): Promise<ReadResult<T>> {
+    const { guarded, metrics } = this.options;
+    if (!guarded) {
+      metrics.cacheRequests.inc({ cache: spec.cache, outcome: "bypass" });
+      return this.loadDirect(spec);
+    }
+    const started = performance.now();
+    try {
+      const raw = await guarded.read((s) => s.get(spec.key));
+      const hit = raw === null ? undefined : this.decode(spec, raw);
+      this.observe(spec.cache, started);
+      if (hit) {
+        metrics.cacheRequests.inc({ cache: spec.cache, outcome: "hit" });
+        recordTiming("cache", performance.now() - started, "hit");
+        return hit;
+      }
+      if (raw !== null) await this.dropCorrupt(spec);
+    } catch (error) {
+      return this.onCacheDown(spec, error, started);
+    }
+    metrics.cacheRequests.inc({ cache: spec.cache, outcome: "miss" });
+    recordTiming("cache", performance.now() - started, "miss");
+    return this.readMiss(spec);
+  }
+
+  /**
+   * Concurrent misses in this process share one load. A caller that joined accepts the
+   * shared value only when the guarded populate succeeded (so it is current as of the
+   * populate); otherwise it reads again.
+   */
+  private async readMiss<T>(spec: ReadSpec<T>): Promise<ReadResult<T>> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const running = this.inflight.get(spec.key) as Promise<LoadOutcome<T>> | undefined;
+      if (!running) break;
+      const outcome = await running.catch(() => undefined);
+      if (outcome?.published) return { ...outcome.result, source: "cache" };
+    }
+    const own = this.missAcrossInstances(spec);
+    this.inflight.set(spec.key, own);
+    try {
+      return (await own).result;
+    } finally {
+      if (this.inflight.get(spec.key) === own) this.inflight.delete(spec.key);
+    }
+  }
+
+  /** Single flight across instances: one caller takes the Redis lock and loads, the others wait for its value. */
+  private async missAcrossInstances<T>(spec: ReadSpec<T>): Promise<LoadOutcome<T>> {
+    const guarded = this.options.guarded!;
+    const { keys, metrics } = this.options;
+    const token = randomUUID();
+    const deadline = performance.now() + this.waitForLoaderMs;
+    let delay = 5;
+    let waited = false;
+    for (;;) {
+      let reply: [number, string];
+      const started = performance.now();
+      try {
+        reply = (await guarded.read((s) =>
+          s.eval(GET_OR_LOCK, [spec.key, keys.lock(spec.key), keys.gen(spec.key)], [token, LOCK_TTL_MS]),
+        )) as [number, string];
+      } catch (error) {
+        return { result: await this.onCacheDown(spec, error, started), published: false };
+      }
+      const [kind, payload] = reply;
+      if (kind === 1) {
+        const hit = this.decode(spec, payload);
+        if (hit) {
+          if (waited) metrics.singleFlightWaits.inc({ cache: spec.cache, outcome: "served" });
+          return { result: hit, published: true };
+        }
+        await this.dropCorrupt(spec).catch(() => {});
+        continue;
+      }
+      if (kind === 2) return this.loadAndPopulate(spec, token, payload);
+      if (performance.now() + delay > deadline) {
+        metrics.singleFlightWaits.inc({ cache: spec.cache, outcome: "timeout" });
+        return { result: await this.loadDirect(spec), published: false };
+      }
+      waited = true;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 40);
+    }
+  }
+
+  private async loadAndPopulate<T>(spec: ReadSpec<T>, token: string, generation: string): Promise<LoadOutcome<T>> {
+    const guarded = this.options.guarded!;
+    const { keys, metrics, hooks } = this.options;
+    let loaded: { data: T; version: number };
+    try {
+      loaded = await this.timedLoad(spec);
+    } catch (error) {
+      await guarded.write((s) => s.eval(RELEASE, [keys.lock(spec.key)], [token])).catch(() => {});
+      return { result: await this.staleOrThrow(spec, error), published: false };
+    }
+    if (spec.shouldCache && !spec.shouldCache(loaded.data)) {
+      await guarded.write((s) => s.eval(RELEASE, [keys.lock(spec.key)], [token])).catch(() => {});
+      return { result: { data: loaded.data, source: "db", version: loaded.version }, published: false };
+    }
+    await hooks?.afterLoad?.(spec.key);
+    const envelope: Envelope = { v: loaded.version, at: new Date().toISOString(), data: loaded.data };
+    let outcome = 0;
+    try {
+      outcome = Number(
+        await guarded.write((s) =>
+          s.eval(
+            POPULATE,
+            [spec.key, keys.gen(spec.key), keys.lock(spec.key), keys.stale(spec.key)],
+            [
+              token,
+              generation,
+              JSON.stringify(envelope),
+              spec.ttlSeconds,
+              spec.staleTtlSeconds,
+              loaded.version,
+              this.options.unsafeDisableGuard ? "0" : "1",
+            ],
+          ),
+        ),
+      );
+    } catch (error) {
+      this.options.onError?.(error, { op: "populate", key: spec.key });
+    }
+    if (outcome !== 1) metrics.guardRejections.inc({ cache: spec.cache });
+    return { result: { data: loaded.data, source: "db", version: loaded.version }, published: outcome === 1 };
+  }
+
+  private async onCacheDown<T>(spec: ReadSpec<T>, error: unknown, started: number): Promise<ReadResult<T>> {
+    this.options.metrics.cacheRequests.inc({ cache: spec.cache, outcome: "error" });
+    recordTiming("cache", performance.now() - started, "error");
+    if (!(error instanceof CacheUnavailableError)) this.options.onError?.(error, { op: "read", key: spec.key });
+    return this.loadDirect(spec);
+  }
+
+  /** Postgres without populating: cache disabled, down, or the single-flight wait ran out. */
+  private async loadDirect<T>(spec: ReadSpec<T>): Promise<ReadResult<T>> {
+    const { data, version } = await this.timedLoad(spec);
+    return { data, version, source: "db" };
+  }
+
+  private async timedLoad<T>(spec: ReadSpec<T>): Promise<{ data: T; version: number }> {
+    const started = performance.now();
+    try {
+      return await spec.load();
+    } finally {
+      recordTiming("db", performance.now() - started);
+    }
+  }
+
+  /** Postgres failed: serve the last-known-good copy, marked stale, rather than an error. */
+  private async staleOrThrow<T>(spec: ReadSpec<T>, error: unknown): Promise<ReadResult<T>> {
+    const guarded = this.options.guarded;
+    const raw = guarded
+      ? await guarded.read((s) => s.get(this.options.keys.stale(spec.key))).catch(() => null)
+      : null;
+    const stale = raw ? this.decode(spec, raw) : undefined;
+    if (!stale) throw error;
+    this.options.metrics.cacheRequests.inc({ cache: spec.cache, outcome: "stale" });
+    return { ...stale, source: "stale" };
+  }
+
+  /** Parses and validates a cached value; undefined when it fails either. */
+  private decode<T>(spec: ReadSpec<T>, raw: string): ReadResult<T> | undefined {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      return undefined;
+    }
+    const envelope = z.object({ v: z.number().int().nonnegative(), at: z.string(), data: spec.schema }).safeParse(parsed);
+    return envelope.success ? { data: envelope.data.data, version: envelope.data.v, source: "cache" } : undefined;
+  }
+
+  /** A value that fails to parse or validate is a miss, and is deleted (through the guard, so no load races it). */
+  private async dropCorrupt(spec: { cache: string; key: string }): Promise<void> {
+    this.options.metrics.cacheRequests.inc({ cache: spec.cache, outcome: "corrupt" });
+    this.options.onError?.(new Error("corrupt cache value"), { op: "decode", key: spec.key });
+    await this.invalidate([spec.key]);
+  }
+
+  private observe(cache: string, started: number) {
+    this.options.metrics.cacheLatency.observe({ cache }, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * Deletes keys and bumps their generations, so no load that began before now can
+   * populate them. Throws CacheUnavailableError when Redis cannot be reached.
+   */
+  async invalidate(keysToDrop: string[]): Promise<void> {
+    const guarded = this.options.guarded;
+    if (!guarded || keysToDrop.length === 0) return;
+    const { keys } = this.options;
+    await Promise.all(
+      keysToDrop.map((key) => guarded.write((s) => s.eval(INVALIDATE, [key, keys.gen(key)], [GEN_TTL_SECONDS]))),
+    );
+  }
+
+  /**
+   * Invalidation after a committed write. Retried with backoff and never throws: a
+   * committed write is never turned into an error. Keys that still fail are kept and
+   * retried when the circuit closes again; the reconciler repairs what a crash loses.
+   * Resolves true when every key was invalidated now.
+   */
+  async invalidateAfterWrite(keysToDrop: string[]): Promise<boolean> {
+    if (!this.options.guarded || keysToDrop.length === 0) return true;
+    const { metrics } = this.options;
+    let attempts = 0;
+    try {
+      await this.retryPolicy.execute(() => {
+        attempts++;
+        // An open circuit will not close within a retry's backoff: defer at once.
+        if (this.options.guarded?.state === "open") throw new CacheUnavailableError("circuit open");
+        return this.invalidate(keysToDrop);
+      });
+      metrics.cacheInvalidations.inc({ outcome: attempts > 1 ? "retried" : "ok" }, keysToDrop.length);
+      return true;
+    } catch (error) {
+      for (const key of keysToDrop) if (this.pending.size < 100_000) this.pending.add(key);
+      metrics.cacheInvalidations.inc({ outcome: "deferred" }, keysToDrop.length);
+      this.options.onError?.(error, { op: "invalidate", key: keysToDrop.join(",") });
+      return false;
+    }
+  }
+
+  /** Invalidations still owed to Redis by this process. */
+  get pendingInvalidations(): number {
+    return this.pending.size;
+  }
+
+  async flushPending(): Promise<void> {
+    const batch = [...this.pending];
+    this.pending.clear();
+    if (batch.length) await this.invalidateAfterWrite(batch);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Every Redis key Lobby uses, and every TTL, in one place. Names follow DESIGN.md's
+ * contract; `prefix` (REDIS_KEY_PREFIX) goes in front of all of them. Drivers never add
+ * a prefix themselves, so SCAN patterns and Lua KEYS see the same names.
+ */
+
+export type CacheMode = "production" | "development" | "test";
+
+/** Production TTLs in seconds; development uses 10% of each (DESIGN.md). */
+export const PRODUCTION_TTL = {
+  /** `rooms:all` and `rooms:count`. */
+  roomsAll: 300,
+  /** `room:{id}`. */
+  room: 3600,
+  /**
+   * `stale:*`: last-known-good copies served, marked stale, only when Postgres is down.
+   * Long enough to ride out an outage, short enough not to hoard memory.
+   */
+  stale: 86_400,
+} as const;
+
+export type Ttls = { [K in keyof typeof PRODUCTION_TTL]: number };
+
+export function ttlsFor(mode: CacheMode): Ttls {
+  if (mode === "production") return { ...PRODUCTION_TTL };
+  const scale = (s: number) => Math.max(1, Math.round(s / 10));
+  return {
+    roomsAll: scale(PRODUCTION_TTL.roomsAll),
+    room: scale(PRODUCTION_TTL.room),
+    stale: scale(PRODUCTION_TTL.stale),
+  };
+}
+
+/** Single-flight lock lifetime: a crashed loader blocks a key at most this long. */
+export const LOCK_TTL_MS = 5_000;
+/** Generation counters outlive every value they guard. */
+export const GEN_TTL_SECONDS = 2 * 86_400;
+
+export function createKeys(prefix = "") {
+  const k = (name: string) => prefix + name;
+  /*
+   * A key's companions carry the key itself as a hash tag (`{room:42}:gen`), so on Redis
+   * Cluster they share its slot and one Lua script may touch them all.
+   */
+  const companion = (key: string, kind: string) => `{${key}}:${kind}`;
+  return {
+    prefix,
+    roomsAll: k("rooms:all"),
+    roomsCount: k("rooms:count"),
+    roomsLastSync: k("rooms:last_sync"),
+    room: (id: string) => k(`room:${id}`),
+    /** SCAN pattern for every cached room. */
+    roomPattern: k("room:*"),
+    /** Bumped by every invalidation of `key`; a loader may only set if it is unchanged. */
+    gen: (key: string) => companion(key, "gen"),
+    /** Single-flight lock of `key`. */
+    lock: (key: string) => companion(key, "lock"),
+    /** Last-known-good copy of `key`, served only when Postgres is down. */
+    stale: (key: string) => companion(key, "stale"),
+    /** Pub/sub channel on which room changes are announced. */
+    roomsChannel: k("events:rooms"),
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;

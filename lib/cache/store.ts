@@ -1,0 +1,35 @@
+/**
+ * The small surface Lobby needs from Redis, implemented by the ioredis (TCP) and
+ * @upstash/redis (REST) drivers. Keys arrive fully named (prefix included); values are
+ * strings (JSON made by the caller), so both drivers store the same bytes.
+ */
+export interface CacheStore {
+  readonly driver: "ioredis" | "upstash";
+  get(key: string): Promise<string | null>;
+  mget(keys: string[]): Promise<(string | null)[]>;
+  /** SET with optional expiry (seconds). */
+  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  del(keys: string[]): Promise<number>;
+  /** Runs a Lua script (EVALSHA, falling back to EVAL once per process). */
+  eval(script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown>;
+  scan(cursor: string, match: string, count: number): Promise<[cursor: string, keys: string[]]>;
+  ttl(key: string): Promise<number>;
+  publish(channel: string, message: string): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LuaScript {
+  source: string;
+  sha1: string;
+}
+
+import { createHash } from "node:crypto";
+
+export function lua(source: string): LuaScript {
+  return { source, sha1: createHash("sha1").update(source).digest("hex") };
+}
+
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.includes("NOSCRIPT");
+}

@@ -1,0 +1,53 @@
+import { Redis } from "@upstash/redis";
+import { isNoScript, type CacheStore } from "./store";
+
+export interface UpstashStoreOptions {
+  url: string;
+  token: string;
+  /** Per-request timeout. Default 1000 ms; the breaker's own deadline is shorter on the SSR path. */
+  timeoutMs?: number;
+  /** Retries on network errors. Default 1: the breaker and the fallback to Postgres do the rest. */
+  retries?: number;
+}
+
+export function createUpstashStore(options: UpstashStoreOptions): CacheStore {
+  const client = new Redis({
+    url: options.url,
+    token: options.token,
+    // Values are our own JSON strings; the client must hand them back untouched.
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    retry: { retries: options.retries ?? 1, backoff: (n) => 20 * 2 ** n },
+    signal: () => AbortSignal.timeout(options.timeoutMs ?? 1_000),
+  });
+  const asString = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  return {
+    driver: "upstash",
+    get: async (key) => asString(await client.get(key)),
+    mget: async (keys) => (keys.length ? (await client.mget<unknown[]>(...keys)).map(asString) : []),
+    async set(key, value, ttlSeconds) {
+      if (ttlSeconds) await client.set(key, value, { ex: ttlSeconds });
+      else await client.set(key, value);
+    },
+    del: (keys) => (keys.length ? client.del(...keys) : Promise.resolve(0)),
+    async eval(script, keys, args) {
+      const argv = args.map(String);
+      try {
+        return await client.evalsha(script.sha1, keys, argv);
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        return client.eval(script.source, keys, argv);
+      }
+    },
+    async scan(cursor, match, count) {
+      const [next, keys] = await client.scan(cursor, { match, count });
+      return [String(next), keys];
+    },
+    ttl: (key) => client.ttl(key),
+    publish: (channel, message) => client.publish(channel, message),
+    async ping() {
+      await client.ping();
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,32 @@
+import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema";
+
+export type Db = PostgresJsDatabase<typeof schema>;
+
+export interface DbHandle {
+  db: Db;
+  sql: postgres.Sql;
+  close(): Promise<void>;
+}
+
+export interface DbOptions {
+  /** Pool size. Default 10 (web); the worker sizes it to its concurrency. */
+  max?: number;
+  /** Called for every query sent, for metrics and tests that count round trips. */
+  onQuery?: (query: string) => void;
+  /** Seconds to wait for a connection. Default 5: a dead Postgres must fail fast enough to serve stale. */
+  connectTimeout?: number;
+}
+
+export function createDb(url: string, options: DbOptions = {}): DbHandle {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeout ?? 5,
+    idle_timeout: 30,
+    onnotice: () => {},
+    debug: options.onQuery ? (_conn, query) => options.onQuery?.(query) : undefined,
+  });
+  const db = drizzle(sql, { schema });
+  return { db, sql, close: () => sql.end({ timeout: 5 }) };
+}

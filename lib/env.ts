@@ -1,0 +1,142 @@
+import { z } from "zod";
+
+/**
+ * The one place that reads `process.env`. Parsed once, on first use; the web server
+ * calls it at start (instrumentation.ts), the worker and scripts at their start, so a
+ * bad variable stops the process with a message that names it.
+ */
+
+const bool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : v === "true" || v === "1"));
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+
+const DEV_SECRET = "lobby-development-secret-do-not-use-in-production";
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/lobby"),
+    REDIS_URL: url(["redis:", "rediss:"]).optional(),
+    KV_REST_API_URL: url(["http:", "https:"]).optional(),
+    KV_REST_API_TOKEN: z.string().min(1).optional(),
+    UPSTASH_REDIS_REST_URL: url(["http:", "https:"]).optional(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{0,64}$/, "may hold letters, digits, ':', '_' and '-' (64 at most)")
+      .default(""),
+    CACHE_ENABLED: bool,
+    ENABLE_ROOM_RECONCILIATION: bool,
+    RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).optional(),
+    SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    SESSION_COOKIE_SECURE: bool,
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+    METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  })
+  .superRefine((env, ctx) => {
+    const pairs = [
+      ["KV_REST_API_URL", "KV_REST_API_TOKEN"],
+      ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
+    ] as const;
+    for (const [u, t] of pairs) {
+      if (Boolean(env[u]) !== Boolean(env[t])) {
+        ctx.addIssue({ code: "custom", path: [env[u] ? t : u], message: `is required when ${env[u] ? u : t} is set` });
+      }
+    }
+    const building = process.env.NEXT_PHASE === "phase-production-build";
+    if (env.NODE_ENV === "production" && !env.SESSION_SECRET && !building) {
+      ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "is required in production" });
+    }
+  });
+
+export type RawEnv = z.infer<typeof schema>;
+
+export interface Env {
+  nodeEnv: RawEnv["NODE_ENV"];
+  databaseUrl: string;
+  redis:
+    | { driver: "ioredis"; url: string }
+    | { driver: "upstash"; url: string; token: string }
+    | { driver: "none" };
+  /** URL for BullMQ, which always needs TCP. */
+  redisTcpUrl: string | undefined;
+  keyPrefix: string;
+  /** false: never touch Redis for caching. Default: on, except under NODE_ENV=test. */
+  cacheEnabled: boolean;
+  reconciliationEnabled: boolean;
+  reconcileIntervalMs: number;
+  sessionSecret: string;
+  /** Secure flag on the session cookie. Default: on in production (browsers treat localhost as secure). */
+  secureCookies: boolean;
+  port: number;
+  logLevel: NonNullable<RawEnv["LOG_LEVEL"]>;
+  metricsToken: string | undefined;
+}
+
+export class EnvError extends Error {
+  constructor(public readonly issues: { variable: string; message: string }[]) {
+    super(
+      "Invalid environment:\n" + issues.map((i) => `  ${i.variable}: ${i.message}`).join("\n"),
+    );
+    this.name = "EnvError";
+  }
+}
+
+/** Parses an environment object; exported for tests, use `env()` elsewhere. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    throw new EnvError(
+      result.error.issues.map((i) => ({ variable: String(i.path[0] ?? "?"), message: i.message })),
+    );
+  }
+  const e = result.data;
+  const restUrl = e.KV_REST_API_URL ?? e.UPSTASH_REDIS_REST_URL;
+  const restToken = e.KV_REST_API_TOKEN ?? e.UPSTASH_REDIS_REST_TOKEN;
+  const production = e.NODE_ENV === "production";
+  // Outside production, a machine with no Redis variables gets the local Redis.
+  const redisUrl = e.REDIS_URL ?? (production || restUrl ? undefined : "redis://127.0.0.1:6379");
+  // REDIS_URL wins when both are set: TCP is faster, and BullMQ needs it anyway.
+  const redis: Env["redis"] = redisUrl
+    ? { driver: "ioredis", url: redisUrl }
+    : restUrl && restToken
+      ? { driver: "upstash", url: restUrl, token: restToken }
+      : { driver: "none" };
+  return {
+    nodeEnv: e.NODE_ENV,
+    databaseUrl: e.DATABASE_URL,
+    redis,
+    redisTcpUrl: redisUrl,
+    keyPrefix: e.REDIS_KEY_PREFIX,
+    cacheEnabled: redis.driver !== "none" && (e.CACHE_ENABLED ?? e.NODE_ENV !== "test"),
+    reconciliationEnabled: e.ENABLE_ROOM_RECONCILIATION ?? production,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS ?? (production ? 300_000 : 30_000),
+    sessionSecret: e.SESSION_SECRET ?? DEV_SECRET,
+    secureCookies: e.SESSION_COOKIE_SECURE ?? production,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
+    metricsToken: e.METRICS_TOKEN,
+  };
+}
+
+let cached: Env | undefined;
+
+/** The validated environment of this process. */
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}

@@ -1,0 +1,70 @@
+import type { CacheAside, ReadResult } from "../cache/cache-aside";
+import type { Keys, Ttls } from "../cache/keys";
+import type { Db } from "../db/client";
+import { countLiveRooms, getLiveRoom, listLiveRoomsWithVersion, type Room } from "../db/queries/rooms";
+import { cachedCountSchema, cachedRoomListSchema, cachedRoomSchema } from "./validation";
+
+export interface RoomCacheDeps {
+  db: Db;
+  cache: CacheAside;
+  keys: Keys;
+  ttls: Ttls;
+}
+
+/**
+ * Cache-first reads of rooms (DESIGN.md read path): `rooms:all`, `room:{id}` and
+ * `rooms:count`, each from Redis when it holds a valid value, else from Postgres through
+ * the single-flight, version-guarded load of {@link CacheAside}. Results say where they
+ * came from (`cache`, `db`, or `stale` when Postgres is down and a last-known-good copy
+ * was served).
+ */
+export class RoomCacheService {
+  constructor(private readonly deps: RoomCacheDeps) {}
+
+  getAllRooms(): Promise<ReadResult<Room[]>> {
+    const { db, cache, keys, ttls } = this.deps;
+    return cache.read({
+      cache: "rooms-all",
+      key: keys.roomsAll,
+      schema: cachedRoomListSchema,
+      ttlSeconds: ttls.roomsAll,
+      staleTtlSeconds: ttls.stale,
+      load: async () => {
+        const { rooms, version } = await listLiveRoomsWithVersion(db);
+        return { data: rooms, version };
+      },
+    });
+  }
+
+  getRoom(id: string): Promise<ReadResult<Room | null>> {
+    const { db, cache, keys, ttls } = this.deps;
+    return cache.read({
+      cache: "room",
+      key: keys.room(id),
+      schema: cachedRoomSchema.nullable(),
+      ttlSeconds: ttls.room,
+      staleTtlSeconds: ttls.stale,
+      load: async () => {
+        const room = await getLiveRoom(db, id);
+        return { data: room ?? null, version: room?.version ?? 0 };
+      },
+      // Unknown ids are not cached: `room:{id}` only ever names a room that exists.
+      shouldCache: (room) => room !== null,
+    });
+  }
+
+  getRoomCount(): Promise<ReadResult<number>> {
+    const { db, cache, keys, ttls } = this.deps;
+    return cache.read({
+      cache: "rooms-count",
+      key: keys.roomsCount,
+      schema: cachedCountSchema,
+      ttlSeconds: ttls.roomsAll,
+      staleTtlSeconds: ttls.stale,
+      load: async () => {
+        const { count, version } = await countLiveRooms(db);
+        return { data: count, version };
+      },
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import { CacheAside, type CacheAsideHooks } from "./cache/cache-aside";
+import { createCacheStore } from "./cache/create-store";
+import { GuardedStore, type GuardOptions } from "./cache/guarded-store";
+import { createKeys, ttlsFor, type Keys, type Ttls } from "./cache/keys";
+import type { CacheStore } from "./cache/store";
+import { createDb, type DbHandle } from "./db/client";
+import { env, type Env } from "./env";
+import { logger } from "./observability/logger";
+import { metrics } from "./observability/metrics";
+import { RoomCacheService } from "./rooms/room-cache-service";
+import type { RoomEvent } from "./rooms/room-events";
+import { RoomService } from "./rooms/room-service";
+
+/** What a process (web, worker, test) needs to build its services. */
+export interface RuntimeConfig {
+  databaseUrl: string;
+  redis: Env["redis"];
+  cacheEnabled: boolean;
+  keyPrefix: string;
+  mode: Env["nodeEnv"];
+  guard?: GuardOptions;
+  hooks?: CacheAsideHooks;
+  waitForLoaderMs?: number;
+  unsafeDisableGuard?: boolean;
+  dbMax?: number;
+}
+
+export interface Runtime {
+  db: DbHandle;
+  /** The raw store (null when the cache is disabled or no Redis is configured). */
+  store: CacheStore | null;
+  guarded: GuardedStore | null;
+  cache: CacheAside;
+  keys: Keys;
+  ttls: Ttls;
+  rooms: RoomCacheService;
+  roomWrites: RoomService;
+  publish: (event: RoomEvent) => Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createRuntime(config: RuntimeConfig): Runtime {
+  const m = metrics();
+  const log = logger();
+  const db = createDb(config.databaseUrl, { max: config.dbMax, onQuery: () => m.dbQueries.inc() });
+  const store = config.cacheEnabled ? createCacheStore(config.redis) : null;
+  const guarded = store
+    ? new GuardedStore(store, {
+        ...config.guard,
+        onStateChange: (state) => {
+          m.breakerState.set(state === "closed" ? 0 : state === "half-open" ? 1 : 2);
+          log.warn({ breaker: state }, `redis circuit ${state}`);
+          config.guard?.onStateChange?.(state);
+        },
+      })
+    : null;
+  const keys = createKeys(config.keyPrefix);
+  const ttls = ttlsFor(config.mode);
+  const cache = new CacheAside({
+    guarded,
+    keys,
+    metrics: m,
+    hooks: config.hooks,
+    waitForLoaderMs: config.waitForLoaderMs,
+    unsafeDisableGuard: config.unsafeDisableGuard,
+    onError: (error, context) => log.warn({ err: error, ...context }, "cache operation failed"),
+  });
+  const publish = async (event: RoomEvent) => {
+    if (!guarded) return;
+    await guarded.write((s) => s.publish(keys.roomsChannel, JSON.stringify(event))).catch(() => {});
+  };
+  return {
+    db,
+    store,
+    guarded,
+    cache,
+    keys,
+    ttls,
+    rooms: new RoomCacheService({ db: db.db, cache, keys, ttls }),
+    roomWrites: new RoomService({ db: db.db, cache, keys, publish }),
+    publish,
+    async close() {
+      await store?.close();
+      await db.close();
+    },
+  };
+}
+
+export function runtimeConfigFromEnv(e: Env = env()): RuntimeConfig {
+  return {
+    databaseUrl: e.databaseUrl,
+    redis: e.redis,
+    cacheEnabled: e.cacheEnabled,
+    keyPrefix: e.keyPrefix,
+    mode: e.nodeEnv,
+  };
+}
+
+const g = globalThis as unknown as { __lobbyRuntime?: Runtime };
+
+/** This process's runtime, built once from the environment (kept on globalThis across dev reloads). */
+export function runtime(): Runtime {
+  g.__lobbyRuntime ??= createRuntime(runtimeConfigFromEnv());
+  return g.__lobbyRuntime;
+}

@@ -1,0 +1,31 @@
+import { z } from "zod";
+
+/** Code points, as Postgres char_length counts them (an emoji is one, not two). */
+const length = (s: string) => [...s].length;
+
+/**
+ * A single line of user text: NFC-normalised, trimmed, between min and max code points,
+ * no control characters. Postgres checks the same rules (drizzle/ constraints).
+ */
+export function lineText(label: string, min: number, max: number) {
+  return z
+    .string({ error: `${label} must be text` })
+    .transform((s) => s.normalize("NFC").trim())
+    .superRefine((s, ctx) => {
+      if (length(s) < min) ctx.addIssue({ code: "custom", message: min === 1 ? `${label} is required` : `${label} must be at least ${min} characters` });
+      else if (length(s) > max) ctx.addIssue({ code: "custom", message: `${label} must be at most ${max} characters` });
+      else if (/\p{Cc}/u.test(s)) ctx.addIssue({ code: "custom", message: `${label} must not contain control characters` });
+    });
+}
+
+/** Field name → first message, for `{ error: { fields } }` and inline form errors. */
+export function fieldErrors(error: z.ZodError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length ? issue.path.join(".") : "_";
+    fields[key] ??= issue.message;
+  }
+  return fields;
+}
+
+export const uuidSchema = z.uuid();
