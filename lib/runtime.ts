@@ -23,6 +23,8 @@ export interface RuntimeConfig {
   waitForLoaderMs?: number;
   unsafeDisableGuard?: boolean;
   dbMax?: number;
+  /** Called for every statement sent to Postgres (besides the metrics counter). */
+  onQuery?: (query: string) => void;
 }
 
 export interface Runtime {
@@ -42,7 +44,11 @@ export interface Runtime {
 export function createRuntime(config: RuntimeConfig): Runtime {
   const m = metrics();
   const log = logger();
-  const db = createDb(config.databaseUrl, { max: config.dbMax, onQuery: () => m.dbQueries.inc() });
+  const db = createDb(config.databaseUrl, { max: config.dbMax, onQuery: (q) => {
+      m.dbQueries.inc();
+      config.onQuery?.(q);
+    },
+  });
   const store = config.cacheEnabled ? createCacheStore(config.redis) : null;
   const guarded = store
     ? new GuardedStore(store, {

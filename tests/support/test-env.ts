@@ -1,0 +1,101 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import postgres from "postgres";
+import { createRuntime, type Runtime, type RuntimeConfig } from "../../lib/runtime";
+import { PG_ADMIN_URL, REDIS_URL, TEMPLATE_DB, dbUrl } from "./services";
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** A direct connection for arranging data and out-of-band SQL. */
+  sql: postgres.Sql;
+  drop(): Promise<void>;
+}
+
+let creating: Promise<unknown> = Promise.resolve();
+
+/** A fresh database cloned from the migrated template, owned by one test file. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `lobby_t_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+  // CREATE DATABASE ... TEMPLATE fails if two clones start at once in one process.
+  const step = creating.then(() => admin.unsafe(`create database ${name} template ${TEMPLATE_DB}`));
+  creating = step.catch(() => {});
+  try {
+    await step;
+  } finally {
+    await admin.end();
+  }
+  const url = dbUrl(name);
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  return {
+    name,
+    url,
+    sql,
+    async drop() {
+      await sql.end({ timeout: 1 });
+      const a = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists ${name} with (force)`);
+      await a.end();
+    },
+  };
+}
+
+/** A Redis key prefix owned by one test, and a raw client to inspect or tamper with its keys. */
+export interface TestRedis {
+  prefix: string;
+  raw: Redis;
+  /** Deletes every key under the prefix (SCAN, never KEYS). */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createTestRedis(): TestRedis {
+  const prefix = `test:${randomBytes(5).toString("hex")}:`;
+  const raw = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const clear = async () => {
+    let cursor = "0";
+    do {
+      const [next, keys] = await raw.scan(cursor, "MATCH", `*${prefix}*`, "COUNT", 500);
+      if (keys.length) await raw.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  };
+  return {
+    prefix,
+    raw,
+    clear,
+    async close() {
+      await clear();
+      raw.disconnect();
+    },
+  };
+}
+
+/** A runtime wired to a test database and Redis prefix, cache on. */
+export function createTestRuntime(db: TestDatabase, redis: TestRedis, overrides: Partial<RuntimeConfig> = {}): Runtime {
+  return createRuntime({
+    databaseUrl: db.url,
+    redis: { driver: "ioredis", url: REDIS_URL },
+    cacheEnabled: true,
+    keyPrefix: redis.prefix,
+    mode: "test",
+    ...overrides,
+  });
+}
+
+/** Counts statements sent to Postgres; pass `onQuery` into the runtime's config. */
+export function queryCounter() {
+  let count = 0;
+  return {
+    onQuery: () => {
+      count++;
+    },
+    get count() {
+      return count;
+    },
+    reset() {
+      count = 0;
+    },
+  };
+}
