@@ -6,7 +6,7 @@ import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
 import { CacheUnavailableError, type GuardedStore } from "./guarded-store";
 import { GEN_TTL_SECONDS, LOCK_TTL_MS, type Keys } from "./keys";
-import { lua } from "./store";
+import { lua, type EvalCall } from "./store";
 
 /*
  * The consistency protocol (DESIGN.md, "The race that must not happen").
@@ -63,6 +63,54 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
+/**
+ * The protocol's scripts, for callers that run them in batches (the reconciler, through
+ * `CacheStore.evalMany`): a repair is the same guarded populate, a removal the same
+ * INVALIDATE, as the read and write paths use. Build calls with {@link populateCall} and
+ * {@link invalidateCall}.
+ */
+export const CACHE_SCRIPTS = { populate: POPULATE, invalidate: INVALIDATE } as const;
+
+/** A cached value: `{"v":<version>,"at":ISO,"data":...}`, "v" first so POPULATE reads it without parsing JSON. */
+export function encodeEnvelope(version: number, data: unknown, at: Date = new Date()): string {
+  const envelope: Envelope = { v: version, at: at.toISOString(), data };
+  return JSON.stringify(envelope);
+}
+
+/** Parses and validates a cached value; undefined when it fails either (the read path treats that as corrupt). */
+export function decodeEnvelope<T>(schema: z.ZodType<T>, raw: string): { data: T; version: number } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const envelope = z.object({ v: z.number().int().nonnegative(), at: z.string(), data: schema }).safeParse(parsed);
+  return envelope.success ? { data: envelope.data.data, version: envelope.data.v } : undefined;
+}
+
+/**
+ * A POPULATE of `key` with `value` (an encoded envelope) read at `version`, allowed only
+ * while `{key}:gen` still equals `generation` (read before the Postgres read; a missing
+ * counter is "0"). The script answers 1 when it set, 0 when a write landed since, 2 when
+ * a newer value is cached. It also refreshes the last-known-good copy, like the read path.
+ */
+export function populateCall(
+  keys: Keys,
+  p: { key: string; generation: string | null; value: string; version: number; ttlSeconds: number; staleTtlSeconds: number },
+): EvalCall {
+  return {
+    keys: [p.key, keys.gen(p.key), keys.lock(p.key), keys.stale(p.key)],
+    // The empty token never matches a single-flight lock, so a reader's lock is left alone.
+    args: ["", p.generation ?? "0", p.value, p.ttlSeconds, p.staleTtlSeconds, p.version, "1"],
+  };
+}
+
+/** An INVALIDATE of `key` (INCR its generation, DEL it), exactly as a writer does after a commit. */
+export function invalidateCall(keys: Keys, key: string): EvalCall {
+  return { keys: [key, keys.gen(key)], args: [GEN_TTL_SECONDS] };
+}
+
 export type Source = "cache" | "db" | "stale";
 
 export interface ReadSpec<T> {
@@ -98,6 +146,11 @@ export interface CacheAsideOptions {
   metrics: Metrics;
   /** How long a reader waits for another caller's load before querying Postgres itself. Default 1000 ms. */
   waitForLoaderMs?: number;
+  /**
+   * Deadline of one Postgres load, in ms. Default 3000. Past it the load counts as failed,
+   * so a hung database yields the saved copy (or an error) rather than a hung request.
+   */
+  loadTimeoutMs?: number;
   hooks?: CacheAsideHooks;
   /** Turns the generation guard off. Only the test that demonstrates the race sets this. */
   unsafeDisableGuard?: boolean;
@@ -235,7 +288,6 @@ export class CacheAside {
       return { result: { data: loaded.data, source: "db", version: loaded.version }, published: false };
     }
     await hooks?.afterLoad?.(spec.key);
-    const envelope: Envelope = { v: loaded.version, at: new Date().toISOString(), data: loaded.data };
     let outcome = 0;
     try {
       outcome = Number(
@@ -246,7 +298,7 @@ export class CacheAside {
             [
               token,
               generation,
-              JSON.stringify(envelope),
+              encodeEnvelope(loaded.version, loaded.data),
               spec.ttlSeconds,
               spec.staleTtlSeconds,
               loaded.version,
@@ -277,9 +329,17 @@ export class CacheAside {
 
   private async timedLoad<T>(spec: ReadSpec<T>): Promise<{ data: T; version: number }> {
     const started = performance.now();
+    const limit = this.options.loadTimeoutMs ?? 3_000;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await spec.load();
+      return await Promise.race([
+        spec.load(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`database load of ${spec.key} timed out after ${limit} ms`)), limit);
+        }),
+      ]);
     } finally {
+      clearTimeout(timer);
       recordTiming("db", performance.now() - started);
     }
   }
@@ -296,16 +356,9 @@ export class CacheAside {
     return { ...stale, source: "stale" };
   }
 
-  /** Parses and validates a cached value; undefined when it fails either. */
   private decode<T>(spec: ReadSpec<T>, raw: string): ReadResult<T> | undefined {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      return undefined;
-    }
-    const envelope = z.object({ v: z.number().int().nonnegative(), at: z.string(), data: spec.schema }).safeParse(parsed);
-    return envelope.success ? { data: envelope.data.data, version: envelope.data.v, source: "cache" } : undefined;
+    const decoded = decodeEnvelope(spec.schema, raw);
+    return decoded && { ...decoded, source: "cache" };
   }
 
   /** A value that fails to parse or validate is a miss, and is deleted (through the guard, so no load races it). */

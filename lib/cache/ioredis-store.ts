@@ -33,20 +33,35 @@ export function workerRedisOptions(overrides: Partial<RedisOptions> = {}): Redis
 }
 
 export function createIoredisStore(url: string, options: Partial<RedisOptions> = {}): CacheStore {
-  const client = new Redis(url, webRedisOptions(options));
+  const redis = new Redis(url, webRedisOptions(options));
   // Without a listener ioredis prints every failed reconnect; the breaker reports instead.
-  client.on("error", () => {});
+  redis.on("error", () => {});
+  /*
+   * With no offline queue, a command sent before the first connection is ready fails at
+   * once, so a fresh instance would count its first requests as Redis failures and open
+   * its own breaker. Commands wait for the first `ready` only (the caller's deadline still
+   * applies); after that, a lost connection fails fast.
+   */
+  let everReady = false;
+  const firstReady = new Promise<void>((resolve) => redis.once("ready", () => resolve()));
+  void firstReady.then(() => (everReady = true));
+  const ready = async () => {
+    if (!everReady && redis.status !== "ready") await firstReady;
+    return redis;
+  };
   const loaded = new Set<string>();
   return {
     driver: "ioredis",
-    get: (key) => client.get(key),
-    mget: (keys) => (keys.length ? client.mget(keys) : Promise.resolve([])),
+    get: async (key) => (await ready()).get(key),
+    mget: async (keys) => (keys.length ? (await ready()).mget(keys) : []),
     async set(key, value, ttlSeconds) {
+      const client = await ready();
       if (ttlSeconds) await client.set(key, value, "EX", ttlSeconds);
       else await client.set(key, value);
     },
-    del: (keys) => (keys.length ? client.del(...keys) : Promise.resolve(0)),
+    del: async (keys) => (keys.length ? (await ready()).del(...keys) : 0),
     async eval(script, keys, args) {
+      const client = await ready();
       if (loaded.has(script.sha1)) {
         try {
           return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
@@ -58,17 +73,49 @@ export function createIoredisStore(url: string, options: Partial<RedisOptions> =
       loaded.add(script.sha1);
       return result;
     },
+    async evalMany(script, calls) {
+      if (calls.length === 0) return [];
+      const client = await ready();
+      const exec = async (batch: number[]) => {
+        const pipeline = client.pipeline();
+        for (const i of batch) {
+          const call = calls[i]!;
+          pipeline.evalsha(script.sha1, call.keys.length, ...call.keys, ...call.args);
+        }
+        return (await pipeline.exec()) ?? [];
+      };
+      if (!loaded.has(script.sha1)) {
+        await client.script("LOAD", script.source);
+        loaded.add(script.sha1);
+      }
+      const results: unknown[] = new Array(calls.length);
+      let pending = calls.map((_, i) => i);
+      // A SCRIPT FLUSH (or a failover) between LOAD and the pipeline: load again, rerun only those calls.
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const replies = await exec(pending);
+        const retry: number[] = [];
+        replies.forEach(([error, value], j) => {
+          const i = pending[j]!;
+          if (error && isNoScript(error) && attempt === 0) retry.push(i);
+          else if (error) throw error;
+          else results[i] = value;
+        });
+        if (retry.length) await client.script("LOAD", script.source);
+        pending = retry;
+      }
+      return results;
+    },
     async scan(cursor, match, count) {
-      const [next, keys] = await client.scan(cursor, "MATCH", match, "COUNT", count);
+      const [next, keys] = await (await ready()).scan(cursor, "MATCH", match, "COUNT", count);
       return [next, keys];
     },
-    ttl: (key) => client.ttl(key),
-    publish: (channel, message) => client.publish(channel, message),
+    ttl: async (key) => (await ready()).ttl(key),
+    publish: async (channel, message) => (await ready()).publish(channel, message),
     async ping() {
-      await client.ping();
+      await (await ready()).ping();
     },
     async close() {
-      client.disconnect();
+      redis.disconnect();
     },
   };
 }

@@ -35,6 +35,10 @@ export function ttlsFor(mode: CacheMode): Ttls {
 export const LOCK_TTL_MS = 5_000;
 /** Generation counters outlive every value they guard. */
 export const GEN_TTL_SECONDS = 2 * 86_400;
+/** Run summaries kept in `reconcile:history` (newest first), for the dashboard's chart. */
+export const RECONCILE_HISTORY_LENGTH = 50;
+/** Lifetime of the worker's heartbeat: three missed beats and the worker counts as down. */
+export const WORKER_HEARTBEAT_TTL_SECONDS = 15;
 
 export function createKeys(prefix = "") {
   const k = (name: string) => prefix + name;
@@ -59,6 +63,18 @@ export function createKeys(prefix = "") {
     stale: (key: string) => companion(key, "stale"),
     /** Pub/sub channel on which room changes are announced. */
     roomsChannel: k("events:rooms"),
+    /** Summary (JSON) of the last completed reconciliation run; no TTL. */
+    reconcileLastRun: k("reconcile:last_run"),
+    /** List of the last RECONCILE_HISTORY_LENGTH run summaries, newest first; no TTL. */
+    reconcileHistory: k("reconcile:history"),
+    /** Held (token, TTL, renewed) by the one worker running a reconciliation. */
+    reconcileLock: k("lock:reconcile"),
+    /** The worker's heartbeat (JSON: pid, startedAt, lastBeatAt, lastRun, nextRunAt). */
+    workerHeartbeat: k("worker:heartbeat"),
+    /** Point-in-time copy of `key` that a reconciliation run reads in chunks. */
+    snapshot: (key: string) => companion(key, "snapshot"),
+    /** Scratch hash (room id to fingerprint) a reconciliation run diffs `key` with. */
+    diff: (key: string) => companion(key, "diff"),
   };
 }
 

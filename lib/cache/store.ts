@@ -12,11 +12,24 @@ export interface CacheStore {
   del(keys: string[]): Promise<number>;
   /** Runs a Lua script (EVALSHA, falling back to EVAL once per process). */
   eval(script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown>;
+  /**
+   * Runs one script many times in one round trip (ioredis: a pipeline; upstash: parallel
+   * requests, which the client auto-pipelines). Results in call order; the first failed
+   * call rejects the whole batch. Each call names only its own keys, so on Redis Cluster
+   * every call may land on a different slot.
+   */
+  evalMany(script: LuaScript, calls: EvalCall[]): Promise<unknown[]>;
   scan(cursor: string, match: string, count: number): Promise<[cursor: string, keys: string[]]>;
   ttl(key: string): Promise<number>;
   publish(channel: string, message: string): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One invocation of a script in {@link CacheStore.evalMany}. */
+export interface EvalCall {
+  keys: string[];
+  args: (string | number)[];
 }
 
 export interface LuaScript {

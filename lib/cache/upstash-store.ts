@@ -1,5 +1,5 @@
 import { Redis } from "@upstash/redis";
-import { isNoScript, type CacheStore } from "./store";
+import { isNoScript, type CacheStore, type LuaScript } from "./store";
 
 export interface UpstashStoreOptions {
   url: string;
@@ -21,6 +21,15 @@ export function createUpstashStore(options: UpstashStoreOptions): CacheStore {
     signal: () => AbortSignal.timeout(options.timeoutMs ?? 1_000),
   });
   const asString = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  const evalOne = async (script: LuaScript, keys: string[], args: (string | number)[]) => {
+    const argv = args.map(String);
+    try {
+      return await client.evalsha(script.sha1, keys, argv);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(script.source, keys, argv);
+    }
+  };
   return {
     driver: "upstash",
     get: async (key) => asString(await client.get(key)),
@@ -39,6 +48,8 @@ export function createUpstashStore(options: UpstashStoreOptions): CacheStore {
         return client.eval(script.source, keys, argv);
       }
     },
+    // Parallel requests; the client's auto-pipelining sends them together.
+    evalMany: (script, calls) => Promise.all(calls.map((c) => evalOne(script, c.keys, c.args))),
     async scan(cursor, match, count) {
       const [next, keys] = await client.scan(cursor, { match, count });
       return [String(next), keys];

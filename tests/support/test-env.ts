@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { createRuntime, type Runtime, type RuntimeConfig } from "../../lib/runtime";
-import { PG_ADMIN_URL, REDIS_URL, TEMPLATE_DB, dbUrl } from "./services";
+import { inject } from "vitest";
+import { PG_ADMIN_URL, REDIS_URL, dbUrl } from "./services";
 
 export interface TestDatabase {
   name: string;
@@ -16,10 +17,11 @@ let creating: Promise<unknown> = Promise.resolve();
 
 /** A fresh database cloned from the migrated template, owned by one test file. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `lobby_t_${randomBytes(6).toString("hex")}`;
+  const run = inject("testRun");
+  const name = `lobby_t_${run}_${randomBytes(6).toString("hex")}`;
   const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
   // CREATE DATABASE ... TEMPLATE fails if two clones start at once in one process.
-  const step = creating.then(() => admin.unsafe(`create database ${name} template ${TEMPLATE_DB}`));
+  const step = creating.then(() => admin.unsafe(`create database ${name} template lobby_t_${run}_template`));
   creating = step.catch(() => {});
   try {
     await step;

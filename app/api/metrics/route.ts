@@ -1,0 +1,23 @@
+import { timingSafeEqual } from "node:crypto";
+import { AppError } from "@/lib/errors";
+import { env } from "@/lib/env";
+import { route } from "@/lib/http/route";
+import { metrics } from "@/lib/observability/metrics";
+
+function authorized(header: string | null, token: string): boolean {
+  const given = Buffer.from(header?.replace(/^Bearer\s+/i, "") ?? "");
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Prometheus text format for this process; behind `METRICS_TOKEN` (Bearer) when it is set. */
+export const GET = route(async (request) => {
+  const token = env().metricsToken;
+  if (token && !authorized(request.headers.get("authorization"), token)) {
+    throw new AppError(401, "unauthorized", "A valid metrics token is required");
+  }
+  const { registry } = metrics();
+  return new Response(await registry.metrics(), {
+    headers: { "Content-Type": registry.contentType, "Cache-Control": "no-store" },
+  });
+});

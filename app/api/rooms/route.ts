@@ -1,0 +1,26 @@
+import { NextResponse } from "next/server";
+import { readJson, route } from "@/lib/http/route";
+import { roomJson } from "@/lib/rooms/room-json";
+import { createRoomSchema } from "@/lib/rooms/validation";
+import { runtime } from "@/lib/runtime";
+import { ensureSession } from "@/lib/session/cookie";
+
+/** The live rooms, cache first. `stale: true` when Postgres is down and a saved copy was served. */
+export const GET = route(async () => {
+  const { data, source } = await runtime().rooms.getAllRooms();
+  return NextResponse.json(
+    { rooms: data.map(roomJson), count: data.length, stale: source === "stale" },
+    { headers: { "Cache-Control": "no-store" } },
+  );
+});
+
+/** Creates a room owned by the caller's session (created on the fly when missing). */
+export const POST = route(async (request) => {
+  const input = await readJson(request, createRoomSchema);
+  const session = await ensureSession();
+  const room = await runtime().roomWrites.create(session, input);
+  return NextResponse.json(
+    { room: roomJson(room) },
+    { status: 201, headers: { Location: `/api/rooms/by-id/${room.id}` } },
+  );
+});

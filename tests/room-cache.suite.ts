@@ -1,0 +1,286 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Env } from "../lib/env";
+import type { Runtime, RuntimeConfig } from "../lib/runtime";
+import type { Session } from "../lib/session/session";
+import { blackhole, closedPort, gate, tcpProxy } from "./support/net-faults";
+import {
+  createTestDatabase,
+  createTestRedis,
+  createTestRuntime,
+  queryCounter,
+  type TestDatabase,
+  type TestRedis,
+} from "./support/test-env";
+
+export interface DriverUnderTest {
+  name: string;
+  start(): Promise<{ redis: Env["redis"]; close(): Promise<void> }>;
+  /** The driver's configuration for a Redis endpoint at this local port (closed, or never answering). */
+  endpointAt(port: number): Env["redis"];
+}
+
+const alice: Session = { id: "alice-session-0001", name: "Alice" };
+const bob: Session = { id: "bob-session-000001", name: "Bob" };
+
+/**
+ * The read and write paths of DESIGN.md against real Postgres and real Redis. Run once
+ * per driver (ioredis over TCP, @upstash/redis over REST), with the same expectations.
+ */
+export function roomCacheSuite(driver: DriverUnderTest) {
+  describe(`RoomCacheService over ${driver.name}`, () => {
+    let db: TestDatabase;
+    let redis: TestRedis;
+    let backend: Awaited<ReturnType<DriverUnderTest["start"]>>;
+    const runtimes: Runtime[] = [];
+    const queries = queryCounter();
+
+    /** One web instance: its own pools and breaker, the shared database and prefix. */
+    function instance(overrides: Partial<RuntimeConfig> = {}): Runtime {
+      const rt = createTestRuntime(db, redis, { redis: backend.redis, onQuery: queries.onQuery, ...overrides });
+      runtimes.push(rt);
+      return rt;
+    }
+    const key = (name: string) => redis.prefix + name;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      backend = await driver.start();
+    });
+    afterAll(async () => {
+      await backend.close();
+      await db.drop();
+    });
+    beforeEach(async () => {
+      redis = createTestRedis();
+      await db.sql`truncate rooms`;
+      queries.reset();
+    });
+    afterEach(async () => {
+      await Promise.all(runtimes.splice(0).map((rt) => rt.close()));
+      await redis.close();
+    });
+
+    it("misses, loads from Postgres, populates with the contract's TTL, then hits with zero queries", async () => {
+      const rt = instance();
+      await rt.roomWrites.create(alice, { name: "General", description: "Anything goes" });
+      queries.reset();
+      const first = await rt.rooms.getAllRooms();
+      expect(first.source).toBe("db");
+      expect(queries.count).toBe(1);
+      expect(await redis.raw.ttl(key("rooms:all"))).toBeGreaterThan(rt.ttls.roomsAll - 3);
+      expect(await redis.raw.ttl(key("rooms:all"))).toBeLessThanOrEqual(rt.ttls.roomsAll);
+
+      queries.reset();
+      const second = await rt.rooms.getAllRooms();
+      expect(second.source).toBe("cache");
+      expect(queries.count).toBe(0);
+      expect(second.data).toEqual(first.data);
+      expect(second.data[0]?.createdAt).toBeInstanceOf(Date);
+      expect(second.data[0]?.createdAt.getTime()).toBe(first.data[0]?.createdAt.getTime());
+    });
+
+    it("caches one room under room:{id}, never an unknown id", async () => {
+      const rt = instance();
+      const room = await rt.roomWrites.create(alice, { name: "Books" });
+      expect((await rt.rooms.getRoom(room.id)).source).toBe("db");
+      const hit = await rt.rooms.getRoom(room.id);
+      expect(hit.source).toBe("cache");
+      expect(hit.data?.name).toBe("Books");
+      expect(await redis.raw.ttl(key(`room:${room.id}`))).toBeGreaterThan(rt.ttls.room - 3);
+
+      const unknown = "00000000-0000-4000-8000-000000000000";
+      expect((await rt.rooms.getRoom(unknown)).data).toBeNull();
+      expect(await redis.raw.exists(key(`room:${unknown}`))).toBe(0);
+    });
+
+    it("keeps rooms:count right across creates and deletes", async () => {
+      const rt = instance();
+      expect((await rt.rooms.getRoomCount()).data).toBe(0);
+      const a = await rt.roomWrites.create(alice, { name: "One" });
+      await rt.roomWrites.create(alice, { name: "Two" });
+      expect((await rt.rooms.getRoomCount()).data).toBe(2);
+      expect(await redis.raw.get(key("rooms:count"))).toContain('"data":2');
+      await rt.roomWrites.remove(alice, a.id);
+      expect((await rt.rooms.getRoomCount()).data).toBe(1);
+    });
+
+    it("invalidates on every write, and the next read on another instance sees it", async () => {
+      const a = instance();
+      const b = instance();
+      const room = await a.roomWrites.create(alice, { name: "Cats" });
+      await b.rooms.getAllRooms();
+      await b.rooms.getRoom(room.id);
+
+      await a.roomWrites.update(alice, room.id, { name: "Dogs" });
+      expect((await b.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Dogs"]);
+      expect((await b.rooms.getRoom(room.id)).data?.name).toBe("Dogs");
+
+      await a.roomWrites.update(alice, room.id, { description: "Woof" });
+      expect((await b.rooms.getRoom(room.id)).data?.description).toBe("Woof");
+
+      const other = await a.roomWrites.create(bob, { name: "Birds" });
+      expect((await b.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Birds", "Dogs"]);
+      expect((await b.rooms.getRoomCount()).data).toBe(2);
+
+      await a.roomWrites.remove(bob, other.id);
+      await b.rooms.getRoom(other.id);
+      expect((await b.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Dogs"]);
+      expect((await b.rooms.getRoom(other.id)).data).toBeNull();
+      expect((await b.rooms.getRoomCount()).data).toBe(1);
+    });
+
+    it("refuses bad input, duplicate names and non-owners, storing nothing", async () => {
+      const rt = instance();
+      const room = await rt.roomWrites.create(alice, { name: "Chess" });
+      await expect(rt.roomWrites.create(alice, { name: "   " })).rejects.toMatchObject({ status: 400, fields: { name: expect.any(String) } });
+      await expect(rt.roomWrites.create(alice, { name: "x".repeat(65) })).rejects.toMatchObject({ status: 400 });
+      await expect(rt.roomWrites.create(alice, { name: "bad\u0007bell" })).rejects.toMatchObject({ status: 400 });
+      await expect(rt.roomWrites.create(bob, { name: "  CHESS " })).rejects.toMatchObject({ status: 409, code: "duplicate_name" });
+      await expect(rt.roomWrites.update(bob, room.id, { name: "Mine now" })).rejects.toMatchObject({ status: 403 });
+      await expect(rt.roomWrites.remove(bob, room.id)).rejects.toMatchObject({ status: 403 });
+      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from rooms`;
+      expect(row?.n).toBe(1);
+      expect((await rt.rooms.getRoom(room.id)).data?.name).toBe("Chess");
+      // A name counts in code points and is stored NFC-normalised.
+      const accented = await rt.roomWrites.create(alice, { name: "Cafe\u0301 ".padEnd(5) });
+      expect(accented.name).toBe("Caf\u00e9");
+    });
+
+    it.each([
+      ["garbage JSON", "{not json"],
+      ["valid JSON of the wrong shape", JSON.stringify({ v: 1, at: "now", data: [{ id: 42 }] })],
+    ])("treats %s as a miss, deletes it and serves Postgres", async (_label, garbage) => {
+      const rt = instance();
+      await rt.roomWrites.create(alice, { name: "Real" });
+      await redis.raw.set(key("rooms:all"), garbage, "EX", 60);
+      const result = await rt.rooms.getAllRooms();
+      expect(result.data.map((r) => r.name)).toEqual(["Real"]);
+      expect(result.source).toBe("db");
+      expect(await redis.raw.get(key("rooms:all"))).toContain('"name":"Real"');
+    });
+
+    it("forced race: a rename that commits while a loader is paused is not overwritten by the old row", async () => {
+      const pause = gate();
+      const reader = instance({ hooks: { afterLoad: () => pause.pass() } });
+      const writer = instance();
+      const room = await writer.roomWrites.create(alice, { name: "Old name" });
+
+      const loading = reader.rooms.getRoom(room.id); // misses, reads "Old name", pauses before its set
+      await pause.arrived;
+      await writer.roomWrites.update(alice, room.id, { name: "New name" }); // commits and invalidates
+      pause.open();
+      expect((await loading).data?.name).toBe("Old name"); // it began before the write: allowed
+
+      const after = instance();
+      expect((await after.rooms.getRoom(room.id)).data?.name).toBe("New name");
+      expect((await redis.raw.get(key(`room:${room.id}`))) ?? "").not.toContain("Old name");
+    });
+
+    it("forced race, guard disabled: plain cache-aside serves the old row (the test above can fail)", async () => {
+      const pause = gate();
+      const reader = instance({ hooks: { afterLoad: () => pause.pass() }, unsafeDisableGuard: true });
+      const writer = instance();
+      const room = await writer.roomWrites.create(alice, { name: "Old name" });
+      const loading = reader.rooms.getRoom(room.id);
+      await pause.arrived;
+      await writer.roomWrites.update(alice, room.id, { name: "New name" });
+      pause.open();
+      await loading;
+      expect((await instance().rooms.getRoom(room.id)).data?.name).toBe("Old name");
+    });
+
+    it("forced race on rooms:all: a room created during a load is in the next read", async () => {
+      const pause = gate();
+      const reader = instance({ hooks: { afterLoad: () => pause.pass() } });
+      const writer = instance();
+      await writer.roomWrites.create(alice, { name: "First" });
+      const loading = reader.rooms.getAllRooms();
+      await pause.arrived;
+      await writer.roomWrites.create(alice, { name: "Second" });
+      pause.open();
+      await loading;
+      expect((await writer.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Second", "First"]);
+    });
+
+    it("never replaces a newer cached value with an older load", async () => {
+      const pause = gate();
+      const reader = instance({ hooks: { afterLoad: () => pause.pass() } });
+      const room = await reader.roomWrites.create(alice, { name: "Versioned" });
+      const loading = reader.rooms.getRoom(room.id);
+      await pause.arrived;
+      const newer = JSON.stringify({ v: room.version + 1000, at: new Date().toISOString(), data: { ...room, name: "From the future" } });
+      await redis.raw.set(key(`room:${room.id}`), newer, "EX", 60);
+      pause.open();
+      await loading;
+      expect(await redis.raw.get(key(`room:${room.id}`))).toBe(newer);
+    });
+
+    it("single flight: 50 concurrent misses on two instances make one Postgres query", async () => {
+      const slow = { afterLoad: () => new Promise<void>((r) => setTimeout(r, 50)) };
+      const a = instance({ hooks: slow });
+      const b = instance({ hooks: slow });
+      await a.roomWrites.create(alice, { name: "Popular" });
+      // Each pool's first connection sends postgres.js's one-time type lookup; not a load.
+      await Promise.all([a.db.sql`select 1`, b.db.sql`select 1`]);
+      queries.reset();
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).rooms.getAllRooms()));
+      expect(queries.count).toBe(1);
+      expect(results.every((r) => r.data[0]?.name === "Popular")).toBe(true);
+    });
+
+    it("serves the saved copy, marked stale, when Postgres is down and the key has expired", async () => {
+      const proxy = await tcpProxy(5432);
+      const url = new URL(db.url);
+      url.port = String(proxy.port);
+      const rt = instance({ databaseUrl: url.toString() });
+      try {
+        await rt.roomWrites.create(alice, { name: "Survivor" });
+        await rt.rooms.getAllRooms(); // populates rooms:all and its saved copy
+        await proxy.cut();
+        expect((await rt.rooms.getAllRooms()).source).toBe("cache"); // fresh key: a plain hit
+        await redis.raw.del(key("rooms:all")); // the key expires
+        const stale = await rt.rooms.getAllRooms();
+        expect(stale.source).toBe("stale");
+        expect(stale.data.map((r) => r.name)).toEqual(["Survivor"]);
+        await redis.raw.del(`{${key("rooms:all")}}:stale`); // and no saved copy either
+        await expect(rt.rooms.getAllRooms()).rejects.toThrow();
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    describe.each([
+      ["unreachable (closed port)", async () => ({ port: await closedPort(), close: async () => {} })],
+      ["accepting connections but never answering", blackhole],
+    ])("Redis %s", (_label, makeEndpoint) => {
+      it("answers correctly from Postgres without waiting on timeouts, and writes still succeed", async () => {
+        const endpoint = await makeEndpoint();
+        try {
+          const healthy = instance();
+          await healthy.roomWrites.create(alice, { name: "Still here" });
+          const rt = instance({ redis: driver.endpointAt(endpoint.port) });
+          const elapsed: number[] = [];
+          for (let i = 0; i < 8; i++) {
+            const started = performance.now();
+            const result = await rt.rooms.getAllRooms();
+            elapsed.push(performance.now() - started);
+            expect(result.data.map((r) => r.name)).toEqual(["Still here"]);
+            expect(result.source).toBe("db");
+          }
+          // Not a benchmark: the point is that no call waits for a connect or command
+          // timeout (ioredis' default connect timeout is 10 s, Upstash retries 5 times).
+          expect(Math.max(...elapsed)).toBeLessThan(500);
+          expect(rt.guarded?.state).toBe("open");
+
+          const started = performance.now();
+          const room = await rt.roomWrites.create(bob, { name: "Written during the outage" });
+          expect(performance.now() - started).toBeLessThan(1_000);
+          expect((await rt.rooms.getRoom(room.id)).data?.name).toBe("Written during the outage");
+          expect(rt.cache.pendingInvalidations).toBeGreaterThan(0);
+        } finally {
+          await endpoint.close();
+        }
+      });
+    });
+  });
+}
