@@ -34,9 +34,18 @@ export function roomCacheSuite(driver: DriverUnderTest) {
     const runtimes: Runtime[] = [];
     const queries = queryCounter();
 
-    /** One web instance: its own pools and breaker, the shared database and prefix. */
+    /**
+     * One web instance: its own pools and breaker, the shared database and prefix. Protocol
+     * tests get generous deadlines, so a loaded CI machine cannot turn them into fault
+     * tests; the fault tests pass the production defaults (`guard: {}`).
+     */
     function instance(overrides: Partial<RuntimeConfig> = {}): Runtime {
-      const rt = createTestRuntime(db, redis, { redis: backend.redis, onQuery: queries.onQuery, ...overrides });
+      const rt = createTestRuntime(db, redis, {
+        redis: backend.redis,
+        onQuery: queries.onQuery,
+        guard: { readDeadlineMs: 2_000, writeDeadlineMs: 2_000 },
+        ...overrides,
+      });
       runtimes.push(rt);
       return rt;
     }
@@ -258,7 +267,7 @@ export function roomCacheSuite(driver: DriverUnderTest) {
         try {
           const healthy = instance();
           await healthy.roomWrites.create(alice, { name: "Still here" });
-          const rt = instance({ redis: driver.endpointAt(endpoint.port) });
+          const rt = instance({ redis: driver.endpointAt(endpoint.port), guard: {} });
           const elapsed: number[] = [];
           for (let i = 0; i < 8; i++) {
             const started = performance.now();

@@ -71,7 +71,13 @@ export function gate() {
       reached();
       await opened;
     },
-    arrived,
+    /** Resolves when the code under test reaches the gate; fails the test rather than hang if it never does. */
+    arrived: Promise.race([
+      arrived,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("the code under test never reached the gate")), 5_000).unref(),
+      ),
+    ]),
     open,
   };
 }
