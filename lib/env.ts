@@ -98,7 +98,9 @@ export class EnvError extends Error {
 
 /** Parses an environment object; exported for tests, use `env()` elsewhere. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  const result = schema.safeParse(source);
+  // An empty value (`SESSION_SECRET=` in a copied .env.example) means "not set".
+  const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(given);
   if (!result.success) {
     throw new EnvError(
       result.error.issues.map((i) => ({ variable: String(i.path[0] ?? "?"), message: i.message })),

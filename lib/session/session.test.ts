@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { decodeSession, encodeSession, newSession } from "./session";
+
+const secret = "s".repeat(32);
+
+describe("session cookie", () => {
+  it("round-trips a signed session", () => {
+    const session = newSession();
+    expect(session.name).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+ \d{2}$/);
+    expect(decodeSession(secret, encodeSession(secret, session))).toEqual(session);
+  });
+
+  it("rejects a forged, tampered, or foreign-secret cookie", () => {
+    const value = encodeSession(secret, { id: "abcdefghijklmnop", name: "Alice" });
+    const [payload, sig] = value.split(".") as [string, string];
+    const forged = Buffer.from(JSON.stringify({ id: "abcdefghijklmnop", name: "Mallory" })).toString("base64url");
+    expect(decodeSession(secret, `${forged}.${sig}`)).toBeUndefined();
+    expect(decodeSession(secret, `${payload}.${sig.slice(0, -1)}A`)).toBeUndefined();
+    expect(decodeSession("t".repeat(32), value)).toBeUndefined();
+    expect(decodeSession(secret, "garbage")).toBeUndefined();
+    expect(decodeSession(secret, undefined)).toBeUndefined();
+  });
+});

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole suite: vitest (unit + integration against the local Postgres and Redis),
+# then Playwright (the built app in Debian's Chromium). Ends with one line that sums
+# both runners: "N passed, N failed". Exit status is non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-results
+rm -f test-results/vitest.json test-results/playwright.json test-results/summary.txt
+
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  echo "Chromium not found at ${CHROMIUM_PATH:-/usr/bin/chromium}: install it with 'apt-get install -y chromium' (Playwright's own browser download is not used)." >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+vitest_status=$?
+
+PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
+playwright_status=$?
+
+node scripts/sum-results.mjs test-results/vitest.json test-results/playwright.json | tee test-results/summary.txt
+summary_status=${PIPESTATUS[0]}
+[ "$vitest_status" -eq 0 ] && [ "$playwright_status" -eq 0 ] && [ "$summary_status" -eq 0 ]
