@@ -1,0 +1,31 @@
+/**
+ * Formatting for server-rendered markup. Fixed locale and time zone: the output depends
+ * on the data alone, never on the server's locale or the time of the render, so a cached
+ * page and a fresh one agree (and a client re-render would too).
+ */
+
+const dayFormat = new Intl.DateTimeFormat("en-US", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+const fullFormat = new Intl.DateTimeFormat("en-US", { dateStyle: "long", timeStyle: "short", timeZone: "UTC" });
+const numberFormat = new Intl.NumberFormat("en-US");
+
+/** "Nov 21, 2026" */
+export const formatDay = (date: Date) => dayFormat.format(date);
+
+/** "November 21, 2026 at 8:59 PM UTC", for a tooltip. */
+export const formatFull = (date: Date) => `${fullFormat.format(date)} UTC`;
+
+/** "1 room", "10,000 rooms" */
+export const formatCount = (count: number, noun: string) => `${numberFormat.format(count)} ${noun}${count === 1 ? "" : "s"}`;
+
+/** Up to two initials for an avatar: "Brisk Otter 42" → "BO". */
+export function initials(name: string): string {
+  const words = name.split(/\s+/).filter((w) => /^\p{L}/u.test(w));
+  return (words.slice(0, 2).map((w) => [...w][0]).join("") || [...name][0] || "?").toUpperCase();
+}
+
+/** A stable hue per name, so one person's avatar keeps its colour everywhere. */
+export function hueOf(name: string): number {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + (ch.codePointAt(0) ?? 0)) >>> 0;
+  return h % 360;
+}

@@ -1,0 +1,37 @@
+import type { Room } from "@/lib/db/queries/rooms";
+import { Avatar } from "./avatar";
+import { formatDay, formatFull } from "./format";
+import { OwnerBadge } from "./owner-badge";
+
+/** One room in the selector; the whole card is the link (the name's link stretches over it). */
+export function RoomCard({ room }: { room: Room }) {
+  return (
+    <li className="room-card">
+      <div className="room-card-head">
+        <h3 className="room-name">
+          <a className="room-link" href={`/rooms/${room.id}`}>
+            {room.name}
+          </a>
+        </h3>
+        <OwnerBadge ownerId={room.ownerId} />
+      </div>
+      {room.description ? (
+        <p className="room-description">{room.description}</p>
+      ) : (
+        <p className="room-description room-description-empty">No description yet.</p>
+      )}
+      <div className="room-meta">
+        <Avatar name={room.ownerName} size="md" />
+        <p className="room-byline">
+          <span className="room-owner">
+            <span className="visually-hidden">Created by </span>
+            {room.ownerName}
+          </span>
+          <time dateTime={room.createdAt.toISOString()} title={formatFull(room.createdAt)}>
+            {formatDay(room.createdAt)}
+          </time>
+        </p>
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,161 @@
+/**
+ * `npm run bench [-- --scenario home,api,redis-down,queries,stampede --seconds 8 --rounds 3]`
+ *
+ * Starts the built app (`next start`, pinned to core 0) against the local Postgres and
+ * Redis, seeds its own database, and measures with autocannon from this process (pinned
+ * to core 1). Every scenario measures its baseline in the same run, alternating A/B per
+ * round; the table shows medians and ratios. Method: bench/README.md.
+ */
+import "../scripts/load-env";
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { Redis } from "ioredis";
+import postgres from "postgres";
+import { z } from "zod";
+import { runMigrations } from "../lib/db/migrate";
+import { blackhole } from "../tests/support/net-faults";
+import { load, median, type LoadResult } from "./support/load";
+import { canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
+
+const SCENARIOS = ["home", "api", "redis-down", "queries", "stampede"] as const;
+const args = z
+  .object({
+    scenario: z.string().default(SCENARIOS.join(",")).transform((s) => s.split(",")).pipe(z.array(z.enum(SCENARIOS))),
+    seconds: z.coerce.number().int().min(1).max(60).default(8),
+    rounds: z.coerce.number().int().min(1).max(9).default(3),
+    rooms: z.coerce.number().int().min(1).max(100_000).default(50),
+    build: z.boolean().default(false),
+  })
+  .parse(parseFlags(process.argv.slice(2)));
+
+function parseFlags(argv: string[]): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) continue;
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith("--")) out[a.slice(2)] = true;
+    else out[a.slice(2)] = (i++, next);
+  }
+  return out;
+}
+
+const PG = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/lobby_bench";
+const REDIS = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+const PREFIX = "bench:";
+const base = { NODE_ENV: "production", DATABASE_URL: PG, REDIS_KEY_PREFIX: PREFIX, SESSION_SECRET: "bench-".repeat(8), LOG_LEVEL: "warn" };
+
+async function prepare() {
+  if (args.build || !existsSync(".next/BUILD_ID")) {
+    console.log("building the app (npm run build)...");
+    if (spawnSync("npm", ["run", "build"], { stdio: "inherit" }).status !== 0) throw new Error("build failed");
+  }
+  const admin = postgres(PG.replace(/\/[^/]+$/, "/postgres"), { max: 1, onnotice: () => {} });
+  await admin.unsafe("drop database if exists lobby_bench with (force)");
+  await admin.end();
+  await runMigrations(PG);
+  const sql = postgres(PG, { max: 1, onnotice: () => {} });
+  await sql`insert into rooms (name, description, owner_id, owner_name)
+    select 'Bench room ' || i, 'A room for measuring, number ' || i, 'bench-owner-000001', 'Bench'
+    from generate_series(1, ${args.rooms}) i`;
+  await sql.end();
+  await clearRedis();
+}
+
+async function clearRedis() {
+  const r = new Redis(REDIS);
+  let cursor = "0";
+  do {
+    const [next, keys] = await r.scan(cursor, "MATCH", `*${PREFIX}*`, "COUNT", 1000);
+    if (keys.length) await r.del(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+  r.disconnect();
+}
+
+type Row = { scenario: string; variant: string; rps: number; p50: number; p99: number; errors: number; ratio?: string };
+const rows: Row[] = [];
+const notes: string[] = [];
+
+/** Runs each variant once per round, in turn (A/B/A/B...), and records medians. */
+async function abRuns(scenario: string, path: string, variants: { name: string; server: AppServer }[], baseline: string) {
+  const results = new Map<string, LoadResult[]>(variants.map((v) => [v.name, []]));
+  for (const v of variants) await load(v.server.url + path, 2, 10); // warm-up
+  for (let round = 0; round < args.rounds; round++) {
+    for (const v of variants) results.get(v.name)!.push(await load(v.server.url + path, args.seconds));
+  }
+  const med = (name: string, k: keyof LoadResult) => median(results.get(name)!.map((r) => r[k]));
+  const baseRps = med(baseline, "rps");
+  for (const v of variants) {
+    rows.push({
+      scenario,
+      variant: v.name,
+      rps: Math.round(med(v.name, "rps")),
+      p50: med(v.name, "p50"),
+      p99: med(v.name, "p99"),
+      errors: results.get(v.name)!.reduce((n, r) => n + r.errors + r.non2xx, 0),
+      ratio: v.name === baseline ? "1.00x" : `${(med(v.name, "rps") / baseRps).toFixed(2)}x`,
+    });
+  }
+}
+
+async function main() {
+  pinSelfToLoadCore();
+  await prepare();
+  const hole = await blackhole();
+  const servers: AppServer[] = [];
+  const app = async (port: number, env: Record<string, string>) => {
+    const s = await startApp(port, { ...base, ...env });
+    servers.push(s);
+    return s;
+  };
+  try {
+    const cached = await app(3201, { REDIS_URL: REDIS, CACHE_ENABLED: "true" });
+    const nocache = await app(3202, { CACHE_ENABLED: "false" });
+    const needsDown = args.scenario.includes("redis-down");
+    const down = needsDown ? await app(3203, { REDIS_URL: `redis://127.0.0.1:${hole.port}`, CACHE_ENABLED: "true" }) : undefined;
+
+    if (args.scenario.includes("home")) {
+      await abRuns("home page", "/", [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }], "CACHE_ENABLED=false");
+    }
+    if (args.scenario.includes("api")) {
+      await abRuns("GET /api/rooms", "/api/rooms", [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }], "CACHE_ENABLED=false");
+    }
+    if (down) {
+      for (const [label, path] of [["home page, Redis blackholed", "/"], ["GET /api/rooms, Redis blackholed", "/api/rooms"]] as const) {
+        await abRuns(label, path, [{ name: "Redis blackholed", server: down }, { name: "CACHE_ENABLED=false", server: nocache }], "CACHE_ENABLED=false");
+      }
+    }
+    if (args.scenario.includes("queries")) {
+      for (const path of ["/api/rooms", "/"]) {
+        await fetch(cached.url + path); // populate
+        const before = await dbQueries(cached);
+        for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, () => fetch(cached.url + path).then((r) => r.arrayBuffer())));
+        const made = (await dbQueries(cached)) - before;
+        notes.push(`Postgres queries per 1,000 cached reads of ${path}: ${made}`);
+      }
+    }
+    if (args.scenario.includes("stampede")) {
+      const second = await app(3204, { REDIS_URL: REDIS, CACHE_ENABLED: "true" });
+      for (const s of [cached, second]) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
+      await clearRedis();
+      const before = (await dbQueries(cached)) + (await dbQueries(second));
+      const responses = await Promise.all(
+        Array.from({ length: 500 }, (_, i) => fetch(`${(i % 2 ? cached : second).url}/api/rooms`).then((r) => r.status)),
+      );
+      const made = (await dbQueries(cached)) + (await dbQueries(second)) - before;
+      notes.push(`cold-cache stampede, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries, ${responses.filter((s) => s === 200).length}/500 answered 200`);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await hole.close();
+  }
+
+  console.log(`\nLobby benchmark: ${args.rooms} rooms, ${args.seconds} s x ${args.rounds} rounds per variant, 50 connections, medians; ${canPin ? "server pinned to core 0, load generator to core 1" : "no core pinning (fewer than 2 cores or no taskset)"}`);
+  console.table(rows.map((r) => ({ scenario: r.scenario, variant: r.variant, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, "vs baseline": r.ratio, errors: r.errors })));
+  for (const n of notes) console.log(`- ${n}`);
+  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, notes }, null, 2));
+  console.log("written to bench/results.json");
+}
+
+await main();

@@ -1,0 +1,55 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** Pinning needs two cores and taskset; elsewhere everything shares the machine (said in the report). */
+export const canPin = availableParallelism() >= 2 && spawnSync("taskset", ["-V"]).status === 0;
+
+/** Moves this process (the load generator) to core 1, away from the servers on core 0. */
+export function pinSelfToLoadCore(): void {
+  if (canPin) spawnSync("taskset", ["-a", "-cp", "1", String(process.pid)], { stdio: "ignore" });
+}
+
+export interface AppServer {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `next start` as one node process (so stopping it frees the port), pinned to core 0. */
+export async function startApp(port: number, env: Record<string, string>): Promise<AppServer> {
+  const args = ["node_modules/next/dist/bin/next", "start", "-p", String(port)];
+  const child: ChildProcess = canPin
+    ? spawn("taskset", ["-c", "0", process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] })
+    : spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`next start exited: ${stderr}`);
+    try {
+      const r = await fetch(`${url}/api/health`);
+      if (r.status < 500 || r.status === 503) break;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  return {
+    port,
+    url,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      await Promise.race([new Promise((r) => child.once("exit", r)), sleep(5_000)]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    },
+  };
+}
+
+/** Postgres statements a server has sent, from its own Prometheus counter. */
+export async function dbQueries(server: AppServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/api/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("lobby_db_queries_total "));
+  return Number(line?.split(" ")[1] ?? NaN);
+}

@@ -1,0 +1,35 @@
+/**
+ * Where the e2e run keeps its data: its own database and Redis key prefix, so it never
+ * touches a developer's `lobby` database or another run's keys. Shared by the Playwright
+ * config (the app's environment), the global setup and the specs.
+ */
+export const E2E_PORT = 3100;
+export const BASE_URL = `http://127.0.0.1:${E2E_PORT}`;
+export const E2E_DATABASE_URL = process.env.E2E_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/lobby_e2e";
+export const E2E_REDIS_URL = process.env.E2E_REDIS_URL ?? "redis://127.0.0.1:6379";
+export const E2E_KEY_PREFIX = "e2e:";
+export const SEEDED_ROOM_COUNT = 12;
+
+/**
+ * A second instance of the same build whose Postgres is unreachable (nothing listens on
+ * port 1), sharing the first one's Redis keys: what a web node sees during a database
+ * outage, for the stale-data spec.
+ */
+export const NO_DB_PORT = 3101;
+export const NO_DB_URL = `http://127.0.0.1:${NO_DB_PORT}`;
+
+/** The environment the app under test (and the seed script) runs with. */
+export const appEnv: Record<string, string> = {
+  DATABASE_URL: E2E_DATABASE_URL,
+  REDIS_URL: E2E_REDIS_URL,
+  REDIS_KEY_PREFIX: E2E_KEY_PREFIX,
+  CACHE_ENABLED: "true",
+  SESSION_SECRET: "e2e-only-session-secret-0123456789abcdef",
+  NODE_ENV: "production",
+  LOG_LEVEL: "warn",
+};
+
+export const noDbAppEnv: Record<string, string> = {
+  ...appEnv,
+  DATABASE_URL: "postgres://postgres@127.0.0.1:1/lobby_e2e",
+};

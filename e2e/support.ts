@@ -1,0 +1,45 @@
+import { randomBytes } from "node:crypto";
+import { expect, type Page } from "@playwright/test";
+import postgres from "postgres";
+import { E2E_DATABASE_URL } from "./env";
+
+/** The rooms global setup seeded, newest first. */
+export function seededRooms(): string[] {
+  const raw = process.env.E2E_SEEDED_ROOMS;
+  if (!raw) throw new Error("E2E_SEEDED_ROOMS is missing: run through `npx playwright test` (global setup)");
+  return JSON.parse(raw) as string[];
+}
+
+/** A room name no other test or earlier run has used (retries included). */
+export function uniqueName(label: string): string {
+  return `${label} ${randomBytes(3).toString("hex")}`;
+}
+
+let sql: postgres.Sql | undefined;
+
+/** Direct database access, to check what was (not) stored. */
+export function db(): postgres.Sql {
+  sql ??= postgres(E2E_DATABASE_URL, { max: 1, onnotice: () => {} });
+  return sql;
+}
+
+export async function liveRoomCount(): Promise<number> {
+  const [row] = await db()<{ n: number }[]>`select count(*)::int as n from rooms where deleted_at is null`;
+  return row?.n ?? 0;
+}
+
+/** The room list, as opposed to the success message that also links to a new room. */
+export const roomList = (page: Page) => page.getByRole("region", { name: "Rooms" }).getByRole("list");
+
+export const roomLink = (page: Page, name: string) => roomList(page).getByRole("link", { name, exact: true });
+
+/** The card of the room with this name. */
+export const roomCard = (page: Page, name: string) =>
+  roomList(page).getByRole("listitem").filter({ has: page.getByRole("link", { name, exact: true }) });
+
+/** The first paint is the final paint: nothing on the page says it is still loading. */
+export async function expectNoLoadingUi(page: Page) {
+  await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
+  await expect(page.getByRole("progressbar")).toHaveCount(0);
+  await expect(page.getByText(/loading/i)).toHaveCount(0);
+}

@@ -1,0 +1,67 @@
+import { defineConfig, devices } from "@playwright/test";
+import { BASE_URL, E2E_PORT, NO_DB_PORT, NO_DB_URL, appEnv, noDbAppEnv } from "./e2e/env";
+
+const CI = Boolean(process.env.CI);
+
+export default defineConfig({
+  testDir: "e2e",
+  // One worker: the specs share one app and database, and this box has two cores that
+  // the server and the browser already use.
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: CI,
+  retries: CI ? 1 : 0,
+  reporter: CI ? [["list"], ["html", { open: "never" }]] : "list",
+  globalSetup: "./e2e/global-setup.ts",
+  use: {
+    baseURL: BASE_URL,
+    trace: "on-first-retry",
+  },
+  projects: [
+    {
+      name: "chromium",
+      use: {
+        ...devices["Desktop Chrome"],
+        launchOptions: {
+          // Debian's Chromium; never `npx playwright install` here. Without the networking
+          // flags Chromium keeps trying to reach the (closed) network.
+          executablePath: "/usr/bin/chromium",
+          args: [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+          ],
+        },
+      },
+    },
+  ],
+  // Started in order: the second reuses the build the first one made.
+  webServer: [
+    {
+      // One node process (not `npx next start`), so stopping it frees the port.
+      command: `npm run build && node node_modules/next/dist/bin/next start -p ${E2E_PORT}`,
+      // Readiness probe that needs neither Postgres nor Redis: global setup recreates the
+      // database after the server is up.
+      url: `${BASE_URL}/api/session`,
+      reuseExistingServer: !CI,
+      timeout: 300_000,
+      env: appEnv,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `node node_modules/next/dist/bin/next start -p ${NO_DB_PORT}`,
+      url: `${NO_DB_URL}/api/session`,
+      reuseExistingServer: !CI,
+      timeout: 60_000,
+      env: noDbAppEnv,
+      // Its database errors are the point; keep them out of the run's output.
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  ],
+});

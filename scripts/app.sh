@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `npm run app`: the whole product on this machine, from a fresh clone (after `npm ci`):
+# migrates (creating the database if needed), seeds 50 rooms into an empty database,
+# builds, then runs the web server and the reconciliation worker until Ctrl-C.
+# Needs Postgres and Redis (the local ones, or `docker compose up -d postgres redis`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f .env ] || { cp .env.example .env; echo "created .env from .env.example"; }
+
+npm run --silent db:migrate
+npm run --silent db:seed -- --rooms 50 --if-empty
+npm run --silent build
+npm run --silent worker:build
+
+node --enable-source-maps dist/worker.mjs &
+worker=$!
+trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+node node_modules/next/dist/bin/next start
