@@ -1,5 +1,5 @@
 import { defineConfig, devices } from "@playwright/test";
-import { BASE_URL, E2E_PORT, NO_DB_PORT, NO_DB_URL, appEnv, noDbAppEnv } from "./e2e/env";
+import { BASE_URL, E2E_PORT, NO_DB_PORT, NO_DB_URL, PEER_PORT, PEER_URL, appEnv, noDbAppEnv } from "./e2e/env";
 
 const CI = Boolean(process.env.CI);
 
@@ -49,6 +49,15 @@ export default defineConfig({
       url: `${BASE_URL}/api/session`,
       reuseExistingServer: !CI,
       timeout: 300_000,
+      env: appEnv,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `node node_modules/next/dist/bin/next start -p ${PEER_PORT}`,
+      url: `${PEER_URL}/api/session`,
+      reuseExistingServer: !CI,
+      timeout: 60_000,
       env: appEnv,
       stdout: "pipe",
       stderr: "pipe",

@@ -18,6 +18,13 @@ export const SEEDED_ROOM_COUNT = 12;
 export const NO_DB_PORT = 3101;
 export const NO_DB_URL = `http://127.0.0.1:${NO_DB_PORT}`;
 
+/**
+ * A second instance of the same build on the same database and Redis keys: what a load
+ * balancer's second web node sees, for the cross-instance spec.
+ */
+export const PEER_PORT = 3102;
+export const PEER_URL = `http://127.0.0.1:${PEER_PORT}`;
+
 /** The environment the app under test (and the seed script) runs with. */
 export const appEnv: Record<string, string> = {
   DATABASE_URL: E2E_DATABASE_URL,

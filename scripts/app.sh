@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 [ -f .env ] || { cp .env.example .env; echo "created .env from .env.example"; }
 
 npm run --silent db:migrate
-npm run --silent db:seed -- --rooms 50 --if-empty
+npm run --silent db:seed -- --rooms 50   # deterministic names: a re-run inserts nothing
 npm run --silent build
 npm run --silent worker:build
 
