@@ -237,6 +237,22 @@ export function roomCacheSuite(driver: DriverUnderTest) {
       expect(results.every((r) => r.data[0]?.name === "Popular")).toBe(true);
     });
 
+    it("single flight when the wait runs out: one direct load per instance, shared by its callers", async () => {
+      const pause = gate();
+      const a = instance({ hooks: { afterLoad: () => pause.pass() } });
+      const b = instance({ waitForLoaderMs: 50 });
+      await a.roomWrites.create(alice, { name: "Slow loader" });
+      await Promise.all([a.db.sql`select 1`, b.db.sql`select 1`]);
+      queries.reset();
+      const loading = a.rooms.getAllRooms(); // takes the lock, then stalls before its set
+      await pause.arrived;
+      const results = await Promise.all(Array.from({ length: 25 }, () => b.rooms.getAllRooms()));
+      expect(results.every((r) => r.data[0]?.name === "Slow loader")).toBe(true);
+      expect(queries.count).toBe(2); // a's load, and b's one direct load after its wait ran out
+      pause.open();
+      await loading;
+    });
+
     it("serves the saved copy, marked stale, when Postgres is down and the key has expired", async () => {
       const proxy = await tcpProxy(5432);
       const url = new URL(db.url);

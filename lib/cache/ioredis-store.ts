@@ -11,7 +11,13 @@ export function webRedisOptions(overrides: Partial<RedisOptions> = {}): RedisOpt
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 1_000,
-    commandTimeout: 250,
+    /*
+     * Only a backstop that frees commands stuck on a socket that never answers: the
+     * request path's deadline is GuardedStore's (50 ms), which waits for the poll phase
+     * before judging. ioredis' own timer does not: under load (the event loop busy for a
+     * few hundred ms) a 250 ms commandTimeout rejected replies that had already arrived.
+     */
+    commandTimeout: 2_000,
     // Reconnect quickly but never give up: the circuit breaker decides when to try again.
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
     lazyConnect: false,

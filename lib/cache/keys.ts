@@ -73,8 +73,10 @@ export function createKeys(prefix = "") {
     workerHeartbeat: k("worker:heartbeat"),
     /** Point-in-time copy of `key` that a reconciliation run reads in chunks. */
     snapshot: (key: string) => companion(key, "snapshot"),
-    /** Scratch hash (room id to fingerprint) a reconciliation run diffs `key` with. */
+    /** Scratch hash (room id to its listed JSON) a reconciliation run diffs `key` with. */
     diff: (key: string) => companion(key, "diff"),
+    /** A replacement value for `key` built in pieces, swapped in by one guarded script. */
+    staging: (key: string) => companion(key, "staging"),
   };
 }
 

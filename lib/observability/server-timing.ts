@@ -9,7 +9,15 @@ export interface Timings {
   entries: { name: string; ms: number; desc?: string }[];
 }
 
-const storage = new AsyncLocalStorage<Timings>();
+/*
+ * One store per process, not per module copy: Next bundles route handlers and pages
+ * separately, and the runtime that records timings is shared on globalThis, so a
+ * module-level store would be a different one from the route's whenever the other bundle
+ * built the runtime (then Server-Timing silently lost its cache and db entries).
+ */
+const g = globalThis as unknown as { [key: symbol]: AsyncLocalStorage<Timings> | undefined };
+const KEY = Symbol.for("lobby.serverTimings");
+const storage = (g[KEY] ??= new AsyncLocalStorage<Timings>());
 
 export function withTimings<T>(fn: () => Promise<T>): Promise<{ result: T; timings: Timings }> {
   const timings: Timings = { entries: [] };
