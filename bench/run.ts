@@ -15,7 +15,7 @@ import { z } from "zod";
 import { runMigrations } from "../lib/db/migrate";
 import { blackhole } from "../tests/support/net-faults";
 import { load, median, type LoadResult } from "./support/load";
-import { canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
+import { cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 
 const SCENARIOS = ["home", "api", "redis-down", "queries", "stampede"] as const;
 const args = z
@@ -132,7 +132,7 @@ async function main() {
         const before = await dbQueries(cached);
         for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, () => fetch(cached.url + path).then((r) => r.arrayBuffer())));
         const made = (await dbQueries(cached)) - before;
-        notes.push(`Postgres queries per 1,000 cached reads of ${path}: ${made}`);
+        notes.push(`Postgres queries per 1,000 cached reads of ${path}: ${made} (cache outcomes so far: ${JSON.stringify(await cacheOutcomes(cached))})`);
       }
     }
     if (args.scenario.includes("stampede")) {

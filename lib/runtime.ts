@@ -53,10 +53,10 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const guarded = store
     ? new GuardedStore(store, {
         ...config.guard,
-        onStateChange: (state) => {
+        onStateChange: (state, cause) => {
           m.breakerState.set(state === "closed" ? 0 : state === "half-open" ? 1 : 2);
-          log.warn({ breaker: state }, `redis circuit ${state}`);
-          config.guard?.onStateChange?.(state);
+          log.warn({ breaker: state, ...(cause ? { cause: String(cause) } : {}) }, `redis circuit ${state}`);
+          config.guard?.onStateChange?.(state, cause);
         },
       })
     : null;

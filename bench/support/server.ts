@@ -53,3 +53,13 @@ export async function dbQueries(server: AppServer): Promise<number> {
   const line = text.split("\n").find((l) => l.startsWith("lobby_db_queries_total "));
   return Number(line?.split(" ")[1] ?? NaN);
 }
+
+/** Cache read outcomes a server has counted (hit, miss, error, ...), summed over caches. */
+export async function cacheOutcomes(server: AppServer): Promise<Record<string, number>> {
+  const text = await (await fetch(`${server.url}/api/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^lobby_cache_requests_total\{cache="[^"]+",outcome="([^"]+)"\} (\d+)/gm)) {
+    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
