@@ -13,11 +13,11 @@ export function webRedisOptions(overrides: Partial<RedisOptions> = {}): RedisOpt
     connectTimeout: 1_000,
     /*
      * Only a backstop that frees commands stuck on a socket that never answers: the
-     * request path's deadline is GuardedStore's (50 ms), which waits for the poll phase
-     * before judging. ioredis' own timer does not: under load (the event loop busy for a
+     * request path's deadline is GuardedStore's (50 ms while the event loop is free to
+     * hear the reply). ioredis' own timer does not: under load (the event loop busy for a
      * few hundred ms) a 250 ms commandTimeout rejected replies that had already arrived.
      */
-    commandTimeout: 2_000,
+    commandTimeout: 10_000,
     // Reconnect quickly but never give up: the circuit breaker decides when to try again.
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
     lazyConnect: false,

@@ -77,6 +77,8 @@ export function createKeys(prefix = "") {
     diff: (key: string) => companion(key, "diff"),
     /** A replacement value for `key` built in pieces, swapped in by one guarded script. */
     staging: (key: string) => companion(key, "staging"),
+    /** Scratch set of the ids a reconciliation run found live while passing over `key`'s rows. */
+    liveIds: (key: string) => companion(key, "live"),
   };
 }
 
