@@ -4,8 +4,8 @@
 # both runners: "N passed, N failed". Exit status is non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p test-results
-rm -f test-results/vitest.json test-results/playwright.json test-results/summary.txt
+mkdir -p reports
+rm -f reports/vitest.json reports/playwright.json reports/summary.txt
 
 if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   echo "Chromium not found at ${CHROMIUM_PATH:-/usr/bin/chromium}: install it with 'apt-get install -y chromium' (Playwright's own browser download is not used)." >&2
@@ -13,12 +13,12 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   exit 1
 fi
 
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json
 vitest_status=$?
 
-PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
+PLAYWRIGHT_JSON_OUTPUT_NAME=reports/playwright.json npx playwright test --reporter=list,json
 playwright_status=$?
 
-node scripts/sum-results.mjs test-results/vitest.json test-results/playwright.json | tee test-results/summary.txt
+node scripts/sum-results.mjs reports/vitest.json reports/playwright.json | tee reports/summary.txt
 summary_status=${PIPESTATUS[0]}
 [ "$vitest_status" -eq 0 ] && [ "$playwright_status" -eq 0 ] && [ "$summary_status" -eq 0 ]
