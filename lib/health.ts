@@ -1,10 +1,13 @@
 import { sql } from "drizzle-orm";
 import type { Runtime } from "./runtime";
+import { readWorkerStatus, type WorkerStatus } from "./worker-status";
 
 export interface HealthReport {
   status: "ok" | "degraded" | "down";
   postgres: { up: boolean; latencyMs?: number; error?: string };
   redis: { up: boolean; enabled: boolean; driver?: string; breaker?: string; latencyMs?: number; error?: string };
+  /** The reconciliation worker, from its heartbeat in Redis; informational, never fails the check. */
+  worker: WorkerStatus;
 }
 
 async function timed<T>(fn: () => Promise<T>, ms: number): Promise<{ ok: true; latencyMs: number } | { ok: false; error: string }> {
@@ -22,9 +25,10 @@ async function timed<T>(fn: () => Promise<T>, ms: number): Promise<{ ok: true; l
  * Postgres down: degraded when Redis still holds a room list to serve, else down (503).
  */
 export async function checkHealth(rt: Runtime): Promise<HealthReport> {
-  const [pg, redis] = await Promise.all([
+  const [pg, redis, worker] = await Promise.all([
     timed(() => rt.db.db.execute(sql`select 1`), 1_000),
     rt.store ? timed(() => rt.store!.ping(), 500) : Promise.resolve(null),
+    readWorkerStatus(rt),
   ]);
   const redisUp = redis?.ok ?? false;
   let servable = pg.ok;
@@ -42,5 +46,6 @@ export async function checkHealth(rt: Runtime): Promise<HealthReport> {
       breaker: rt.guarded?.state,
       ...(redis ? (redis.ok ? { latencyMs: redis.latencyMs } : { error: redis.error }) : {}),
     },
+    worker,
   };
 }

@@ -2,7 +2,7 @@ import type { CacheAside, ReadResult } from "../cache/cache-aside";
 import type { Keys, Ttls } from "../cache/keys";
 import type { Db } from "../db/client";
 import { countLiveRooms, getLiveRoom, listLiveRoomsWithVersion, type Room } from "../db/queries/rooms";
-import { cachedCountSchema, cachedRoomListSchema, cachedRoomSchema } from "./validation";
+import { cachedCountSchema, cachedRoomListSchema, cachedRoomOrNullSchema } from "./validation";
 
 export interface RoomCacheDeps {
   db: Db;
@@ -41,7 +41,7 @@ export class RoomCacheService {
     return cache.read({
       cache: "room",
       key: keys.room(id),
-      schema: cachedRoomSchema.nullable(),
+      schema: cachedRoomOrNullSchema,
       ttlSeconds: ttls.room,
       staleTtlSeconds: ttls.stale,
       load: async () => {

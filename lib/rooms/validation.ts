@@ -31,5 +31,7 @@ export const cachedRoomSchema = z.object({
   createdAt: isoDate,
   updatedAt: isoDate,
 });
+/** Module-level, not built per read: zod compiles a schema on first use, per instance. */
+export const cachedRoomOrNullSchema = cachedRoomSchema.nullable();
 export const cachedRoomListSchema = z.array(cachedRoomSchema);
 export const cachedCountSchema = z.number().int().nonnegative();

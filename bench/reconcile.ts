@@ -1,0 +1,220 @@
+/*
+ * Reconciliation at size: `npx tsx bench/reconcile.ts [--sizes 10000,100000]`.
+ *
+ * Per size: a database of its own (dropped after), N rooms inserted with one
+ * generate_series statement, every room:{id} cached through the guarded populate (the
+ * protocol's own script, pipelined) plus rooms:all and rooms:count through the read path,
+ * then 1% drift injected (0.4% renamed, 0.3% deleted, 0.2% inserted by SQL, 0.1% garbage
+ * room:{id}). The reconciler then runs once, forced, in a child process of its own, so
+ * its peak RSS (`process.resourceUsage().maxRSS`) is its own. Reported per size: wall
+ * time of the run, the reconciler's CPU time and Redis's (steadier than wall time on a
+ * shared 2-core machine), rooms/s, peak RSS, and whether the report's counts equal the
+ * injected drift exactly. Prints a table and writes bench/results-reconcile.json.
+ * Targets: 100k rooms under 5 s; peak RSS at 100k at most 1.5x that at 10k.
+ * `--profile` writes the reconciler's CPU profiles to /tmp/reconcile-prof.
+ */
+import "../scripts/load-env";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { CACHE_SCRIPTS, encodeEnvelope, populateCall } from "../lib/cache/cache-aside";
+import { createIoredisStore } from "../lib/cache/ioredis-store";
+import { lua } from "../lib/cache/store";
+import { countLiveRooms, listLiveRoomsWithVersion, pageLiveRoomsById } from "../lib/db/queries/rooms";
+import { runMigrations } from "../lib/db/migrate";
+import { env } from "../lib/env";
+import { RoomReconciliationService, type ReconcileReport } from "../lib/rooms/room-reconciliation-service";
+import { createRuntime, type Runtime } from "../lib/runtime";
+
+const { values: args } = parseArgs({
+  options: { sizes: { type: "string", default: "10000,100000" }, child: { type: "boolean", default: false }, profile: { type: "boolean", default: false }, db: { type: "string" }, prefix: { type: "string" } },
+});
+const config = env();
+const redisUrl = config.redisTcpUrl ?? "redis://127.0.0.1:6379";
+
+// Long deadlines: at 100k rooms rooms:all is tens of megabytes, past the web's 50/250 ms.
+const runtimeFor = (databaseUrl: string, prefix: string): Runtime =>
+  createRuntime({
+    databaseUrl,
+    redis: { driver: "ioredis", url: redisUrl },
+    cacheEnabled: true,
+    keyPrefix: prefix,
+    mode: "production",
+    dbMax: 2,
+    guard: { readDeadlineMs: 10_000, writeDeadlineMs: 10_000 },
+  });
+
+if (args.child) {
+  // The measured process: one forced run, as the worker would do it.
+  const rt = runtimeFor(args.db!, args.prefix!);
+  const store = createIoredisStore(redisUrl, { commandTimeout: 10_000 });
+  const baseline = process.resourceUsage().maxRSS;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const report = await new RoomReconciliationService({ db: rt.db.db, store, keys: rt.keys, ttls: rt.ttls }).run({ force: true });
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = (cpu.user + cpu.system) / 1_000;
+  process.stdout.write(JSON.stringify({ report, wallMs, cpuMs, baselineRssKb: baseline, peakRssKb: process.resourceUsage().maxRSS }) + "\n");
+  await store.close();
+  await rt.close();
+  process.exit(0);
+}
+
+interface Result {
+  rooms: number;
+  wallMs: number;
+  /** CPU time of the reconciler process during the run (user + system): steadier than wall time on a shared machine. */
+  cpuMs: number;
+  /** Redis server CPU (user + system) during the run. */
+  redisCpuMs: number;
+  roomsPerSecond: number;
+  peakRssMb: number;
+  baselineRssMb: number;
+  drift: { renamed: number; deleted: number; inserted: number; garbage: number };
+  report: ReconcileReport;
+  exact: boolean;
+}
+
+async function benchSize(n: number): Promise<Result> {
+  const name = `lobby_bench_reconcile_${randomBytes(4).toString("hex")}`;
+  const url = new URL(config.databaseUrl);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  const prefix = `reconcile-perf:${randomBytes(4).toString("hex")}:`; // bench/run.ts clears `*bench:*`: stay out of its way
+  await runMigrations(databaseUrl);
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  const rt = runtimeFor(databaseUrl, prefix);
+  const seeder = createIoredisStore(redisUrl, { commandTimeout: 10_000 });
+  try {
+    await sql`insert into rooms (name, description, owner_id, owner_name)
+      select 'Room ' || i, 'Benchmark room number ' || i, 'owner-' || (i % 500), 'Owner ' || (i % 500) from generate_series(1, ${n}) i`;
+    await sql`analyze rooms`;
+    // Every room cached through the protocol's populate script, 1000 per pipeline.
+    for (let after: string | null = null; ; ) {
+      const page = await pageLiveRoomsById(rt.db.db, after, 1_000);
+      if (page.length === 0) break;
+      const calls = page.map((r) =>
+        populateCall(rt.keys, { key: rt.keys.room(r.id), generation: null, value: encodeEnvelope(r.version, r), version: r.version, ttlSeconds: rt.ttls.room, staleTtlSeconds: rt.ttls.stale }),
+      );
+      await seeder.evalMany(CACHE_SCRIPTS.populate, calls);
+      after = page[page.length - 1]!.id;
+    }
+    // rooms:all and rooms:count as the read path writes them (through the seeder's long timeout).
+    const list = await listLiveRoomsWithVersion(rt.db.db);
+    const count = await countLiveRooms(rt.db.db);
+    await seeder.evalMany(CACHE_SCRIPTS.populate, [
+      populateCall(rt.keys, { key: rt.keys.roomsAll, generation: null, value: encodeEnvelope(list.version, list.rooms), version: list.version, ttlSeconds: rt.ttls.roomsAll, staleTtlSeconds: rt.ttls.stale }),
+      populateCall(rt.keys, { key: rt.keys.roomsCount, generation: null, value: encodeEnvelope(count.version, count.count), version: count.version, ttlSeconds: rt.ttls.roomsAll, staleTtlSeconds: rt.ttls.stale }),
+    ]);
+
+    const drift = { renamed: (n * 4) / 1000, deleted: (n * 3) / 1000, inserted: (n * 2) / 1000, garbage: n / 1000 };
+    // Disjoint slices of the rooms by name number: renamed, deleted, garbage.
+    await sql`update rooms set name = name || ' (renamed)', version = nextval('room_version_seq'), updated_at = now()
+      where split_part(name, ' ', 2)::int <= ${drift.renamed}`;
+    await sql`update rooms set deleted_at = now(), version = nextval('room_version_seq')
+      where split_part(name, ' ', 2)::int > ${drift.renamed} and split_part(name, ' ', 2)::int <= ${drift.renamed + drift.deleted}`;
+    const garbage = await sql<{ id: string }[]>`select id from rooms
+      where split_part(name, ' ', 2)::int > ${n - drift.garbage} and deleted_at is null`;
+    for (const { id } of garbage) await seeder.set(rt.keys.room(id), "{garbage", rt.ttls.room);
+    await sql`insert into rooms (name, owner_id, owner_name) select 'New room ' || i, 'o', 'O' from generate_series(1, ${drift.inserted}) i`;
+
+    // Redis's own CPU during the run (all its clients: on a shared machine, others' too).
+    const redisCpu = async () => {
+      const info = await seeder.eval(lua(`return redis.call('INFO', 'cpu')`), [], []) as string;
+      const num = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+      return num("used_cpu_user") + num("used_cpu_sys");
+    };
+    const before = await redisCpu();
+    const child = await runChild(databaseUrl, prefix);
+    const redisCpuMs = Math.round((await redisCpu()) * 1000 - before * 1000);
+    const { report } = child;
+    const exact =
+      report.modified === drift.renamed && report.removed === drift.deleted && report.added === drift.inserted &&
+      report.corrupt === drift.garbage && report.scanned === n && report.listRebuilt && report.countFixed;
+    if (!exact) console.error("  counts differ from the injected drift:", JSON.stringify(report), JSON.stringify(drift));
+    return {
+      rooms: n,
+      wallMs: Math.round(child.wallMs),
+      cpuMs: Math.round(child.cpuMs),
+      redisCpuMs,
+      roomsPerSecond: Math.round(n / (child.wallMs / 1_000)),
+      peakRssMb: Math.round(child.peakRssKb / 102.4) / 10,
+      baselineRssMb: Math.round(child.baselineRssKb / 102.4) / 10,
+      drift,
+      report,
+      exact,
+    };
+  } finally {
+    await clearPrefix(prefix);
+    await seeder.close();
+    await rt.close();
+    await sql.end();
+    const admin = postgres(config.databaseUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+function runChild(db: string, prefix: string) {
+  return new Promise<{ report: ReconcileReport; wallMs: number; cpuMs: number; peakRssKb: number; baselineRssKb: number }>((resolve, reject) => {
+    const profile = args.profile ? ["--cpu-prof", "--cpu-prof-dir=/tmp/reconcile-prof"] : [];
+    const child = spawn(process.execPath, [...profile, "--import", "tsx", "bench/reconcile.ts", "--child", "--db", db, "--prefix", prefix], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.on("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      if (code === 0 && line.startsWith("{")) resolve(JSON.parse(line));
+      else reject(new Error(`reconciler child exited ${code}: ${out}`));
+    });
+  });
+}
+
+/** SCAN + UNLINK under the bench's prefix (never KEYS). */
+async function clearPrefix(prefix: string) {
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(redisUrl);
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `*${prefix}*`, "COUNT", 5_000);
+    if (keys.length) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+  redis.disconnect();
+}
+
+const sizes = args.sizes.split(",").map((s) => Number(s.trim()));
+const results: Result[] = [];
+for (const n of sizes) {
+  console.error(`reconcile bench: ${n} rooms...`);
+  results.push(await benchSize(n));
+}
+console.log("\n  rooms     wall ms    cpu ms  redis ms   rooms/s   peak RSS MB   (baseline)   exact counts");
+for (const r of results) {
+  const cells = [r.wallMs, r.cpuMs, r.redisCpuMs, r.roomsPerSecond, r.peakRssMb].map((v, i) => String(v).padStart(i === 4 ? 11 : 7));
+  console.log(`  ${String(r.rooms).padEnd(9)} ${cells.join("   ")}   ${`(${r.baselineRssMb})`.padStart(10)}   ${r.exact}`);
+}
+const small = results[0]!;
+const large = results[results.length - 1]!;
+const ratio = Math.round((large.peakRssMb / small.peakRssMb) * 100) / 100;
+const summary = {
+  // Load average at the end: these machines are shared, and other work slows the wall time.
+  machine: { cpus: os.cpus().length, node: process.version, loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100 },
+  results,
+  targets: {
+    largestUnder5s: large.wallMs < 5_000,
+    peakRssRatio: ratio,
+    peakRssRatioAtMost1_5: ratio <= 1.5,
+  },
+};
+console.log(
+  `\n  peak RSS ${large.rooms} / ${small.rooms}: ${ratio}x (target <= 1.5x); ${large.rooms} rooms in ${large.wallMs} ms (target < 5000 ms); ` +
+    `load average ${summary.machine.loadAverage1m} on ${summary.machine.cpus} cores`,
+);
+writeFileSync("bench/results-reconcile.json", JSON.stringify(summary, null, 2) + "\n");
+process.exit(0);

@@ -1,0 +1,120 @@
+import { and, isNull, sql } from "drizzle-orm";
+import type postgres from "postgres";
+import type { Db } from "../client";
+import type { Room } from "./rooms";
+import { rooms } from "../schema";
+
+/*
+ * The one query the reconciler needs that lib/db/queries/rooms.ts does not have yet (it
+ * belongs there; kept beside the reconciler until that file's owner moves it).
+ */
+
+const roomColumns = {
+  id: rooms.id,
+  name: rooms.name,
+  description: rooms.description,
+  ownerId: rooms.ownerId,
+  ownerName: rooms.ownerName,
+  version: rooms.version,
+  createdAt: rooms.createdAt,
+  updatedAt: rooms.updatedAt,
+};
+
+const prepared = new WeakMap<Db, ReturnType<typeof prepare>>();
+function prepare(db: Db) {
+  // One array parameter (`= any($1)`) rather than `in ($1..$n)`: one plan for every batch size.
+  return db
+    .select(roomColumns)
+    .from(rooms)
+    .where(and(sql`${rooms.id} = any(${sql.placeholder("ids")}::uuid[])`, isNull(rooms.deletedAt)))
+    .prepare("rooms_live_by_ids");
+}
+
+/** The live rooms among `ids` (ids must be UUIDs); deleted and unknown ids are simply absent. */
+export async function liveRoomsByIds(db: Db, ids: string[]): Promise<Room[]> {
+  if (ids.length === 0) return [];
+  let statement = prepared.get(db);
+  if (!statement) prepared.set(db, (statement = prepare(db)));
+  return statement.execute({ ids });
+}
+
+/** A live room as the list pass needs it: its id, its version, and its JSON as the read path caches it. */
+export interface LiveRoomJson {
+  id: string;
+  version: number;
+  /** JSON.stringify of the room exactly as `listLiveRoomsWithVersion` returns it. */
+  json: string;
+}
+
+/**
+ * The live list in the read path's order (newest first), with the version it was read at,
+ * from ONE statement and so one snapshot, exactly as `listLiveRoomsWithVersion` reads it,
+ * but through a cursor: `onBatch` gets `batchSize` rooms at a time, so a list of any
+ * length passes through bounded memory. Each room comes as the JSON the read path would
+ * cache for it (no Date objects on the way: this pass handles every room, every run).
+ * Returns the list version, or, for an empty list, the table's largest version.
+ */
+export async function streamLiveRoomJson(
+  db: Db,
+  batchSize: number,
+  onBatch: (rooms: LiveRoomJson[], listVersion: number) => Promise<void>,
+): Promise<number> {
+  // drizzle exposes no cursor; its postgres.js client (created by lib/db/client.ts) does.
+  const client = (db as Db & { $client: postgres.Sql }).$client;
+  let listVersion: number | undefined;
+  const cursor = client<LiveRow[]>`
+    select id, name, description, owner_id, owner_name, version, created_at, updated_at,
+           (select max(version) from rooms) as list_version
+    from rooms where deleted_at is null
+    order by created_at desc, id desc`.cursor(batchSize);
+  for await (const rows of cursor) {
+    listVersion ??= Number(rows[0]?.list_version ?? 0);
+    await onBatch(rows.map(toRoomJson), listVersion);
+  }
+  if (listVersion !== undefined) return listVersion;
+  const [head] = await client<{ version: string | null }[]>`select max(version) as version from rooms`;
+  return Number(head?.version ?? 0);
+}
+
+interface LiveRow {
+  id: string;
+  name: string;
+  description: string;
+  owner_id: string;
+  owner_name: string;
+  version: string | number;
+  created_at: string | Date;
+  updated_at: string | Date;
+  list_version: string | number | null;
+}
+
+/** The keys in the order of the read path's rooms (lib/db/queries/rooms.ts, roomColumns): JSON text depends on it. */
+function toRoomJson(r: LiveRow): LiveRoomJson {
+  const version = rooms.version.mapFromDriverValue(r.version as number) as number;
+  const json = JSON.stringify({
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    ownerId: r.owner_id,
+    ownerName: r.owner_name,
+    version,
+    createdAt: isoTimestamp(r.created_at),
+    updatedAt: isoTimestamp(r.updated_at),
+  });
+  return { id: r.id, version, json };
+}
+
+const PG_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
+
+/**
+ * What `JSON.stringify(new Date(text))` gives for a timestamptz as postgres.js hands it
+ * over (drizzle turns off its date parsing), without building the Date: for the common
+ * UTC form the milliseconds are the first three fraction digits (a Date truncates, it does
+ * not round); any other form goes through Date exactly as drizzle's mapper does.
+ */
+export function isoTimestamp(value: string | Date): string {
+  if (typeof value !== "string") return value.toISOString();
+  const m = PG_UTC.exec(value);
+  if (!m) return (rooms.createdAt.mapFromDriverValue(value) as Date).toISOString();
+  return `${m[1]}T${m[2]}.${((m[3] ?? "") + "000").slice(0, 3)}Z`;
+}

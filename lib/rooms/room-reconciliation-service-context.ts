@@ -1,0 +1,99 @@
+import { hash } from "node:crypto";
+import type { Keys, Ttls } from "../cache/keys";
+import type { CacheStore } from "../cache/store";
+import type { Db } from "../db/client";
+import type { Room } from "../db/queries/rooms";
+
+/** Where a run is: `rooms` (cached room:{id} keys), `list` (rooms:all), `count` (rooms:count). */
+export type ReconcilePhase = "rooms" | "list" | "count";
+
+export interface ReconcileHooks {
+  /**
+   * Runs after a batch's generation read and Postgres read, before its repairs are sent.
+   * Tests pause here to commit a write in the middle of a run.
+   */
+  beforeRepair?: (info: { phase: ReconcilePhase; keys: string[] }) => Promise<void> | void;
+}
+
+export interface ReconcileProgress {
+  phase: ReconcilePhase;
+  /** Cached room:{id} values examined so far. */
+  scanned: number;
+  /** Entries of the cached rooms:all and Postgres rooms compared so far. */
+  listChecked: number;
+}
+
+/** Counts of one run, shared by its phases. */
+export interface Tally {
+  scanned: number;
+  added: number;
+  removed: number;
+  modified: number;
+  corrupt: number;
+  refused: number;
+  listRebuilt: boolean;
+  countFixed: boolean;
+  listChecked: number;
+  /**
+   * Rooms already counted, so a room that differs both in its room:{id} key and in
+   * rooms:all counts once. Grows with the drift, not with the number of rooms.
+   */
+  counted: { removed: Set<string>; modified: Set<string>; corrupt: Set<string> };
+  /** room:{id} keys already classified (a SCAN may return a key twice). Grows with the drift too. */
+  handled: Set<string>;
+}
+
+export interface RunContext {
+  db: Db;
+  store: CacheStore;
+  keys: Keys;
+  ttls: Ttls;
+  dryRun: boolean;
+  batchSize: number;
+  hooks: ReconcileHooks;
+  signal: AbortSignal | undefined;
+  tally: Tally;
+  progress(phase: ReconcilePhase): Promise<void>;
+}
+
+export function emptyTally(): Tally {
+  return {
+    scanned: 0,
+    added: 0,
+    removed: 0,
+    modified: 0,
+    corrupt: 0,
+    refused: 0,
+    listRebuilt: false,
+    countFixed: false,
+    listChecked: 0,
+    counted: { removed: new Set(), modified: new Set(), corrupt: new Set() },
+    handled: new Set(),
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID.test(s);
+
+/** Two copies of a room are the same when every field the app shows or compares is. */
+export function sameRoom(a: Room, b: Room): boolean {
+  return (
+    a.id === b.id &&
+    a.name === b.name &&
+    a.description === b.description &&
+    a.ownerId === b.ownerId &&
+    a.ownerName === b.ownerName &&
+    a.version === b.version &&
+    a.createdAt.getTime() === b.createdAt.getTime() &&
+    a.updatedAt.getTime() === b.updatedAt.getTime()
+  );
+}
+
+/**
+ * A short digest of a room's JSON text, for diffing rooms:all through a Redis hash: both
+ * sides hash the text JSON.stringify gives (the list's own elements, the live rows), so
+ * equal digests mean the list holds exactly what the read path would write for the row.
+ */
+export function digest(json: string): string {
+  return hash("sha1", json, "base64").slice(0, 16);
+}

@@ -1,0 +1,213 @@
+import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/cache-aside";
+import type { EvalCall } from "../cache/store";
+import type { Room } from "../db/queries/rooms";
+import { isUuid, sameRoom, type RunContext } from "./room-reconciliation-service-context";
+import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconciliation";
+import { NOT_LIVE } from "./room-reconciliation-service-scripts";
+import { cachedRoomSchema } from "./validation";
+
+const cachedRoom = cachedRoomSchema.nullable();
+
+/** A batch of room:{id} keys with everything read for it, in protocol order: generations, then Postgres. */
+interface Batch {
+  ids: string[];
+  values: (string | null)[];
+  generations: (string | null)[];
+  live: Map<string, Room>;
+}
+
+/** SCAN batches (each with its live-ids lookup) read ahead of the one being checked. */
+const READ_AHEAD = 3;
+/** A SCAN batch covers this many times `batchSize` slots. */
+const SCAN_FACTOR = 4;
+
+/*
+ * room:{id} keys are checked in two places, so that each room is read from Postgres once:
+ * - during the pass over the live list (room-reconciliation-service-list.ts), the keys of
+ *   live rooms are compared, as text, with the JSON the read path would cache for them;
+ *   that pass also leaves the set of live ids in Redis;
+ * - then every cached key is SCANned, and keys whose id is not in that set (the room is
+ *   deleted or never existed, or was created since the pass) are looked at.
+ * Either way a key is then read again in protocol order (its generation and value first,
+ * its row second) before it is classified and repaired, so the set only narrows the
+ * search: Postgres decides. Rooms in Postgres that are not cached are not drift: the room
+ * cache is partial by design.
+ */
+
+/** Every cached room:{id} whose id the list pass did not find live: removed through the writers' INVALIDATE if it is not. */
+export async function reconcileStaleRoomKeys(ctx: RunContext): Promise<void> {
+  const prefix = ctx.keys.room("");
+  const liveIds = ctx.keys.liveIds(ctx.keys.roomsAll);
+  const ahead: Promise<string[]>[] = [];
+  let cursor: string | null = "0";
+  let scanning: Promise<void> | null = null;
+  // The SCAN pump runs on its own, READ_AHEAD batches ahead, off the path of the checks.
+  const pump = () => {
+    if (scanning || cursor === null || ahead.length >= READ_AHEAD) return;
+    // Ids only, so a SCAN batch can be larger than a batch of values: fewer round trips.
+    scanning = ctx.store.scan(cursor, ctx.keys.roomPattern, ctx.batchSize * SCAN_FACTOR).then(([next, found]) => {
+      cursor = next === "0" ? null : next;
+      // SCAN may return a key twice; and only `room:<uuid>` is ours (a future `room:<id>:x` key is not).
+      const ids = [...new Set(found.map((k) => k.slice(prefix.length)))].filter(isUuid);
+      const notLive = ids.length
+        ? (ctx.store.eval(NOT_LIVE, [liveIds], [ids.join("\n")]) as Promise<string[]>)
+        : Promise.resolve([] as string[]);
+      notLive.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+      ahead.push(notLive);
+      scanning = null;
+      pump();
+    });
+    scanning.catch(() => {});
+  };
+  try {
+    for (;;) {
+      pump();
+      const next = ahead.shift();
+      if (!next) {
+        if (!scanning) break;
+        await scanning;
+        continue;
+      }
+      pump();
+      const ids = await next;
+      if (ids.length > 0) await repairBatch(ctx, await readBatch(ctx, ids), true);
+      ctx.signal?.throwIfAborted();
+      await ctx.progress("rooms");
+    }
+  } finally {
+    await Promise.allSettled([...ahead, scanning]);
+  }
+}
+
+/**
+ * The cached room:{id} of a batch of live rooms (read in the list pass, with their JSON as
+ * the read path writes it). A value that is exactly what the read path would cache is
+ * current; the others are checked again in protocol order and repaired.
+ */
+export async function checkLiveRoomKeys(ctx: RunContext, rooms: LiveRoomJson[]): Promise<void> {
+  const values = await ctx.store.mget(rooms.map((r) => ctx.keys.room(r.id)));
+  const differ: string[] = [];
+  rooms.forEach((room, i) => {
+    const raw = values[i];
+    if (raw === null || raw === undefined) return;
+    ctx.tally.scanned++;
+    if (!isCanonical(raw, room.version, room.json)) differ.push(room.id);
+  });
+  if (differ.length > 0) await repairBatch(ctx, await readBatch(ctx, differ), false);
+}
+
+/** `{"v":<version>,"at":"<24 characters>","data":<json>}`: encodeEnvelope's output for this row, at any time. */
+function isCanonical(raw: string, version: number, json: string): boolean {
+  const head = `{"v":${version},"at":"`;
+  const tail = `","data":${json}}`;
+  if (raw.length !== head.length + 24 + tail.length || !raw.startsWith(head) || !raw.endsWith(tail)) return false;
+  const at = raw.slice(head.length, head.length + 24);
+  return !at.includes('"') && !at.includes("\\");
+}
+
+/** Values and generations first, then the live rows: the read path's order, so a guarded set cannot undo a write. */
+async function readBatch(ctx: RunContext, ids: string[]): Promise<Batch> {
+  const { store, keys } = ctx;
+  const roomKeys = ids.map((id) => keys.room(id));
+  const [values, generations] = await Promise.all([store.mget(roomKeys), store.mget(roomKeys.map(keys.gen))]);
+  const present = ids.filter((_, i) => values[i] !== null);
+  const live = new Map<string, Room>();
+  for (const row of await liveRoomsByIds(ctx.db, present)) live.set(row.id, row);
+  return { ids, values, generations, live };
+}
+
+/** Classifies and repairs; `countScanned` is false for keys the list pass has already counted. */
+async function repairBatch(ctx: RunContext, { ids, values, generations, live }: Batch, countScanned: boolean): Promise<void> {
+  const { store, keys, ttls, tally } = ctx;
+  const { counted } = tally;
+  const sets: EvalCall[] = [];
+  const drops: EvalCall[] = [];
+  const set = (id: string, generation: string | null, row: Room) =>
+    sets.push(
+      populateCall(keys, {
+        key: keys.room(id),
+        generation,
+        value: encodeEnvelope(row.version, row),
+        version: row.version,
+        ttlSeconds: ttls.room,
+        staleTtlSeconds: ttls.stale,
+      }),
+    );
+  const drop = (id: string) => drops.push(invalidateCall(keys, keys.room(id)));
+  // Counted once per room, whether its key, its list entry or both differ.
+  const count = (kind: "corrupt" | "removed" | "modified", id: string) => {
+    if (counted[kind].has(id)) return;
+    counted[kind].add(id);
+    tally[kind]++;
+  };
+  ids.forEach((id, i) => {
+    const raw = values[i];
+    // Gone since it was found, or seen in an earlier batch (SCAN repeats a key now and then).
+    if (raw === null || raw === undefined || tally.handled.has(id)) return;
+    if (countScanned) tally.scanned++;
+    const row = live.get(id);
+    if (row && isCurrent(raw, row)) return;
+    tally.handled.add(id);
+    const cached = decodeEnvelope(cachedRoom, raw);
+    const generation = generations[i] ?? null;
+    if (!cached || (row && cached.version > row.version)) {
+      // Unparseable, or claiming a version Postgres never gave this row: corrupt either way.
+      count("corrupt", id);
+      if (row) set(id, generation, row);
+      else drop(id);
+    } else if (!row) {
+      // Deleted, or never existed.
+      count("removed", id);
+      drop(id);
+    } else if (cached.data === null || !sameRoom(cached.data, row)) {
+      count("modified", id);
+      set(id, generation, row);
+    }
+  });
+  if (ctx.dryRun || (sets.length === 0 && drops.length === 0)) return;
+  await ctx.hooks.beforeRepair?.({ phase: "rooms", keys: [...sets, ...drops].map((c) => c.keys[0]!) });
+  const [setResults] = await Promise.all([
+    store.evalMany(CACHE_SCRIPTS.populate, sets),
+    store.evalMany(CACHE_SCRIPTS.invalidate, drops),
+  ]);
+  // 0: a write landed since the generation read; its invalidation stands, as it should.
+  tally.refused += setResults.filter((r) => Number(r) === 0).length;
+  // 2: the cached value claims a newer version than Postgres has (corrupt, since no write
+  // bumped the generation): the guard will never let a populate replace it, so drop it.
+  const claimsNewer = sets.filter((_, j) => Number(setResults[j]) === 2).map((c) => invalidateCall(keys, c.keys[0]!));
+  await store.evalMany(CACHE_SCRIPTS.invalidate, claimsNewer);
+}
+
+/**
+ * The common case, cheaply: the cached value parses, and every field equals the row's.
+ * Such a value is exactly what the read path would cache (so it is valid too); anything
+ * else goes through the full decode, which tells corrupt from stale.
+ */
+function isCurrent(raw: string, row: Room): boolean {
+  let parsed: { v?: unknown; at?: unknown; data?: Record<string, unknown> | null };
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return false;
+  }
+  const d = parsed?.data;
+  return (
+    parsed.v === row.version &&
+    typeof parsed.at === "string" &&
+    typeof d === "object" &&
+    d !== null &&
+    d.id === row.id &&
+    d.name === row.name &&
+    d.description === row.description &&
+    d.ownerId === row.ownerId &&
+    d.ownerName === row.ownerName &&
+    d.version === row.version &&
+    sameInstant(d.createdAt, row.createdAt) &&
+    sameInstant(d.updatedAt, row.updatedAt)
+  );
+}
+
+/** `value` is the 24-character ISO form (…sss"Z") of `date`; Date.parse is cheaper than formatting the date. */
+function sameInstant(value: unknown, date: Date): boolean {
+  return typeof value === "string" && value.length === 24 && value.charCodeAt(23) === 90 && Date.parse(value) === date.getTime();
+}

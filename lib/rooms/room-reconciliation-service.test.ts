@@ -1,0 +1,280 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { REDIS_URL } from "../../tests/support/services";
+import { createTestDatabase, createTestRedis, createTestRuntime, type TestDatabase, type TestRedis } from "../../tests/support/test-env";
+import { startUpstashRestServer, type UpstashRestServer } from "../../tests/support/upstash-rest-server";
+import { encodeEnvelope } from "../cache/cache-aside";
+import type { CacheStore } from "../cache/store";
+import { listLiveRoomsWithVersion } from "../db/queries/rooms";
+import { createUpstashStore } from "../cache/upstash-store";
+import type { Runtime } from "../runtime";
+import type { Session } from "../session/session";
+import { RoomReconciliationService, type ReconcileHooks, type ReconcileReport } from "./room-reconciliation-service";
+
+const owner: Session = { id: "owner-session-00001", name: "Owner" };
+
+const clean = {
+  skipped: false,
+  scanned: 3,
+  added: 0,
+  removed: 0,
+  modified: 0,
+  corrupt: 0,
+  refused: 0,
+  listRebuilt: false,
+  countFixed: false,
+  dryRun: false,
+};
+
+let upstash: UpstashRestServer;
+let upstashStore: CacheStore;
+beforeAll(async () => {
+  upstash = await startUpstashRestServer({ redisUrl: REDIS_URL });
+  upstashStore = createUpstashStore({ url: upstash.url, token: upstash.token, timeoutMs: 10_000 });
+});
+afterAll(async () => {
+  await upstashStore?.close();
+  await upstash?.close();
+});
+
+/** The reconciler's store: the same protocol over TCP (ioredis) and over REST (@upstash/redis). */
+const drivers: { name: string; store: (rt: Runtime) => CacheStore }[] = [
+  { name: "ioredis", store: (rt) => rt.store! },
+  { name: "upstash", store: () => upstashStore },
+];
+
+for (const driver of drivers)
+describe(`RoomReconciliationService over ${driver.name}`, () => {
+  let db: TestDatabase;
+  let redis: TestRedis;
+  let rt: Runtime;
+  let ids: string[];
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    redis = createTestRedis();
+    rt = createTestRuntime(db, redis);
+    ids = [];
+    for (const name of ["Alpha", "Bravo", "Charlie"]) ids.push((await rt.roomWrites.create(owner, { name })).id);
+    // Everything cached, as after a busy minute: the list, the count and every room.
+    await rt.rooms.getAllRooms();
+    await rt.rooms.getRoomCount();
+    for (const id of ids) await rt.rooms.getRoom(id);
+  });
+
+  afterEach(async () => {
+    await rt.close();
+    await redis.close();
+    await db.drop();
+  });
+
+  const service = (hooks?: ReconcileHooks) =>
+    new RoomReconciliationService({ db: rt.db.db, store: driver.store(rt), keys: rt.keys, ttls: rt.ttls, hooks });
+  const run = (opts: { dryRun?: boolean; force?: boolean } = {}, hooks?: ReconcileHooks) =>
+    service(hooks).run({ force: true, ...opts });
+  const raw = (key: string) => redis.raw.get(key);
+  const cachedData = async (key: string) => JSON.parse((await raw(key))!).data;
+  const renameBySql = (id: string, name: string) =>
+    db.sql`update rooms set name = ${name}, version = nextval('room_version_seq'), updated_at = now() where id = ${id}`;
+  const deleteBySql = (id: string) =>
+    db.sql`update rooms set deleted_at = now(), version = nextval('room_version_seq') where id = ${id}`;
+
+  /** After a repair, a second run finds nothing, and the cache serves what Postgres has. */
+  async function expectConsistent(names: string[]) {
+    const again = await run();
+    expect(again).toMatchObject({ added: 0, removed: 0, modified: 0, corrupt: 0, listRebuilt: false, countFixed: false });
+    expect((await cachedData(rt.keys.roomsAll)).map((r: { name: string }) => r.name).sort()).toEqual([...names].sort());
+    expect(await cachedData(rt.keys.roomsCount)).toBe(names.length);
+  }
+
+  it("finds nothing to repair in a consistent cache", async () => {
+    expect(await run()).toMatchObject(clean);
+  });
+
+  it("repairs a room renamed by SQL behind the cache", async () => {
+    await renameBySql(ids[0]!, "Alpha Prime");
+    expect(await run()).toMatchObject({ ...clean, modified: 1, listRebuilt: true });
+    expect((await cachedData(rt.keys.room(ids[0]!))).name).toBe("Alpha Prime");
+    expect((await rt.rooms.getRoom(ids[0]!)).data?.name).toBe("Alpha Prime");
+    await expectConsistent(["Alpha Prime", "Bravo", "Charlie"]);
+  });
+
+  it("removes a room deleted by SQL from its key, the list and the count", async () => {
+    await deleteBySql(ids[1]!);
+    const genBefore = Number((await raw(rt.keys.gen(rt.keys.room(ids[1]!)))) ?? 0);
+    expect(await run()).toMatchObject({ ...clean, removed: 1, listRebuilt: true, countFixed: true });
+    expect(await raw(rt.keys.room(ids[1]!))).toBeNull();
+    // Removed with the writers' INVALIDATE: the generation moved, so no load in flight can resurrect it.
+    expect(Number(await raw(rt.keys.gen(rt.keys.room(ids[1]!))))).toBe(genBefore + 1);
+    await expectConsistent(["Alpha", "Charlie"]);
+  });
+
+  it("adds a room inserted by SQL behind the cache to the list and the count", async () => {
+    await db.sql`insert into rooms (name, owner_id, owner_name) values ('Delta', 'someone', 'Someone')`;
+    expect(await run()).toMatchObject({ ...clean, added: 1, listRebuilt: true, countFixed: true });
+    await expectConsistent(["Alpha", "Bravo", "Charlie", "Delta"]);
+  });
+
+  it("replaces garbage in room:{id} with the current row", async () => {
+    await redis.raw.set(rt.keys.room(ids[2]!), "{not json", "EX", 60);
+    expect(await run()).toMatchObject({ ...clean, corrupt: 1 });
+    expect(await cachedData(rt.keys.room(ids[2]!))).toMatchObject({ id: ids[2], name: "Charlie" });
+  });
+
+  it("invalidates room:{id} for a room that never existed", async () => {
+    const ghost = rt.keys.room(randomUUID());
+    await redis.raw.set(ghost, (await raw(rt.keys.room(ids[0]!)))!, "EX", 60);
+    expect(await run()).toMatchObject({ ...clean, scanned: 4, removed: 1 });
+    expect(await raw(ghost)).toBeNull();
+  });
+
+  it("leaves keys that only look like rooms alone", async () => {
+    const notOurs = rt.keys.room("not-a-uuid");
+    await redis.raw.set(notOurs, "x", "EX", 60);
+    expect(await run()).toMatchObject(clean);
+    expect(await raw(notOurs)).toBe("x");
+  });
+
+  it("rebuilds rooms:all byte for byte as the read path writes it, with its TTL and last-known-good copy", async () => {
+    await renameBySql(ids[2]!, "Charlie Prime");
+    expect(await run()).toMatchObject({ modified: 1, listRebuilt: true });
+    const rebuilt = (await raw(rt.keys.roomsAll))!;
+    const { rooms, version } = await listLiveRoomsWithVersion(rt.db.db);
+    expect(rebuilt).toBe(encodeEnvelope(version, rooms, new Date(JSON.parse(rebuilt).at)));
+    expect(await redis.raw.ttl(rt.keys.roomsAll)).toBeGreaterThan(0);
+    expect(await raw(rt.keys.stale(rt.keys.roomsAll))).toBe(rebuilt);
+    for (const key of ["snapshot", "diff", "staging", "liveIds"] as const) expect(await redis.raw.exists(rt.keys[key](rt.keys.roomsAll))).toBe(0);
+  });
+
+  it("rebuilds a missing rooms:all without counting drift", async () => {
+    await redis.raw.del(rt.keys.roomsAll);
+    expect(await run()).toMatchObject({ ...clean, listRebuilt: true });
+    await expectConsistent(["Alpha", "Bravo", "Charlie"]);
+  });
+
+  it("rebuilds rooms:all that still lists a deleted room", async () => {
+    await redis.raw.del(rt.keys.room(ids[0]!));
+    await deleteBySql(ids[0]!);
+    expect(await run()).toMatchObject({ ...clean, scanned: 2, removed: 1, listRebuilt: true, countFixed: true });
+    await expectConsistent(["Bravo", "Charlie"]);
+  });
+
+  it("rebuilds a corrupt rooms:all", async () => {
+    await redis.raw.set(rt.keys.roomsAll, '{"v":1,"at":"x","data":[{"id":1}]}', "EX", 60);
+    expect(await run()).toMatchObject({ ...clean, corrupt: 1, listRebuilt: true });
+    await expectConsistent(["Alpha", "Bravo", "Charlie"]);
+  });
+
+  it("fixes a wrong rooms:count", async () => {
+    const { v } = JSON.parse((await raw(rt.keys.roomsCount))!) as { v: number };
+    await redis.raw.set(rt.keys.roomsCount, JSON.stringify({ v, at: new Date().toISOString(), data: 42 }), "EX", 60);
+    expect(await run()).toMatchObject({ ...clean, countFixed: true });
+    expect(await cachedData(rt.keys.roomsCount)).toBe(3);
+  });
+
+  it("reports without repairing in a dry run", async () => {
+    await renameBySql(ids[0]!, "Alpha Prime");
+    await redis.raw.del(rt.keys.roomsCount);
+    const before = await raw(rt.keys.room(ids[0]!));
+    expect(await run({ dryRun: true })).toMatchObject({ ...clean, modified: 1, listRebuilt: true, countFixed: true, dryRun: true });
+    expect(await raw(rt.keys.room(ids[0]!))).toBe(before);
+    expect(await raw(rt.keys.roomsCount)).toBeNull();
+    expect(await raw(rt.keys.roomsLastSync)).toBeNull();
+  });
+
+  it("reports a missing list and a ghost key in a dry run, touching neither", async () => {
+    const ghost = rt.keys.room(randomUUID());
+    await redis.raw.set(ghost, (await raw(rt.keys.room(ids[0]!)))!, "EX", 60);
+    await redis.raw.del(rt.keys.roomsAll);
+    expect(await run({ dryRun: true })).toMatchObject({ ...clean, scanned: 4, removed: 1, listRebuilt: true, dryRun: true });
+    expect(await raw(ghost)).not.toBeNull();
+    expect(await raw(rt.keys.roomsAll)).toBeNull();
+  });
+
+  it("writes rooms:last_sync and a capped history; skips an early run unless forced", async () => {
+    const first = await service().run();
+    expect(first.skipped).toBe(false);
+    const sync1 = (await raw(rt.keys.roomsLastSync))!;
+    expect(sync1).toBe(first.finishedAt);
+    expect(sync1).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(await redis.raw.ttl(rt.keys.roomsLastSync)).toBe(-1);
+
+    const early: ReconcileReport = await service().run();
+    expect(early).toMatchObject({ skipped: true, skipReason: "recent", scanned: 0 });
+    expect(await raw(rt.keys.roomsLastSync)).toBe(sync1);
+
+    const forced = await service().run({ force: true, reason: "test" });
+    expect(forced.skipped).toBe(false);
+    const sync2 = (await raw(rt.keys.roomsLastSync))!;
+    expect(Date.parse(sync2)).toBeGreaterThanOrEqual(Date.parse(sync1));
+    expect(sync2).toBe(forced.finishedAt);
+
+    const history = await service().history();
+    expect(history.map((h) => h.finishedAt)).toEqual([sync2, sync1]);
+    expect(history[0]).toMatchObject({ reason: "test", scanned: 3 });
+    expect(JSON.parse((await raw(rt.keys.reconcileLastRun))!).finishedAt).toBe(sync2);
+    // Capped at 50: the dashboard charts the last 50 runs.
+    for (let i = 0; i < 52; i++) await service().run({ force: true });
+    expect(await redis.raw.llen(rt.keys.reconcileHistory)).toBe(50);
+  });
+
+  it("does not revert a rename that commits while the run is in progress", async () => {
+    await renameBySql(ids[0]!, "Behind The Cache");
+    let renamed = false;
+    const report = await run({}, {
+      // The run has read generations and Postgres ("Behind The Cache"); now a user renames.
+      beforeRepair: async ({ phase }) => {
+        if (phase !== "rooms" || renamed) return;
+        renamed = true;
+        await rt.roomWrites.update(owner, ids[0]!, { name: "Renamed By Owner" });
+      },
+    });
+    expect(renamed).toBe(true);
+    // Both repairs read before the rename are refused: room:{id}, and the rooms:all this run
+    // was rebuilding (its generation was read when the run snapshotted the list).
+    expect(report).toMatchObject({ modified: 1, refused: 2 });
+    expect(await raw(rt.keys.room(ids[0]!))).toBeNull();
+    expect((await rt.rooms.getRoom(ids[0]!)).data?.name).toBe("Renamed By Owner");
+    expect((await rt.rooms.getAllRooms()).data.map((r) => r.name)).toContain("Renamed By Owner");
+    await expectConsistent(["Renamed By Owner", "Bravo", "Charlie"]);
+  });
+
+  it("does not overwrite rooms:all rebuilt from a snapshot older than a concurrent write", async () => {
+    await renameBySql(ids[1]!, "Bravo Behind");
+    const report = await run({}, {
+      beforeRepair: async ({ phase }) => {
+        if (phase === "list") await rt.roomWrites.update(owner, ids[1]!, { name: "Bravo By Owner" });
+      },
+    });
+    expect(report).toMatchObject({ modified: 1, listRebuilt: true, refused: 1 });
+    expect((await rt.rooms.getAllRooms()).data.map((r) => r.name)).toContain("Bravo By Owner");
+  });
+});
+
+for (const driver of drivers)
+describe(`RoomReconciliationService at list sizes past one chunk, over ${driver.name}`, () => {
+  it("streams a multi-megabyte rooms:all with multi-byte text across chunk boundaries", async () => {
+    const db = await createTestDatabase();
+    const redis = createTestRedis();
+    const rt = createTestRuntime(db, redis);
+    try {
+      // 2,500 rooms with 280-character descriptions of 2- to 4-byte characters: ~2.5 MB of list.
+      await db.sql`
+        insert into rooms (name, description, owner_id, owner_name)
+        select 'Salle ' || i || ' é中🎉', repeat('é中🎉', 93), 'o', 'O' from generate_series(1, 2500) i`;
+      await rt.rooms.getAllRooms();
+      await rt.rooms.getRoomCount();
+      expect((await redis.raw.strlen(rt.keys.roomsAll)) > 2 * 512 * 1024).toBe(true);
+      const service = new RoomReconciliationService({ db: rt.db.db, store: driver.store(rt), keys: rt.keys, ttls: rt.ttls });
+      expect(await service.run({ force: true })).toMatchObject({ scanned: 0, added: 0, removed: 0, modified: 0, corrupt: 0, listRebuilt: false });
+      await db.sql`update rooms set name = name || ' ✓', version = nextval('room_version_seq') where name like 'Salle 12__ %'`;
+      await db.sql`update rooms set deleted_at = now(), version = nextval('room_version_seq') where name like 'Salle 7__ %'`;
+      expect(await service.run({ force: true })).toMatchObject({ modified: 100, removed: 100, added: 0, corrupt: 0, listRebuilt: true, countFixed: true });
+      expect(await service.run({ force: true })).toMatchObject({ modified: 0, removed: 0, listRebuilt: false, countFixed: false });
+    } finally {
+      await rt.close();
+      await redis.close();
+      await db.drop();
+    }
+  });
+});

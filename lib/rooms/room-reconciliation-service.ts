@@ -1,0 +1,205 @@
+import { RECONCILE_HISTORY_LENGTH, type Keys, type Ttls } from "../cache/keys";
+import { lua, type CacheStore } from "../cache/store";
+import type { Db } from "../db/client";
+import {
+  emptyTally,
+  type ReconcileHooks,
+  type ReconcileProgress,
+  type RunContext,
+  type Tally,
+} from "./room-reconciliation-service-context";
+import { reconcileCount } from "./room-reconciliation-service-count";
+import { reconcileList } from "./room-reconciliation-service-list";
+import { reconcileStaleRoomKeys } from "./room-reconciliation-service-rooms";
+
+export type { ReconcileHooks, ReconcileProgress } from "./room-reconciliation-service-context";
+
+/** DESIGN.md's sync threshold: a run this soon after the last completed one is skipped unless forced. */
+export const RECONCILE_MIN_GAP_MS = 60_000;
+
+/** What one run found and did. Counts are exact; in a dry run they say what a run would repair. */
+export interface ReconcileReport {
+  skipped: boolean;
+  /** Why a skipped run did nothing: the last run was too recent, another run holds the lock, or the cache is off. */
+  skipReason?: "recent" | "locked" | "cache-disabled";
+  /** Cached room:{id} values examined. */
+  scanned: number;
+  /** Live rooms missing from a cached rooms:all. */
+  added: number;
+  /** Rooms cached (in room:{id} or rooms:all) that are deleted or never existed. */
+  removed: number;
+  /** Rooms whose cached copy differs from their row (counted once across keys). */
+  modified: number;
+  /** Cached values that failed to parse or validate (room:{id}, rooms:all, rooms:count). */
+  corrupt: number;
+  /** Repairs the generation guard refused because a write landed during the run (its invalidation stands). */
+  refused: number;
+  /** rooms:all was missing, corrupt or different, and was (or in a dry run would be) rebuilt. */
+  listRebuilt: boolean;
+  /** rooms:count was missing, corrupt or wrong, and was (or would be) fixed. */
+  countFixed: boolean;
+  durationMs: number;
+  finishedAt: string;
+  dryRun: boolean;
+}
+
+/** A completed run as recorded in `reconcile:last_run` and `reconcile:history`. */
+export interface ReconcileSummary extends ReconcileReport {
+  startedAt: string;
+  jobId?: string;
+  reason?: string;
+}
+
+/** Options of {@link RoomReconciliationService}. */
+export interface RoomReconciliationDeps {
+  db: Db;
+  /** A raw store: the worker is not on the request path, so no breaker; a failed run is retried. */
+  store: CacheStore;
+  keys: Keys;
+  ttls: Ttls;
+  /** Skip a run this soon after the last completed one, unless forced. Default {@link RECONCILE_MIN_GAP_MS}. */
+  minGapMs?: number;
+  /** Keys per SCAN batch and rows per Postgres page. Default 1000. */
+  batchSize?: number;
+  hooks?: ReconcileHooks;
+}
+
+export interface ReconcileRunOptions {
+  /** Run even if the last run finished less than `minGapMs` ago. */
+  force?: boolean;
+  /** Diff and report, repair nothing, record nothing. */
+  dryRun?: boolean;
+  reason?: string;
+  jobId?: string;
+  /** Aborts between batches (the worker aborts when it loses its run lock). */
+  signal?: AbortSignal;
+  onProgress?: (progress: ReconcileProgress) => void | Promise<void>;
+}
+
+const PROGRESS_EVERY_MS = 250;
+
+const LIST_ALL = lua(`return redis.call('LRANGE', KEYS[1], 0, -1)`);
+
+const PUSH_CAPPED = lua(`
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+return 1
+`);
+
+/**
+ * Keeps the room cache true to Postgres (DESIGN.md, Reconciliation): diffs every cached
+ * room:{id}, rooms:all and rooms:count against Postgres in batches, repairs what differs
+ * through the same generation guard as the read path (so it never undoes a concurrent
+ * write), and records `rooms:last_sync` and a summary. It takes no lock itself: callers
+ * that may run concurrently (the worker) hold one.
+ */
+export class RoomReconciliationService {
+  constructor(private readonly deps: RoomReconciliationDeps) {}
+
+  async run(options: ReconcileRunOptions = {}): Promise<ReconcileReport> {
+    const started = performance.now();
+    const startedAt = new Date();
+    const dryRun = options.dryRun ?? false;
+    if (!options.force && (await this.ranRecently(startedAt))) {
+      return this.report(emptyTally(), started, { dryRun, skipped: true, skipReason: "recent" });
+    }
+    const tally = emptyTally();
+    // Progress goes to a Redis round trip in the worker (job.updateProgress): a few a second is plenty.
+    let lastProgress = 0;
+    const ctx: RunContext = {
+      db: this.deps.db,
+      store: this.deps.store,
+      keys: this.deps.keys,
+      ttls: this.deps.ttls,
+      dryRun,
+      batchSize: this.deps.batchSize ?? 1_000,
+      hooks: this.deps.hooks ?? {},
+      signal: options.signal,
+      tally,
+      progress: async (phase) => {
+        if (!options.onProgress || performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
+        lastProgress = performance.now();
+        await options.onProgress({ phase, scanned: tally.scanned, listChecked: tally.listChecked });
+      },
+    };
+    try {
+      // One pass over the live list checks rooms:all and the live rooms' keys together;
+      // then the keys of rooms that are not live.
+      await reconcileList(ctx);
+      await reconcileStaleRoomKeys(ctx);
+    } finally {
+      await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
+    }
+    await reconcileCount(ctx);
+    const report = this.report(tally, started, { dryRun, skipped: false });
+    if (!dryRun) {
+      await this.record({ ...report, startedAt: startedAt.toISOString(), jobId: options.jobId, reason: options.reason });
+    }
+    return report;
+  }
+
+  /** The last run summaries, newest first (at most RECONCILE_HISTORY_LENGTH). */
+  async history(): Promise<ReconcileSummary[]> {
+    const { store, keys } = this.deps;
+    const raw = (await store.eval(LIST_ALL, [keys.reconcileHistory], [])) as string[];
+    return raw.map((s) => JSON.parse(s) as ReconcileSummary);
+  }
+
+  private async ranRecently(now: Date): Promise<boolean> {
+    const last = Date.parse((await this.deps.store.get(this.deps.keys.roomsLastSync)) ?? "");
+    return Number.isFinite(last) && now.getTime() - last < (this.deps.minGapMs ?? RECONCILE_MIN_GAP_MS);
+  }
+
+  private report(
+    t: Tally,
+    started: number,
+    extra: { dryRun: boolean; skipped: boolean; skipReason?: ReconcileReport["skipReason"] },
+  ): ReconcileReport {
+    return {
+      skipped: extra.skipped,
+      ...(extra.skipReason ? { skipReason: extra.skipReason } : {}),
+      scanned: t.scanned,
+      added: t.added,
+      removed: t.removed,
+      modified: t.modified,
+      corrupt: t.corrupt,
+      refused: t.refused,
+      listRebuilt: t.listRebuilt,
+      countFixed: t.countFixed,
+      durationMs: Math.round(performance.now() - started),
+      finishedAt: new Date().toISOString(),
+      dryRun: extra.dryRun,
+    };
+  }
+
+  /** `rooms:last_sync` (plain ISO-8601, no TTL), the last summary, and the capped history. */
+  private async record(summary: ReconcileSummary): Promise<void> {
+    const { store, keys } = this.deps;
+    const json = JSON.stringify(summary);
+    // Single-key commands: on Redis Cluster these three keys live on different slots.
+    await Promise.all([
+      store.set(keys.reconcileLastRun, json),
+      store.eval(PUSH_CAPPED, [keys.reconcileHistory], [json, RECONCILE_HISTORY_LENGTH]),
+    ]);
+    await store.set(keys.roomsLastSync, summary.finishedAt);
+  }
+}
+
+/** An empty report for a run that did not happen (another holds the lock). */
+export function skippedReport(skipReason: NonNullable<ReconcileReport["skipReason"]>, dryRun = false): ReconcileReport {
+  return {
+    skipped: true,
+    skipReason,
+    scanned: 0,
+    added: 0,
+    removed: 0,
+    modified: 0,
+    corrupt: 0,
+    refused: 0,
+    listRebuilt: false,
+    countFixed: false,
+    durationMs: 0,
+    finishedAt: new Date().toISOString(),
+    dryRun,
+  };
+}

@@ -1,0 +1,73 @@
+/*
+ * The worker process (DESIGN.md, Processes): reconciles the room cache on a BullMQ job
+ * scheduler, warms the cache on start, and heartbeats for /api/health.
+ *
+ * Development: `npm run worker` (tsx). Production needs no dev tooling: `npm run
+ * worker:build` bundles this entry with esbuild into `dist/worker.mjs` (our code and its
+ * `@/` imports inlined; packages stay external and load from node_modules), and `npm run
+ * worker:start` runs it with plain `node`. Build it where `next build` runs.
+ *
+ * Stop it with SIGTERM or SIGINT: the run in progress finishes (`worker.close()` waits for
+ * it), then the queue, Redis and Postgres are closed and the process exits 0. If that takes
+ * longer than SHUTDOWN_TIMEOUT_MS it exits 1; the run lock expires on its own.
+ */
+import "../scripts/load-env";
+import { EnvError, env } from "../lib/env";
+import { logger, setLogService } from "../lib/observability/logger";
+import { runtimeConfigFromEnv } from "../lib/runtime";
+import { startWorker } from "./start-worker";
+
+/** Under Kubernetes' default 30 s grace period, so the process ends on its own terms. */
+const SHUTDOWN_TIMEOUT_MS = 25_000;
+
+let config;
+try {
+  config = env();
+} catch (error) {
+  console.error(error instanceof EnvError ? error.message : error);
+  process.exit(1);
+}
+setLogService("worker");
+const log = logger();
+if (!config.redisTcpUrl) {
+  log.fatal("the worker needs Redis over TCP for BullMQ: set REDIS_URL (the REST variables are not enough)");
+  process.exit(1);
+}
+
+const starting = startWorker({
+  runtime: runtimeConfigFromEnv(config),
+  redisUrl: config.redisTcpUrl,
+  reconciliation: { enabled: config.reconciliationEnabled, intervalMs: config.reconcileIntervalMs },
+  log,
+});
+
+let stopping = false;
+/** Also when the signal arrives during start-up: the start finishes (warm-up included), then everything closes. */
+async function stop(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, `${signal}: letting the current run finish, then closing`);
+  const deadline = setTimeout(() => {
+    log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, "shutdown timed out; exiting with the run unfinished");
+    process.exit(1);
+  }, SHUTDOWN_TIMEOUT_MS);
+  try {
+    await (await starting).close();
+    clearTimeout(deadline);
+    log.info("worker stopped");
+    process.exit(0);
+  } catch (error) {
+    log.error({ err: error }, "error while stopping");
+    process.exit(1);
+  }
+}
+process.on("SIGTERM", (s) => void stop(s));
+process.on("SIGINT", (s) => void stop(s));
+
+try {
+  const handle = await starting;
+  log.info({ pid: process.pid, queue: handle.queue.name }, "worker started");
+} catch (error) {
+  log.fatal({ err: error }, "worker failed to start");
+  process.exit(1);
+}

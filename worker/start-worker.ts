@@ -1,0 +1,138 @@
+import { hostname } from "node:os";
+import { Worker } from "bullmq";
+import type pino from "pino";
+import { createIoredisStore } from "../lib/cache/ioredis-store";
+import { JOB, RECONCILE_SCHEDULER_ID, ROOMS_QUEUE, defaultJobOptions, queueOptions } from "../lib/queue/contract";
+import { createRoomsQueue, type RoomsQueue } from "../lib/queue/producer";
+import { RunLock } from "../lib/queue/run-lock";
+import { RECONCILE_MIN_GAP_MS, RoomReconciliationService, type ReconcileHooks } from "../lib/rooms/room-reconciliation-service";
+import { createRuntime, type Runtime, type RuntimeConfig } from "../lib/runtime";
+import { Heartbeat } from "./heartbeat";
+import { createProcessor } from "./processor";
+import { warmCache } from "./warm-up";
+
+/** What the worker process runs with; worker/index.ts builds it from `env()`. */
+export interface WorkerConfig {
+  runtime: RuntimeConfig;
+  /** TCP Redis for BullMQ (`env().redisTcpUrl`). */
+  redisUrl: string;
+  /** Schedule `reconcile-rooms` every `intervalMs` (ENABLE_ROOM_RECONCILIATION, RECONCILE_INTERVAL_MS). */
+  reconciliation: { enabled: boolean; intervalMs: number };
+  log: pino.Logger;
+  /** Default ROOMS_QUEUE; tests give each their own. */
+  queueName?: string;
+  /** Newest rooms loaded by the warm-up at start. Default 50; 0 skips the warm-up. */
+  warmRooms?: number;
+  /** Heartbeat period. Default 5000 ms (the key lives three periods). */
+  heartbeatMs?: number;
+  /** Run lock lifetime without renewal. Default 30 000 ms. */
+  lockTtlMs?: number;
+  hooks?: ReconcileHooks;
+}
+
+export interface WorkerHandle {
+  runtime: Runtime;
+  queue: RoomsQueue;
+  worker: Worker;
+  /** Waits for the run in progress, then closes the worker, the queue, Redis and Postgres. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the worker: warm-up, the job scheduler, the BullMQ worker (concurrency 1) and the
+ * heartbeat. Postgres gets a pool of 2 (one run at a time, plus the warm-up's loads).
+ */
+export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
+  const { log, reconciliation } = config;
+  const runtime = createRuntime({
+    ...config.runtime,
+    dbMax: 2,
+    // Not the request path: a warm-up load may wait longer on Redis than a page would.
+    guard: { readDeadlineMs: 2_000, writeDeadlineMs: 5_000, ...config.runtime.guard },
+  });
+  // The reconciler's own connection: long batches need more than the web's 250 ms command timeout.
+  const store = createIoredisStore(config.redisUrl, { commandTimeout: 10_000 });
+  const queueName = config.queueName ?? ROOMS_QUEUE;
+  const queue = createRoomsQueue(config.redisUrl, runtime.keys.prefix, queueName);
+  const cacheOn = runtime.store !== null;
+
+  const reconciler = new RoomReconciliationService({
+    db: runtime.db.db,
+    store,
+    keys: runtime.keys,
+    ttls: runtime.ttls,
+    // The 60 s threshold is meant to absorb a manual run next to a scheduled one; with a
+    // shorter interval (development: 30 s) it would swallow every other scheduled run.
+    minGapMs: Math.min(RECONCILE_MIN_GAP_MS, Math.floor(reconciliation.intervalMs / 2)),
+    hooks: config.hooks,
+  });
+  const heartbeat = new Heartbeat({
+    store,
+    key: runtime.keys.workerHeartbeat,
+    periodMs: config.heartbeatMs ?? 5_000,
+    reconciliation: reconciliation.enabled && cacheOn,
+    nextRunAt: async () => {
+      const scheduler = await queue.getJobScheduler(RECONCILE_SCHEDULER_ID);
+      return scheduler?.next ? new Date(scheduler.next).toISOString() : null;
+    },
+    onError: (error) => log.warn({ err: error }, "heartbeat failed"),
+  });
+
+  if (cacheOn && (config.warmRooms ?? 50) > 0) {
+    // A failed warm-up is not fatal: the first requests fill the cache instead.
+    await warmCache(runtime.rooms, { rooms: config.warmRooms })
+      .then((r) => log.info({ event: "warm-cache", ...r }, `cache warmed: ${r.rooms} rooms listed, ${r.warmed} loaded`))
+      .catch((error: unknown) => log.warn({ err: error }, "cache warm-up failed"));
+  }
+
+  const worker = new Worker(
+    queueName,
+    createProcessor({
+      reconciler,
+      lock: new RunLock(store, runtime.keys.reconcileLock, { ttlMs: config.lockTtlMs }),
+      rooms: cacheOn ? runtime.rooms : null,
+      log,
+      onReport: (report) => heartbeat.setLastRun(report),
+    }),
+    { ...queueOptions(config.redisUrl, runtime.keys.prefix), concurrency: 1, name: `${hostname()}:${process.pid}` },
+  );
+  worker.on("error", (error) => log.error({ err: error }, "worker error"));
+  worker.on("failed", (job, error) =>
+    log.error(
+      { err: error, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, attempts: job?.opts.attempts },
+      `job ${job?.name ?? "?"} failed: ${error.message}`,
+    ),
+  );
+
+  if (reconciliation.enabled && cacheOn) {
+    await queue.upsertJobScheduler(
+      RECONCILE_SCHEDULER_ID,
+      { every: reconciliation.intervalMs },
+      { name: JOB.reconcile, data: { reason: "schedule" }, opts: defaultJobOptions },
+    );
+    log.info({ intervalMs: reconciliation.intervalMs }, `reconciliation on: every ${reconciliation.intervalMs} ms`);
+  } else {
+    // Off here means off: a scheduler left by an earlier configuration would keep enqueuing.
+    await queue.removeJobScheduler(RECONCILE_SCHEDULER_ID);
+    log.warn(
+      cacheOn
+        ? "reconciliation is OFF (ENABLE_ROOM_RECONCILIATION is not true, and NODE_ENV is not production): " +
+            "no scheduled runs; manual runs (npm run reconcile) are still processed"
+        : "reconciliation is OFF: the cache is disabled (CACHE_ENABLED=false or no Redis for the cache)",
+    );
+  }
+  await heartbeat.start();
+
+  return {
+    runtime,
+    queue,
+    worker,
+    async close() {
+      heartbeat.stop();
+      await worker.close();
+      await queue.close();
+      await store.close();
+      await runtime.close();
+    },
+  };
+}
