@@ -4,7 +4,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm run worker:build
+RUN npm run build && npm run worker:build && npm run migrate:build
 
 FROM node:20-bookworm-slim
 WORKDIR /app
