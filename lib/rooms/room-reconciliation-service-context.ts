@@ -23,16 +23,28 @@ export interface ReconcileProgress {
   listChecked: number;
 }
 
-/** Counts of one run, shared by its phases. */
-export interface Tally {
+/** What a run counts, in its report and while it runs. */
+export interface DriftCounts {
+  /** Cached room:{id} values examined. */
   scanned: number;
+  /** Live rooms missing from a cached rooms:all. */
   added: number;
+  /** Rooms cached (in room:{id} or rooms:all) that are deleted or never existed. */
   removed: number;
+  /** Rooms whose cached copy differs from their row (counted once across keys). */
   modified: number;
+  /** Cached values that failed to parse or validate (room:{id}, rooms:all, rooms:count). */
   corrupt: number;
+  /** Repairs the generation guard refused because a write landed during the run (its invalidation stands). */
   refused: number;
+  /** rooms:all was missing, corrupt or different, and was (or in a dry run would be) rebuilt. */
   listRebuilt: boolean;
+  /** rooms:count was missing, corrupt or wrong, and was (or would be) fixed. */
   countFixed: boolean;
+}
+
+/** Counts of one run, shared by its phases. */
+export interface Tally extends DriftCounts {
   listChecked: number;
   /**
    * Rooms already counted, so a room that differs both in its room:{id} key and in

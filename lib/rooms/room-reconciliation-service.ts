@@ -3,6 +3,7 @@ import { lua, type CacheStore } from "../cache/store";
 import type { Db } from "../db/client";
 import {
   emptyTally,
+  type DriftCounts,
   type ReconcileHooks,
   type ReconcileProgress,
   type RunContext,
@@ -18,26 +19,10 @@ export type { ReconcileHooks, ReconcileProgress } from "./room-reconciliation-se
 export const RECONCILE_MIN_GAP_MS = 60_000;
 
 /** What one run found and did. Counts are exact; in a dry run they say what a run would repair. */
-export interface ReconcileReport {
+export interface ReconcileReport extends DriftCounts {
   skipped: boolean;
   /** Why a skipped run did nothing: the last run was too recent, another run holds the lock, or the cache is off. */
   skipReason?: "recent" | "locked" | "cache-disabled";
-  /** Cached room:{id} values examined. */
-  scanned: number;
-  /** Live rooms missing from a cached rooms:all. */
-  added: number;
-  /** Rooms cached (in room:{id} or rooms:all) that are deleted or never existed. */
-  removed: number;
-  /** Rooms whose cached copy differs from their row (counted once across keys). */
-  modified: number;
-  /** Cached values that failed to parse or validate (room:{id}, rooms:all, rooms:count). */
-  corrupt: number;
-  /** Repairs the generation guard refused because a write landed during the run (its invalidation stands). */
-  refused: number;
-  /** rooms:all was missing, corrupt or different, and was (or in a dry run would be) rebuilt. */
-  listRebuilt: boolean;
-  /** rooms:count was missing, corrupt or wrong, and was (or would be) fixed. */
-  countFixed: boolean;
   durationMs: number;
   finishedAt: string;
   dryRun: boolean;

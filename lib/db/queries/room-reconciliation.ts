@@ -1,24 +1,13 @@
 import { and, isNull, sql } from "drizzle-orm";
 import type postgres from "postgres";
 import type { Db } from "../client";
-import type { Room } from "./rooms";
+import { roomColumns, type Room } from "./rooms";
 import { rooms } from "../schema";
 
 /*
- * The one query the reconciler needs that lib/db/queries/rooms.ts does not have yet (it
- * belongs there; kept beside the reconciler until that file's owner moves it).
+ * The reconciler's queries: live rooms by id, and one cursor over the list snapshot.
  */
 
-const roomColumns = {
-  id: rooms.id,
-  name: rooms.name,
-  description: rooms.description,
-  ownerId: rooms.ownerId,
-  ownerName: rooms.ownerName,
-  version: rooms.version,
-  createdAt: rooms.createdAt,
-  updatedAt: rooms.updatedAt,
-};
 
 const prepared = new WeakMap<Db, ReturnType<typeof prepare>>();
 function prepare(db: Db) {

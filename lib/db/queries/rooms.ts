@@ -14,7 +14,8 @@ export interface Room {
   updatedAt: Date;
 }
 
-const roomColumns = {
+/** The columns of a live room, for select lists and `returning` (never `select *`). */
+export const roomColumns = {
   id: rooms.id,
   name: rooms.name,
   description: rooms.description,
