@@ -3,6 +3,7 @@
 import { refresh } from "next/cache";
 import { z } from "zod";
 import { action, formObject } from "@/lib/http/action";
+import { clientIp } from "@/lib/http/client-ip";
 import { createRoomSchema } from "@/lib/rooms/validation";
 import { runtime } from "@/lib/runtime";
 import { ensureSession, writeSession } from "@/lib/session/cookie";
@@ -30,7 +31,7 @@ const echo = (value: string | undefined) => (value ?? "").slice(0, 1_000);
 
 const createRoomCommand = action(createRoomSchema, async (input) => {
   const viewer = await ensureSession();
-  const room = await runtime().roomWrites.create(viewer, input);
+  const room = await runtime().roomWrites.create(viewer, input, await clientIp());
   // The write service already invalidated rooms:all and rooms:count; re-render this page
   // in the action's response so the new room shows without a second round trip.
   refresh();

@@ -43,3 +43,39 @@ export async function expectNoLoadingUi(page: Page) {
   await expect(page.getByRole("progressbar")).toHaveCount(0);
   await expect(page.getByText(/loading/i)).toHaveCount(0);
 }
+
+/** The id of the live room with this name. */
+export async function roomIdByName(name: string): Promise<string> {
+  const [row] = await db()<{ id: string }[]>`select id from rooms where name = ${name} and deleted_at is null`;
+  if (!row) throw new Error(`no live room named "${name}"`);
+  return row.id;
+}
+
+/**
+ * Writes messages straight to Postgres (faster than the rate-limited API), then does what
+ * the app's writers do: bump the conversation's version and invalidate `messages:{id}`.
+ */
+export async function seedMessages(roomId: string, bodies: string[]): Promise<void> {
+  const sql = db();
+  await sql.begin(async (tx) => {
+    for (const body of bodies) {
+      await tx`insert into messages (room_id, author_id, author_name, body) values (${roomId}, 'e2e-seed-author-01', 'Seed Bot', ${body})`;
+    }
+    await tx`update rooms set message_version = nextval('message_version_seq'), last_activity_at = now() where id = ${roomId}`;
+  });
+  const { Redis } = await import("ioredis");
+  const { E2E_KEY_PREFIX, E2E_REDIS_URL } = await import("./env");
+  const redis = new Redis(E2E_REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const key = `${E2E_KEY_PREFIX}messages:${roomId}`;
+    await redis.incr(`{${key}}:gen`);
+    await redis.del(key);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function messageCount(roomId: string): Promise<number> {
+  const [row] = await db()<{ n: number }[]>`select count(*)::int as n from messages where room_id = ${roomId} and deleted_at is null`;
+  return row?.n ?? 0;
+}

@@ -5,10 +5,13 @@ import { createKeys, ttlsFor, type Keys, type Ttls } from "./cache/keys";
 import type { CacheStore } from "./cache/store";
 import { createDb, type DbHandle } from "./db/client";
 import { env, type Env } from "./env";
+import { noRateLimit, RedisRateLimiter, type RateLimiter } from "./limits/rate-limiter";
+import { MessageCacheService } from "./messages/message-cache-service";
+import { MessageService } from "./messages/message-service";
 import { logger } from "./observability/logger";
 import { metrics } from "./observability/metrics";
 import { RoomCacheService } from "./rooms/room-cache-service";
-import type { RoomEvent } from "./rooms/room-events";
+import { RedisEventBus } from "./realtime/event-bus";
 import { RoomService } from "./rooms/room-service";
 
 /** What a process (web, worker, test) needs to build its services. */
@@ -23,6 +26,11 @@ export interface RuntimeConfig {
   waitForLoaderMs?: number;
   unsafeDisableGuard?: boolean;
   dbMax?: number;
+  /**
+   * Rate limits (room creations, messages) in Redis. Default: on, except in test mode,
+   * where tests that exercise limits turn them on (like the cache itself).
+   */
+  rateLimits?: boolean;
   /** Called for every statement sent to Postgres (besides the metrics counter). */
   onQuery?: (query: string) => void;
 }
@@ -37,7 +45,11 @@ export interface Runtime {
   ttls: Ttls;
   rooms: RoomCacheService;
   roomWrites: RoomService;
-  publish: (event: RoomEvent) => Promise<void>;
+  messages: MessageCacheService;
+  messageWrites: MessageService;
+  limiter: RateLimiter;
+  /** The realtime bus (lib/realtime): producers publish after their write commits. */
+  events: RedisEventBus;
   close(): Promise<void>;
 }
 
@@ -71,10 +83,12 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     unsafeDisableGuard: config.unsafeDisableGuard,
     onError: (error, context) => log.warn({ err: error, ...context }, "cache operation failed"),
   });
-  const publish = async (event: RoomEvent) => {
-    if (!guarded) return;
-    await guarded.write((s) => s.publish(keys.roomsChannel, JSON.stringify(event))).catch(() => {});
-  };
+  const events = new RedisEventBus({
+    guarded,
+    keys,
+    onError: (error, context) => log.warn({ err: error, ...context }, "event publish failed"),
+  });
+  const limiter = (config.rateLimits ?? config.mode !== "test") ? new RedisRateLimiter(guarded, keys) : noRateLimit;
   return {
     db,
     store,
@@ -83,8 +97,17 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     keys,
     ttls,
     rooms: new RoomCacheService({ db: db.db, cache, keys, ttls }),
-    roomWrites: new RoomService({ db: db.db, cache, keys, publish }),
-    publish,
+    roomWrites: new RoomService({ db: db.db, cache, keys, publish: (event) => events.publish("rooms", event), limiter }),
+    messages: new MessageCacheService({ db: db.db, cache, keys, ttls }),
+    messageWrites: new MessageService({
+      db: db.db,
+      cache,
+      keys,
+      limiter,
+      publish: (topic, event) => events.publish(topic, event),
+    }),
+    limiter,
+    events,
     async close() {
       await store?.close();
       await db.close();

@@ -61,7 +61,7 @@ export function roomCacheSuite(driver: DriverUnderTest) {
     });
     beforeEach(async () => {
       redis = createTestRedis();
-      await db.sql`truncate rooms`;
+      await db.sql`truncate rooms cascade`;
       queries.reset();
     });
     afterEach(async () => {

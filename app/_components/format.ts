@@ -29,3 +29,8 @@ export function hueOf(name: string): number {
   for (const ch of name) h = (h * 31 + (ch.codePointAt(0) ?? 0)) >>> 0;
   return h % 360;
 }
+
+const timeFormat = new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit", timeZone: "UTC" });
+
+/** "Nov 21, 8:59 PM", a message's time (UTC, as everywhere; the tooltip says so). */
+export const formatTime = (date: Date) => timeFormat.format(date);

@@ -3,17 +3,20 @@ import { Avatar } from "./avatar";
 import { formatDay, formatFull } from "./format";
 import { OwnerBadge } from "./owner-badge";
 
-/** One room in the selector; the whole card is the link (the name's link stretches over it). */
-export function RoomCard({ room }: { room: Room }) {
+/**
+ * One room in the selector; the whole card is the link (the name's link stretches over it).
+ * `closed`: deleted meanwhile, shown until the pointer leaves the list (live-room-list.tsx).
+ */
+export function RoomCard({ room, closed = false }: { room: Room; closed?: boolean }) {
   return (
-    <li className="room-card">
+    <li className={closed ? "room-card room-card-closed" : "room-card"}>
       <div className="room-card-head">
         <h3 className="room-name">
           <a className="room-link" href={`/rooms/${room.id}`}>
             {room.name}
           </a>
         </h3>
-        <OwnerBadge ownerId={room.ownerId} />
+        {closed ? <span className="badge">Closed</span> : <OwnerBadge ownerId={room.ownerId} />}
       </div>
       {room.description ? (
         <p className="room-description">{room.description}</p>

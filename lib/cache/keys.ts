@@ -17,6 +17,8 @@ export const PRODUCTION_TTL = {
    * Long enough to ride out an outage, short enough not to hoard memory.
    */
   stale: 86_400,
+  /** `messages:{roomId}`: a room's newest page of messages. */
+  messages: 120,
 } as const;
 
 export type Ttls = { [K in keyof typeof PRODUCTION_TTL]: number };
@@ -28,6 +30,7 @@ export function ttlsFor(mode: CacheMode): Ttls {
     roomsAll: scale(PRODUCTION_TTL.roomsAll),
     room: scale(PRODUCTION_TTL.room),
     stale: scale(PRODUCTION_TTL.stale),
+    messages: scale(PRODUCTION_TTL.messages),
   };
 }
 
@@ -39,6 +42,11 @@ export const GEN_TTL_SECONDS = 2 * 86_400;
 export const RECONCILE_HISTORY_LENGTH = 50;
 /** Lifetime of the worker's heartbeat: three missed beats and the worker counts as down. */
 export const WORKER_HEARTBEAT_TTL_SECONDS = 15;
+
+/** Entries kept per realtime topic for `Last-Event-ID` replay (approximate trim: `MAXLEN ~`). */
+export const EVENT_STREAM_MAXLEN = 1_000;
+/** A topic's replay log expires this long after its last event, so idle rooms leave nothing behind. */
+export const EVENT_STREAM_TTL_SECONDS = 86_400;
 
 export function createKeys(prefix = "") {
   const k = (name: string) => prefix + name;
@@ -61,8 +69,13 @@ export function createKeys(prefix = "") {
     lock: (key: string) => companion(key, "lock"),
     /** Last-known-good copy of `key`, served only when Postgres is down. */
     stale: (key: string) => companion(key, "stale"),
-    /** Pub/sub channel on which room changes are announced. */
-    roomsChannel: k("events:rooms"),
+    /**
+     * The realtime bus's one pub/sub channel: every topic's events, as `{ id, topic, event }`,
+     * so each web process needs a single subscriber connection (lib/realtime/hub.ts).
+     */
+    eventsChannel: k("events:bus"),
+    /** Replay log of a realtime topic (a Stream, MAXLEN ~ EVENT_STREAM_MAXLEN); entry ids are event ids. */
+    eventStream: (topic: string) => k(`events:stream:${topic}`),
     /** Summary (JSON) of the last completed reconciliation run; no TTL. */
     reconcileLastRun: k("reconcile:last_run"),
     /** List of the last RECONCILE_HISTORY_LENGTH run summaries, newest first; no TTL. */
@@ -79,6 +92,10 @@ export function createKeys(prefix = "") {
     staging: (key: string) => companion(key, "staging"),
     /** Scratch set of the ids a reconciliation run found live while passing over `key`'s rows. */
     liveIds: (key: string) => companion(key, "live"),
+    /** A room's newest page of messages (JSON envelope, versioned by rooms.message_version). */
+    messages: (roomId: string) => k(`messages:${roomId}`),
+    /** GCRA state (theoretical arrival time, ms) of one rate limit: scope e.g. `message:session`. */
+    rateLimit: (scope: string, id: string) => k(`ratelimit:${scope}:${id}`),
   };
 }
 

@@ -10,17 +10,23 @@ import {
   type Room,
 } from "../db/queries/rooms";
 import { AppError, forbidden, notFound } from "../errors";
+import { noRateLimit, type RateLimiter } from "../limits/rate-limiter";
 import type { Session } from "../session/session";
 import { fieldErrors } from "../validation";
-import type { RoomEvent } from "./room-events";
+import type { LobbyEvent } from "../realtime/events";
+
+/** The room-list events a room write announces. */
+type RoomEvent = Extract<LobbyEvent, { type: "room.created" | "room.updated" | "room.deleted" }>;
 import { createRoomSchema, updateRoomSchema } from "./validation";
 
 export interface RoomServiceDeps {
   db: Db;
   cache: CacheAside;
   keys: Keys;
-  /** Announces a committed change (pub/sub); best effort, never throws. */
+  /** Announces a committed change on the realtime topic `rooms`; best effort, never throws. */
   publish: (event: RoomEvent) => Promise<void>;
+  /** Room creations per session and IP (429). Default: no limit. */
+  limiter?: RateLimiter;
 }
 
 const duplicate = (name: string) =>
@@ -38,9 +44,12 @@ function invalid(fields: Record<string, string>): AppError {
 export class RoomService {
   constructor(private readonly deps: RoomServiceDeps) {}
 
-  async create(session: Session, input: unknown): Promise<Room> {
+  /** `ip`: the client address when the request carried one, for the per-IP limit. */
+  async create(session: Session, input: unknown, ip?: string): Promise<Room> {
     const parsed = createRoomSchema.safeParse(input);
     if (!parsed.success) throw invalid(fieldErrors(parsed.error));
+    // After validation: a typo corrected and resent does not spend the visitor's allowance.
+    await (this.deps.limiter ?? noRateLimit).check("roomCreate", { sessionId: session.id, ip });
     const { name, description = "" } = parsed.data;
     let room: Room;
     try {

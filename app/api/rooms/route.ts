@@ -1,4 +1,5 @@
 import { NextResponse } from "next/server";
+import { clientIp } from "@/lib/http/client-ip";
 import { readJson, route } from "@/lib/http/route";
 import { roomJson } from "@/lib/rooms/room-json";
 import { createRoomSchema } from "@/lib/rooms/validation";
@@ -18,7 +19,7 @@ export const GET = route(async () => {
 export const POST = route(async (request) => {
   const input = await readJson(request, createRoomSchema);
   const session = await ensureSession();
-  const room = await runtime().roomWrites.create(session, input);
+  const room = await runtime().roomWrites.create(session, input, await clientIp());
   return NextResponse.json(
     { room: roomJson(room) },
     { status: 201, headers: { Location: `/api/rooms/by-id/${room.id}` } },

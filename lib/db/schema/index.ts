@@ -1,1 +1,2 @@
 export * from "./rooms";
+export * from "./messages";

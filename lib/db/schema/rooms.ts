@@ -31,6 +31,14 @@ export const rooms = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    /**
+     * Version of the room's conversation (`messages:{id}`): the next value of
+     * message_version_seq, set by every message send and delete in their transaction.
+     * Separate from `version`, so a message never invalidates the room's own keys.
+     */
+    messageVersion: bigint("message_version", { mode: "number" }).notNull().default(0),
+    /** Time of the last message sent; null until the first. Ordering by activity reads this. */
+    lastActivityAt: timestamp("last_activity_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
     // Names are unique ignoring case among live rooms; a deleted room frees its name.

@@ -1,0 +1,111 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { connection } from "next/server";
+import { SessionProvider } from "@/app/_components/session-context";
+import { SiteHeader } from "@/app/_components/site-header";
+import { StaleBanner } from "@/app/_components/stale-banner";
+import { MESSAGE_BODY_MAX } from "@/lib/db/schema";
+import { cursorSchema } from "@/lib/messages/validation";
+import { runtime } from "@/lib/runtime";
+import { uuidSchema } from "@/lib/validation";
+import { MessageList } from "./_components/message-list";
+import { SendMessageForm } from "./_components/send-message-form";
+
+type Props = { params: Promise<{ roomId: string }>; searchParams: Promise<{ before?: string | string[] }> };
+
+/**
+ * The shared part of a room, read cache-first: the room, the room list beside it and the
+ * newest page of messages (`messages:{roomId}`), or an older page (`?before=<cursor>`,
+ * from Postgres). Reads no cookies: the visitor's own-message marks come from the browser.
+ */
+async function loadRoom(props: Props) {
+  const roomId = uuidSchema.safeParse((await props.params).roomId);
+  if (!roomId.success) notFound();
+  const rawBefore = (await props.searchParams).before;
+  const before = cursorSchema.safeParse(typeof rawBefore === "string" ? rawBefore : undefined);
+  const { rooms, messages } = runtime();
+  const [room, page, all] = await Promise.all([
+    rooms.getRoom(roomId.data),
+    messages.getPage(roomId.data, before.success ? { before: before.data } : {}),
+    // The list beside the conversation is decoration: without it the room still works.
+    rooms.getAllRooms().catch(() => null),
+  ]);
+  if (!room.data || !page.data) notFound();
+  return {
+    room: room.data,
+    page: page.data,
+    older: before.success,
+    others: all?.data ?? [],
+    stale: room.source === "stale" || page.source === "stale",
+  };
+}
+
+export async function generateMetadata(props: Props): Promise<Metadata> {
+  const id = uuidSchema.safeParse((await props.params).roomId);
+  const room = id.success ? (await runtime().rooms.getRoom(id.data).catch(() => null))?.data : null;
+  return { title: room?.name ?? "Room not found" };
+}
+
+/**
+ * Complete in the first response (no Suspense), correct with JavaScript off. An unknown
+ * or malformed id answers 404 through notFound(); Next 16 renders that page's HTML in
+ * the browser for a dynamic route (vercel/next.js#62228), so without JavaScript the 404
+ * arrives with the right status but an empty body.
+ */
+export default async function RoomPage(props: Props) {
+  await connection();
+  const { room, page, older, others, stale } = await loadRoom(props);
+  return (
+    <SessionProvider>
+      <a className="skip-link" href="#message-body">
+        Skip to the message box
+      </a>
+      <SiteHeader count={others.length} stale={stale} />
+      {stale && <StaleBanner />}
+      <main className="container chat-layout">
+        <nav className="chat-rooms" aria-label="All rooms">
+          <a className="chat-back" href="/">
+            ← All rooms
+          </a>
+          <ul className="chat-room-list">
+            {others.map((r) => (
+              <li key={r.id}>
+                <a href={`/rooms/${r.id}`} aria-current={r.id === room.id ? "page" : undefined}>
+                  {r.name}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <section className="chat" aria-labelledby="room-title">
+          <header className="chat-head">
+            <a className="chat-back chat-back-inline" href="/">
+              ← All rooms
+            </a>
+            <h1 id="room-title">{room.name}</h1>
+            {room.description && <p className="chat-description">{room.description}</p>}
+          </header>
+          <div className="chat-scroll">
+            {/* column-reverse on the scroller opens it at the newest message, without script. */}
+            <div className="chat-log">
+              <div className="chat-paging">
+                {page.nextCursor && (
+                  <a className="button button-secondary" href={`/rooms/${room.id}?before=${page.nextCursor}`}>
+                    Load older messages
+                  </a>
+                )}
+                {older && (
+                  <a className="button button-secondary" href={`/rooms/${room.id}`}>
+                    Back to newest
+                  </a>
+                )}
+              </div>
+              <MessageList roomId={room.id} messages={page.messages} />
+            </div>
+          </div>
+          <SendMessageForm roomId={room.id} maxLength={MESSAGE_BODY_MAX} />
+        </section>
+      </main>
+    </SessionProvider>
+  );
+}

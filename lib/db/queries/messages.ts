@@ -1,0 +1,162 @@
+import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import type { Db } from "../client";
+import { messages, rooms } from "../schema";
+
+/** A live message as the app sees it. `seq` orders a room's messages and is the paging cursor. */
+export interface Message {
+  id: string;
+  roomId: string;
+  seq: number;
+  authorId: string;
+  authorName: string;
+  body: string;
+  createdAt: Date;
+  editedAt: Date | null;
+}
+
+/** A page of messages, oldest to newest; `nextCursor` pages further back (null: nothing older). */
+export interface MessagePage {
+  messages: Message[];
+  nextCursor: string | null;
+}
+
+export const MESSAGE_PAGE_SIZE = 50;
+
+const messageColumns = {
+  id: messages.id,
+  roomId: messages.roomId,
+  seq: messages.seq,
+  authorId: messages.authorId,
+  authorName: messages.authorName,
+  body: messages.body,
+  createdAt: messages.createdAt,
+  editedAt: messages.editedAt,
+};
+
+const live = isNull(messages.deletedAt);
+// Matches messages_room_seq_idx ("seq" DESC NULLS LAST), so the planner walks the index.
+const newestFirst = sql`${messages.seq} desc nulls last`;
+
+/** One more row than asked tells whether an older page exists, without a count. */
+function toPage(rows: Message[], limit: number): MessagePage {
+  const hasMore = rows.length > limit;
+  const page = rows.slice(0, limit).reverse();
+  return { messages: page, nextCursor: hasMore && page[0] ? String(page[0].seq) : null };
+}
+
+/**
+ * The newest `limit` live messages of a room, oldest to newest, with the conversation's
+ * version (rooms.message_version) read in the same statement and so the same snapshot.
+ * `version` is null when the room does not exist (or is deleted).
+ */
+export async function newestMessagesWithVersion(
+  db: Db,
+  params: { roomId: string; limit?: number },
+): Promise<MessagePage & { version: number | null }> {
+  const limit = params.limit ?? MESSAGE_PAGE_SIZE;
+  // rooms ⟕ lateral (newest limit+1 messages): no row, no room; one row of nulls, no messages.
+  const newest = db
+    .select(messageColumns)
+    .from(messages)
+    .where(and(eq(messages.roomId, params.roomId), live))
+    .orderBy(newestFirst)
+    .limit(limit + 1)
+    .as("m");
+  const rows = await db
+    .select({
+      version: rooms.messageVersion,
+      id: newest.id,
+      roomId: newest.roomId,
+      seq: newest.seq,
+      authorId: newest.authorId,
+      authorName: newest.authorName,
+      body: newest.body,
+      createdAt: newest.createdAt,
+      editedAt: newest.editedAt,
+    })
+    .from(rooms)
+    .leftJoinLateral(newest, sql`true`)
+    .where(and(eq(rooms.id, params.roomId), isNull(rooms.deletedAt)))
+    .orderBy(sql`${newest.seq} desc nulls last`);
+  const head = rows[0];
+  if (!head) return { messages: [], nextCursor: null, version: null };
+  const found: Message[] = [];
+  for (const { version: _, ...m } of rows) {
+    if (m.id !== null && m.roomId !== null && m.seq !== null && m.authorId !== null && m.authorName !== null && m.body !== null && m.createdAt !== null) {
+      found.push({ ...m, id: m.id, roomId: m.roomId, seq: m.seq, authorId: m.authorId, authorName: m.authorName, body: m.body, createdAt: m.createdAt });
+    }
+  }
+  return { ...toPage(found, limit), version: Number(head.version) };
+}
+
+/** Live messages older than `before` (a seq), oldest to newest: straight from Postgres. */
+export async function messagesBefore(
+  db: Db,
+  params: { roomId: string; before: number; limit?: number },
+): Promise<MessagePage> {
+  const limit = params.limit ?? MESSAGE_PAGE_SIZE;
+  const rows = await db
+    .select(messageColumns)
+    .from(messages)
+    .where(and(eq(messages.roomId, params.roomId), live, lt(messages.seq, params.before)))
+    .orderBy(newestFirst)
+    .limit(limit + 1);
+  return toPage(rows, limit);
+}
+
+/**
+ * Takes the next conversation version for a live room and records activity; the row stays
+ * locked until the transaction ends, so sends and deletes in one room apply in version
+ * order. Undefined when the room does not exist (or is deleted).
+ */
+export async function bumpMessageVersion(
+  db: Db,
+  params: { roomId: string; activity: boolean },
+): Promise<{ messageVersion: number; lastActivityAt: Date | null } | undefined> {
+  const [row] = await db
+    .update(rooms)
+    .set({
+      messageVersion: sql`nextval('message_version_seq')`,
+      ...(params.activity ? { lastActivityAt: sql`now()` } : {}),
+    })
+    .where(and(eq(rooms.id, params.roomId), isNull(rooms.deletedAt)))
+    .returning({ messageVersion: rooms.messageVersion, lastActivityAt: rooms.lastActivityAt });
+  return row;
+}
+
+export async function insertMessage(
+  db: Db,
+  params: { roomId: string; authorId: string; authorName: string; body: string },
+): Promise<Message> {
+  const [row] = await db.insert(messages).values(params).returning(messageColumns);
+  if (!row) throw new Error("insert returned no row");
+  return row;
+}
+
+/** A live message of a room, locked for the rest of the transaction, or undefined. */
+export async function lockLiveMessage(
+  db: Db,
+  params: { roomId: string; messageId: string },
+): Promise<{ id: string; authorId: string } | undefined> {
+  const [row] = await db
+    .select({ id: messages.id, authorId: messages.authorId })
+    .from(messages)
+    .where(and(eq(messages.id, params.messageId), eq(messages.roomId, params.roomId), live))
+    .for("update");
+  return row;
+}
+
+/** Soft-deletes a live message of its author; undefined when there is none. */
+export async function softDeleteMessage(
+  db: Db,
+  params: { roomId: string; messageId: string; authorId: string },
+): Promise<Message | undefined> {
+  const [row] = await db
+    .update(messages)
+    .set({ deletedAt: sql`now()` })
+    .where(
+      and(eq(messages.id, params.messageId), eq(messages.roomId, params.roomId), eq(messages.authorId, params.authorId), live),
+    )
+    .returning(messageColumns);
+  return row;
+}

@@ -1,0 +1,63 @@
+import type { CacheAside, ReadResult } from "../cache/cache-aside";
+import type { Keys, Ttls } from "../cache/keys";
+import type { Db } from "../db/client";
+import { MESSAGE_PAGE_SIZE, messagesBefore, newestMessagesWithVersion, type MessagePage } from "../db/queries/messages";
+import { cachedMessagePageSchema } from "./validation";
+
+export interface MessageCacheDeps {
+  db: Db;
+  cache: CacheAside;
+  keys: Keys;
+  ttls: Ttls;
+}
+
+/**
+ * Reads of a room's conversation. The newest page (what every visitor of a room loads
+ * first) is cached in `messages:{roomId}` through {@link CacheAside}, versioned by
+ * rooms.message_version and invalidated by every send and delete; older pages are read
+ * from Postgres (each is read rarely, and by keyset on messages_room_seq_idx).
+ */
+export class MessageCacheService {
+  constructor(private readonly deps: MessageCacheDeps) {}
+
+  /** The newest {@link MESSAGE_PAGE_SIZE} live messages, oldest to newest; data null for an unknown room. */
+  getNewest(roomId: string): Promise<ReadResult<MessagePage | null>> {
+    const { db, cache, keys, ttls } = this.deps;
+    return cache.read({
+      cache: "messages",
+      key: keys.messages(roomId),
+      schema: cachedMessagePageSchema,
+      ttlSeconds: ttls.messages,
+      staleTtlSeconds: ttls.stale,
+      load: async () => {
+        const { version, ...page } = await newestMessagesWithVersion(db, { roomId });
+        return version === null ? { data: null, version: 0 } : { data: page, version };
+      },
+      // Unknown rooms are not cached: `messages:{id}` only ever names a room that exists.
+      shouldCache: (page) => page !== null,
+    });
+  }
+
+  /**
+   * One page for the API: without `before`, the newest `limit` (from the cached page when
+   * it holds enough); with it, the `limit` messages older than that cursor. Data null for
+   * an unknown room (only detectable on the newest page; callers check the room too).
+   */
+  async getPage(roomId: string, params: { before?: number; limit?: number }): Promise<ReadResult<MessagePage | null>> {
+    const limit = params.limit ?? MESSAGE_PAGE_SIZE;
+    if (params.before !== undefined) {
+      const page = await messagesBefore(this.deps.db, { roomId, before: params.before, limit });
+      return { data: page, source: "db", version: 0 };
+    }
+    if (limit > MESSAGE_PAGE_SIZE) {
+      const { version, ...page } = await newestMessagesWithVersion(this.deps.db, { roomId, limit });
+      return { data: version === null ? null : page, source: "db", version: version ?? 0 };
+    }
+    const newest = await this.getNewest(roomId);
+    if (!newest.data || limit === MESSAGE_PAGE_SIZE) return newest;
+    const { messages, nextCursor } = newest.data;
+    const slice = messages.slice(-limit);
+    const older = messages.length > limit || nextCursor !== null;
+    return { ...newest, data: { messages: slice, nextCursor: older && slice[0] ? String(slice[0].seq) : null } };
+  }
+}

@@ -1,0 +1,161 @@
+import type { GuardedStore } from "../cache/guarded-store";
+import { EVENT_STREAM_MAXLEN, EVENT_STREAM_TTL_SECONDS, type Keys } from "../cache/keys";
+import { lua } from "../cache/store";
+import type { EventBus, LobbyEvent, Topic } from "./events";
+
+/** One event as the realtime layer moves it: the Stream entry id is the event id (and the SSE `id:`). */
+export interface Delivery {
+  id: string;
+  topic: Topic;
+  event: LobbyEvent;
+}
+
+/**
+ * Append, bound, refresh the expiry and announce in one script: atomic, so for any one
+ * topic the order of pub/sub messages is the order of the Stream ids (the SSE layer's
+ * duplicate check relies on it), and one round trip on either driver. The announcement
+ * carries the id the Stream gave, which only exists inside the script.
+ * KEYS[1] stream; ARGV: maxlen, ttl, channel, topic (JSON string), event (JSON).
+ */
+const PUBLISH = lua(`
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], '{"id":"' .. id .. '","topic":' .. ARGV[4] .. ',"event":' .. ARGV[5] .. '}')
+return id
+`);
+
+/** Entries strictly after ARGV[1], at most ARGV[2] of them. Through EVAL so both drivers return the same shape. */
+const RANGE_AFTER = lua(`return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])`);
+
+/** The newest id of the Stream, or 0-0 when it is empty or gone (every later id is greater). */
+const TIP = lua(`
+local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if e[1] then return e[1][1] end
+return '0-0'
+`);
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+export function isStreamId(value: string | null | undefined): value is string {
+  return typeof value === "string" && STREAM_ID.test(value);
+}
+
+/** Orders two Stream ids (`ms-seq`) numerically. */
+export function compareIds(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}
+
+/** Turns XRANGE's reply (`[[id, [field, value, ...]], ...]`) into deliveries; malformed entries are skipped. */
+export function parseEntries(topic: Topic, reply: unknown): Delivery[] {
+  if (!Array.isArray(reply)) return [];
+  const out: Delivery[] = [];
+  for (const entry of reply) {
+    if (!Array.isArray(entry)) continue;
+    const [id, fields] = entry as [unknown, unknown];
+    if (typeof id !== "string" || !Array.isArray(fields)) continue;
+    const at = fields.indexOf("data");
+    const data = at >= 0 ? fields[at + 1] : undefined;
+    try {
+      out.push({ id, topic, event: (typeof data === "string" ? JSON.parse(data) : data) as LobbyEvent });
+    } catch {
+      // Not ours or corrupt: skipping it is better than stalling the replay.
+    }
+  }
+  return out;
+}
+
+/** Options of a {@link RedisEventBus}. */
+export interface EventBusOptions {
+  /** Every call goes through the guarded store; null (no Redis, cache off): publish is a no-op, replay empty. */
+  guarded: GuardedStore | null;
+  keys: Keys;
+  /** Entries kept per topic. Default {@link EVENT_STREAM_MAXLEN} (approximate: `MAXLEN ~`). */
+  maxLen?: number;
+  /** Expiry of a topic's log after its last event. Default {@link EVENT_STREAM_TTL_SECONDS}. */
+  ttlSeconds?: number;
+  /** Told about a publish that failed (the event is lost; clients catch up by re-fetching). */
+  onError?: (error: unknown, context: { topic: Topic; type: LobbyEvent["type"] }) => void;
+}
+
+/** Replay pages: MAXLEN ~ may keep somewhat more than maxLen entries, so replay reads until the end. */
+const REPLAY_PAGE = 500;
+
+/**
+ * The realtime bus (DESIGN.md, Realtime): a per-topic Redis Stream as the replay log,
+ * one pub/sub channel as the live fan-out to every web process (lib/realtime/hub.ts).
+ */
+export class RedisEventBus implements EventBus {
+  private readonly maxLen: number;
+  private readonly ttlSeconds: number;
+
+  constructor(private readonly options: EventBusOptions) {
+    this.maxLen = options.maxLen ?? EVENT_STREAM_MAXLEN;
+    this.ttlSeconds = options.ttlSeconds ?? EVENT_STREAM_TTL_SECONDS;
+  }
+
+  get enabled(): boolean {
+    return this.options.guarded !== null;
+  }
+
+  async publish(topic: Topic, event: LobbyEvent): Promise<void> {
+    await this.append(topic, event);
+  }
+
+  /** Like {@link publish}, and tells the id the event got (null when it was lost). Never throws. */
+  async append(topic: Topic, event: LobbyEvent): Promise<string | null> {
+    const { guarded, keys } = this.options;
+    if (!guarded) return null;
+    try {
+      const id = await guarded.write((s) =>
+        s.eval(PUBLISH, [keys.eventStream(topic)], [this.maxLen, this.ttlSeconds, keys.eventsChannel, JSON.stringify(topic), JSON.stringify(event)]),
+      );
+      return typeof id === "string" ? id : null;
+    } catch (error) {
+      this.options.onError?.(error, { topic, type: event.type });
+      return null;
+    }
+  }
+
+  /**
+   * The events of `topic` after `afterId`, oldest first: what a client that saw `afterId`
+   * missed (as far back as the log reaches). Throws when Redis is unavailable.
+   */
+  async replay(topic: Topic, afterId: string): Promise<Delivery[]> {
+    const { guarded, keys } = this.options;
+    if (!guarded) return [];
+    const out: Delivery[] = [];
+    let cursor = afterId;
+    for (;;) {
+      // Not on a page's critical path, and up to ~1000 entries: the write deadline fits better.
+      const reply = await guarded.write((s) => s.eval(RANGE_AFTER, [keys.eventStream(topic)], [cursor, REPLAY_PAGE]));
+      const page = parseEntries(topic, reply);
+      out.push(...page);
+      const last = page.at(-1);
+      if (!Array.isArray(reply) || reply.length < REPLAY_PAGE || !last) return out;
+      cursor = last.id;
+    }
+  }
+
+  /** The newest event id of `topic` (`0-0` when none): a client's starting point. Throws when Redis is unavailable. */
+  async tip(topic: Topic): Promise<string> {
+    const { guarded, keys } = this.options;
+    if (!guarded) return "0-0";
+    const id = await guarded.write((s) => s.eval(TIP, [keys.eventStream(topic)], []));
+    return typeof id === "string" ? id : "0-0";
+  }
+
+  /** Entries of many topics after their cursors, in one batch (the REST driver's polling). */
+  async rangeMany(cursors: { topic: Topic; afterId: string }[], count: number): Promise<Delivery[][]> {
+    const { guarded, keys } = this.options;
+    if (!guarded || cursors.length === 0) return cursors.map(() => []);
+    const replies = await guarded.write((s) =>
+      s.evalMany(RANGE_AFTER, cursors.map((c) => ({ keys: [keys.eventStream(c.topic)], args: [c.afterId, count] }))),
+    );
+    return replies.map((reply, i) => parseEntries(cursors[i]!.topic, reply));
+  }
+}

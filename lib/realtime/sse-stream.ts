@@ -1,0 +1,141 @@
+import { compareIds, isStreamId, type Delivery, type RedisEventBus } from "./event-bus";
+import type { Topic } from "./events";
+import type { Hub } from "./hub";
+
+/** Options of {@link openEventStream}. */
+export interface EventStreamOptions {
+  topic: Topic;
+  /** The client's `Last-Event-ID` (header or `?lastEventId=`); anything that is not a Stream id counts as none. */
+  lastEventId: string | null;
+  hub: Hub;
+  bus: RedisEventBus;
+  /** The request's signal: the stream ends when the client goes away. */
+  signal: AbortSignal;
+  /** Comment line sent this often so proxies keep the connection. Default 15 000 ms. */
+  heartbeatMs?: number;
+  /** The browser's reconnection delay (`retry:`). Default 2000 ms. */
+  retryMs?: number;
+  /** Called once when the stream ends, whoever ends it. */
+  onClose?: () => void;
+}
+
+/** Most live events held back while a replay is read; a client this far behind re-fetches anyway. */
+const MAX_BUFFERED = 10_000;
+
+export function formatEvent(d: Delivery): string {
+  // JSON never contains a raw newline, so one `data:` line is enough.
+  return `id: ${d.id}\nevent: ${d.event.type}\ndata: ${JSON.stringify(d.event)}\n\n`;
+}
+
+/**
+ * One Server-Sent Events stream of a topic. Order of work, so that the replay/live boundary
+ * has no gap and no duplicate:
+ *
+ * 1. subscribe to the hub and wait until the subscription is active; live events from
+ *    then on are buffered;
+ * 2. replay the Stream after the client's `Last-Event-ID` (or, for a first connection,
+ *    read the topic's newest id and send it with a `ready` event, so the browser's next
+ *    reconnect asks for exactly what it missed);
+ * 3. flush the buffer, then send live, skipping every id not greater than the last one
+ *    sent. Per topic, pub/sub order is Stream order (lib/realtime/event-bus.ts), so that
+ *    one comparison removes exactly the overlap.
+ *
+ * A hub resync (the subscriber reconnected) repeats 2-3 from the last id sent. When Redis
+ * is unavailable the stream still opens and goes live without a replay: the client's
+ * re-fetch on reconnect covers what was lost.
+ */
+export function openEventStream(options: EventStreamOptions): ReadableStream<Uint8Array> {
+  const { topic, hub, bus, signal } = options;
+  const encoder = new TextEncoder();
+  let lastId: string | null = isStreamId(options.lastEventId) ? options.lastEventId : null;
+  let catchingUp = false;
+  let again = false;
+  let buffer: Delivery[] = [];
+  let closed = false;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let close = () => {};
+
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (text: string) => {
+        if (closed) return;
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          close();
+        }
+      };
+      const sendDelivery = (d: Delivery) => {
+        if (lastId !== null && compareIds(d.id, lastId) <= 0) return;
+        lastId = d.id;
+        send(formatEvent(d));
+      };
+      const catchUp = async () => {
+        if (catchingUp) {
+          again = true;
+          return;
+        }
+        catchingUp = true;
+        try {
+          do {
+            again = false;
+            try {
+              if (lastId === null) {
+                lastId = await bus.tip(topic);
+                // An event (not a bare id line) so that the page sees the id too, for a reconnect of its own.
+                send(`id: ${lastId}\nevent: ready\ndata: {}\n\n`);
+              } else {
+                for (const d of await bus.replay(topic, lastId)) sendDelivery(d);
+              }
+            } catch {
+              // Redis unavailable: go live without the replay (see above).
+            }
+          } while (again && !closed);
+        } finally {
+          catchingUp = false;
+          const held = buffer;
+          buffer = [];
+          for (const d of held) sendDelivery(d);
+        }
+      };
+      close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        unsubscribe?.();
+        signal.removeEventListener("abort", close);
+        try {
+          controller.close();
+        } catch {
+          // Already closed or errored by the runtime.
+        }
+        options.onClose?.();
+      };
+      if (signal.aborted) return close();
+      signal.addEventListener("abort", close);
+
+      // First bytes at once, so the response (and its headers) leaves before any Redis work.
+      send(`retry: ${options.retryMs ?? 2_000}\n\n`);
+      heartbeat = setInterval(() => send(`: heartbeat\n\n`), options.heartbeatMs ?? 15_000);
+      heartbeat.unref();
+
+      const listener = {
+        deliver(d: Delivery) {
+          if (!catchingUp) return sendDelivery(d);
+          if (buffer.length < MAX_BUFFERED) buffer.push(d);
+        },
+        resync: () => void catchUp(),
+      };
+      catchingUp = true; // buffer anything delivered while subscribing
+      const off = await hub.subscribe(topic, listener);
+      if (closed) return off();
+      unsubscribe = off;
+      catchingUp = false;
+      await catchUp();
+    },
+    cancel() {
+      close();
+    },
+  });
+}
