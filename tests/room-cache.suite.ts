@@ -1,16 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../lib/env";
-import type { Runtime, RuntimeConfig } from "../lib/runtime";
 import type { Session } from "../lib/session/session";
 import { blackhole, closedPort, gate, tcpProxy } from "./support/net-faults";
-import {
-  createTestDatabase,
-  createTestRedis,
-  createTestRuntime,
-  queryCounter,
-  type TestDatabase,
-  type TestRedis,
-} from "./support/test-env";
+import { useInstances } from "./support/instances";
 
 export interface DriverUnderTest {
   name: string;
@@ -28,46 +20,15 @@ const bob: Session = { id: "bob-session-000001", name: "Bob" };
  */
 export function roomCacheSuite(driver: DriverUnderTest) {
   describe(`RoomCacheService over ${driver.name}`, () => {
-    let db: TestDatabase;
-    let redis: TestRedis;
     let backend: Awaited<ReturnType<DriverUnderTest["start"]>>;
-    const runtimes: Runtime[] = [];
-    const queries = queryCounter();
-
-    /**
-     * One web instance: its own pools and breaker, the shared database and prefix. Protocol
-     * tests get generous deadlines, so a loaded CI machine cannot turn them into fault
-     * tests; the fault tests pass the production defaults (`guard: {}`).
-     */
-    function instance(overrides: Partial<RuntimeConfig> = {}): Runtime {
-      const rt = createTestRuntime(db, redis, {
-        redis: backend.redis,
-        onQuery: queries.onQuery,
-        guard: { readDeadlineMs: 2_000, writeDeadlineMs: 2_000 },
-        ...overrides,
-      });
-      runtimes.push(rt);
-      return rt;
-    }
-    const key = (name: string) => redis.prefix + name;
-
     beforeAll(async () => {
-      db = await createTestDatabase();
       backend = await driver.start();
     });
     afterAll(async () => {
       await backend.close();
-      await db.drop();
     });
-    beforeEach(async () => {
-      redis = createTestRedis();
-      await db.sql`truncate rooms cascade`;
-      queries.reset();
-    });
-    afterEach(async () => {
-      await Promise.all(runtimes.splice(0).map((rt) => rt.close()));
-      await redis.close();
-    });
+    const t = useInstances({ truncate: "rooms", redis: () => backend.redis });
+    const { instance, key, queries } = t;
 
     it("misses, loads from Postgres, populates with the contract's TTL, then hits with zero queries", async () => {
       const rt = instance();
@@ -76,8 +37,8 @@ export function roomCacheSuite(driver: DriverUnderTest) {
       const first = await rt.rooms.getAllRooms();
       expect(first.source).toBe("db");
       expect(queries.count).toBe(1);
-      expect(await redis.raw.ttl(key("rooms:all"))).toBeGreaterThan(rt.ttls.roomsAll - 3);
-      expect(await redis.raw.ttl(key("rooms:all"))).toBeLessThanOrEqual(rt.ttls.roomsAll);
+      expect(await t.redis.raw.ttl(key("rooms:all"))).toBeGreaterThan(rt.ttls.roomsAll - 3);
+      expect(await t.redis.raw.ttl(key("rooms:all"))).toBeLessThanOrEqual(rt.ttls.roomsAll);
 
       queries.reset();
       const second = await rt.rooms.getAllRooms();
@@ -95,11 +56,11 @@ export function roomCacheSuite(driver: DriverUnderTest) {
       const hit = await rt.rooms.getRoom(room.id);
       expect(hit.source).toBe("cache");
       expect(hit.data?.name).toBe("Books");
-      expect(await redis.raw.ttl(key(`room:${room.id}`))).toBeGreaterThan(rt.ttls.room - 3);
+      expect(await t.redis.raw.ttl(key(`room:${room.id}`))).toBeGreaterThan(rt.ttls.room - 3);
 
       const unknown = "00000000-0000-4000-8000-000000000000";
       expect((await rt.rooms.getRoom(unknown)).data).toBeNull();
-      expect(await redis.raw.exists(key(`room:${unknown}`))).toBe(0);
+      expect(await t.redis.raw.exists(key(`room:${unknown}`))).toBe(0);
     });
 
     it("keeps rooms:count right across creates and deletes", async () => {
@@ -108,7 +69,7 @@ export function roomCacheSuite(driver: DriverUnderTest) {
       const a = await rt.roomWrites.create(alice, { name: "One" });
       await rt.roomWrites.create(alice, { name: "Two" });
       expect((await rt.rooms.getRoomCount()).data).toBe(2);
-      expect(await redis.raw.get(key("rooms:count"))).toContain('"data":2');
+      expect(await t.redis.raw.get(key("rooms:count"))).toContain('"data":2');
       await rt.roomWrites.remove(alice, a.id);
       expect((await rt.rooms.getRoomCount()).data).toBe(1);
     });
@@ -147,7 +108,7 @@ export function roomCacheSuite(driver: DriverUnderTest) {
       await expect(rt.roomWrites.create(bob, { name: "  CHESS " })).rejects.toMatchObject({ status: 409, code: "duplicate_name" });
       await expect(rt.roomWrites.update(bob, room.id, { name: "Mine now" })).rejects.toMatchObject({ status: 403 });
       await expect(rt.roomWrites.remove(bob, room.id)).rejects.toMatchObject({ status: 403 });
-      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from rooms`;
+      const [row] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from rooms`;
       expect(row?.n).toBe(1);
       expect((await rt.rooms.getRoom(room.id)).data?.name).toBe("Chess");
       // A name counts in code points and is stored NFC-normalised.
@@ -161,11 +122,11 @@ export function roomCacheSuite(driver: DriverUnderTest) {
     ])("treats %s as a miss, deletes it and serves Postgres", async (_label, garbage) => {
       const rt = instance();
       await rt.roomWrites.create(alice, { name: "Real" });
-      await redis.raw.set(key("rooms:all"), garbage, "EX", 60);
+      await t.redis.raw.set(key("rooms:all"), garbage, "EX", 60);
       const result = await rt.rooms.getAllRooms();
       expect(result.data.map((r) => r.name)).toEqual(["Real"]);
       expect(result.source).toBe("db");
-      expect(await redis.raw.get(key("rooms:all"))).toContain('"name":"Real"');
+      expect(await t.redis.raw.get(key("rooms:all"))).toContain('"name":"Real"');
     });
 
     it("forced race: a rename that commits while a loader is paused is not overwritten by the old row", async () => {
@@ -182,7 +143,7 @@ export function roomCacheSuite(driver: DriverUnderTest) {
 
       const after = instance();
       expect((await after.rooms.getRoom(room.id)).data?.name).toBe("New name");
-      expect((await redis.raw.get(key(`room:${room.id}`))) ?? "").not.toContain("Old name");
+      expect((await t.redis.raw.get(key(`room:${room.id}`))) ?? "").not.toContain("Old name");
     });
 
     it("forced race, guard disabled: plain cache-aside serves the old row (the test above can fail)", async () => {
@@ -218,10 +179,10 @@ export function roomCacheSuite(driver: DriverUnderTest) {
       const loading = reader.rooms.getRoom(room.id);
       await pause.arrived;
       const newer = JSON.stringify({ v: room.version + 1000, at: new Date().toISOString(), data: { ...room, name: "From the future" } });
-      await redis.raw.set(key(`room:${room.id}`), newer, "EX", 60);
+      await t.redis.raw.set(key(`room:${room.id}`), newer, "EX", 60);
       pause.open();
       await loading;
-      expect(await redis.raw.get(key(`room:${room.id}`))).toBe(newer);
+      expect(await t.redis.raw.get(key(`room:${room.id}`))).toBe(newer);
     });
 
     it("single flight: 50 concurrent misses on two instances make one Postgres query", async () => {
@@ -255,7 +216,7 @@ export function roomCacheSuite(driver: DriverUnderTest) {
 
     it("serves the saved copy, marked stale, when Postgres is down and the key has expired", async () => {
       const proxy = await tcpProxy(5432);
-      const url = new URL(db.url);
+      const url = new URL(t.db.url);
       url.port = String(proxy.port);
       const rt = instance({ databaseUrl: url.toString() });
       try {
@@ -263,11 +224,11 @@ export function roomCacheSuite(driver: DriverUnderTest) {
         await rt.rooms.getAllRooms(); // populates rooms:all and its saved copy
         await proxy.cut();
         expect((await rt.rooms.getAllRooms()).source).toBe("cache"); // fresh key: a plain hit
-        await redis.raw.del(key("rooms:all")); // the key expires
+        await t.redis.raw.del(key("rooms:all")); // the key expires
         const stale = await rt.rooms.getAllRooms();
         expect(stale.source).toBe("stale");
         expect(stale.data.map((r) => r.name)).toEqual(["Survivor"]);
-        await redis.raw.del(`{${key("rooms:all")}}:stale`); // and no saved copy either
+        await t.redis.raw.del(`{${key("rooms:all")}}:stale`); // and no saved copy either
         await expect(rt.rooms.getAllRooms()).rejects.toThrow();
       } finally {
         await proxy.close();

@@ -1,16 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AppError } from "../errors";
-import type { Runtime, RuntimeConfig } from "../runtime";
 import type { Session } from "../session/session";
 import { gate } from "../../tests/support/net-faults";
-import {
-  createTestDatabase,
-  createTestRedis,
-  createTestRuntime,
-  queryCounter,
-  type TestDatabase,
-  type TestRedis,
-} from "../../tests/support/test-env";
+import { useInstances } from "../../tests/support/instances";
 
 const alice: Session = { id: "alice-session-0001", name: "Alice" };
 const bob: Session = { id: "bob-session-000001", name: "Bob" };
@@ -26,39 +18,10 @@ async function appError(promise: Promise<unknown>): Promise<AppError> {
 }
 
 describe("MessageService and MessageCacheService (real Postgres and Redis)", () => {
-  let db: TestDatabase;
-  let redis: TestRedis;
-  const runtimes: Runtime[] = [];
-  const queries = queryCounter();
-
-  function instance(overrides: Partial<RuntimeConfig> = {}): Runtime {
-    const rt = createTestRuntime(db, redis, {
-      onQuery: queries.onQuery,
-      guard: { readDeadlineMs: 2_000, writeDeadlineMs: 2_000 },
-      ...overrides,
-    });
-    runtimes.push(rt);
-    return rt;
-  }
-  const key = (name: string) => redis.prefix + name;
+  const t = useInstances({ truncate: "rooms, messages" });
+  const { instance, key, queries } = t;
   const count = async (roomId: string) =>
-    (await db.sql<{ n: number }[]>`select count(*)::int as n from messages where room_id = ${roomId}`)[0]?.n ?? 0;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await db.drop();
-  });
-  beforeEach(async () => {
-    redis = createTestRedis();
-    await db.sql`truncate rooms, messages`;
-    queries.reset();
-  });
-  afterEach(async () => {
-    await Promise.all(runtimes.splice(0).map((rt) => rt.close()));
-    await redis.close();
-  });
+    (await t.db.sql<{ n: number }[]>`select count(*)::int as n from messages where room_id = ${roomId}`)[0]?.n ?? 0;
 
   it("sends and deletes through the service, and the cached newest page follows every write", async () => {
     const rt = instance();
@@ -67,7 +30,7 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
     expect(first).toMatchObject({ body: "Hello\nworld", authorId: alice.id, authorName: "Alice", roomId: room.id });
 
     expect((await rt.messages.getNewest(room.id)).source).toBe("db");
-    expect(await redis.raw.ttl(key(`messages:${room.id}`))).toBeGreaterThan(rt.ttls.messages - 3);
+    expect(await t.redis.raw.ttl(key(`messages:${room.id}`))).toBeGreaterThan(rt.ttls.messages - 3);
     const second = await rt.messageWrites.send(bob, room.id, { body: "Hi Alice" });
     const afterSend = await rt.messages.getNewest(room.id);
     expect(afterSend.data?.messages.map((m) => m.body)).toEqual(["Hello\nworld", "Hi Alice"]);
@@ -78,7 +41,7 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
     // A message never touches the room list's keys.
     await rt.rooms.getAllRooms();
     await rt.messageWrites.send(alice, room.id, { body: "Still cached?" });
-    expect(await redis.raw.exists(key("rooms:all"))).toBe(1);
+    expect(await t.redis.raw.exists(key("rooms:all"))).toBe(1);
   });
 
   it("serves the newest page from Redis with zero Postgres queries, dates intact", async () => {
@@ -98,7 +61,7 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
     const rt = instance();
     const unknown = "00000000-0000-4000-8000-000000000000";
     expect((await rt.messages.getNewest(unknown)).data).toBeNull();
-    expect(await redis.raw.exists(key(`messages:${unknown}`))).toBe(0);
+    expect(await t.redis.raw.exists(key(`messages:${unknown}`))).toBe(0);
     expect((await appError(rt.messageWrites.send(alice, unknown, { body: "Anyone?" }))).status).toBe(404);
   });
 
@@ -137,9 +100,9 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
   it("pages backwards over 130 messages, each exactly once, oldest to newest within a page", async () => {
     const rt = instance();
     const room = await rt.roomWrites.create(alice, { name: "Busy" });
-    await db.sql`insert into messages (room_id, author_id, author_name, body)
+    await t.db.sql`insert into messages (room_id, author_id, author_name, body)
       select ${room.id}, ${alice.id}, 'Alice', 'm' || i from generate_series(1, 130) as i order by i`;
-    await db.sql`update rooms set message_version = nextval('message_version_seq') where id = ${room.id}`;
+    await t.db.sql`update rooms set message_version = nextval('message_version_seq') where id = ${room.id}`;
 
     const seen: string[] = [];
     let page = (await rt.messages.getPage(room.id, {})).data;
@@ -174,7 +137,7 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
     expect(await count(room.id)).toBe(0);
     // The database refuses what the schema refuses, should anything bypass the service.
     await expect(
-      db.sql`insert into messages (room_id, author_id, author_name, body) values (${room.id}, 'x', 'X', ${"tab\there"})`,
+      t.db.sql`insert into messages (room_id, author_id, author_name, body) values (${room.id}, 'x', 'X', ${"tab\there"})`,
     ).rejects.toThrow(/messages_body_valid/);
     await rt.messageWrites.send(alice, room.id, { body: "x".repeat(2000) });
     expect(await count(room.id)).toBe(1);
@@ -226,6 +189,6 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
 
     const down = instance({ rateLimits: true, redis: { driver: "ioredis", url: "redis://127.0.0.1:1" }, guard: {} });
     for (let i = 0; i < 12; i++) await down.roomWrites.create(bob, { name: `Offline ${i}` });
-    expect((await db.sql<{ n: number }[]>`select count(*)::int as n from rooms`)[0]?.n).toBe(22);
+    expect((await t.db.sql<{ n: number }[]>`select count(*)::int as n from rooms`)[0]?.n).toBe(22);
   });
 });
