@@ -20,7 +20,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { CACHE_SCRIPTS, encodeEnvelope, populateCall } from "../lib/cache/cache-aside";
+import { CACHE_SCRIPTS, encodeEnvelope, populateCall } from "../lib/cache/protocol";
 import { createIoredisStore } from "../lib/cache/ioredis-store";
 import { lua } from "../lib/cache/store";
 import { countLiveRooms, listLiveRoomsWithVersion, pageLiveRoomsById } from "../lib/db/queries/rooms";

@@ -5,166 +5,14 @@ import { z } from "zod";
 import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
 import { CacheUnavailableError, withDeadline, type GuardedStore } from "./guarded-store";
-import { GEN_TTL_SECONDS, LOCK_TTL_MS, type Keys } from "./keys";
-import { lua, type EvalCall } from "./store";
+import { LOCK_TTL_MS, type Keys } from "./keys";
+import { GET_OR_LOCK, INVALIDATE, POPULATE, RELEASE, decodeEnvelope, encodeEnvelope, invalidateCall } from "./protocol";
 
 /*
- * The consistency protocol (DESIGN.md, "The race that must not happen").
- *
- * Every cached key K has a generation counter {K}:gen in Redis. A writer, after its
- * transaction commits, runs INVALIDATE: INCR {K}:gen, DEL K. A loader reads the
- * generation *before* it reads Postgres (in the same script that takes the single-flight
- * lock), and POPULATE sets K only if the generation is unchanged. So if a write commits
- * after the loader's snapshot, its invalidation lands after the loader's generation read,
- * and either the populate sees the new generation and refuses, or the populate came first
- * and the invalidation deletes it. Either way no reader is served the old row after the
- * writer has returned. POPULATE also refuses to replace a value whose version (the
- * Postgres-side sequence number inside the JSON) is newer than its own.
+ * The read and write paths over the protocol of ./protocol.ts: single flight across
+ * instances and within this process, the guarded populate, stale-on-outage, and
+ * invalidation that never fails a committed write.
  */
-
-/** Returns {1, value} on a hit; {2, generation} when this caller took the lock; {0, ""} otherwise. */
-const GET_OR_LOCK = lua(`
-local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {2, redis.call('GET', KEYS[3]) or '0'}
-end
-return {0, ''}
-`);
-
-/** 1: set; 0: refused, a write landed during the load; 2: refused, a newer value is cached. */
-const POPULATE = lua(`
-local result = 0
-local gen = redis.call('GET', KEYS[2]) or '0'
-if ARGV[7] == '0' or gen == ARGV[2] then
-  local cur = redis.call('GET', KEYS[1])
-  local curv = cur and tonumber(string.match(cur, '^{"v":(%d+)'))
-  if curv and curv > tonumber(ARGV[6]) then
-    result = 2
-  else
-    redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
-    redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[5])
-    result = 1
-  end
-end
-if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-return result
-`);
-
-const INVALIDATE = lua(`
-local g = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[1])
-return g
-`);
-
-/**
- * POPULATE for a value too large to pass as one argument, assembled beforehand in a
- * staging key on the same slot (KEYS[5]); same guard, same answers (1 set, 0 a write
- * landed, 2 a newer value is cached). The staging key is consumed either way.
- */
-const POPULATE_STAGED = lua(`
-local result = 0
-local gen = redis.call('GET', KEYS[2]) or '0'
-if redis.call('EXISTS', KEYS[5]) == 0 then return -1 end
-if gen == ARGV[2] then
-  local curv = nil
-  if redis.call('TYPE', KEYS[1]).ok == 'string' then
-    curv = tonumber(string.match(redis.call('GETRANGE', KEYS[1], 0, 40), '^{"v":(%d+)'))
-  end
-  if curv and curv > tonumber(ARGV[5]) then
-    result = 2
-  else
-    redis.call('COPY', KEYS[5], KEYS[4], 'REPLACE')
-    redis.call('EXPIRE', KEYS[4], ARGV[4])
-    redis.call('RENAME', KEYS[5], KEYS[1])
-    redis.call('EXPIRE', KEYS[1], ARGV[3])
-    result = 1
-  end
-end
-redis.call('DEL', KEYS[5])
-if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-return result
-`);
-
-const RELEASE = lua(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
-
-/**
- * The protocol's scripts, for callers that run them in batches (the reconciler, through
- * `CacheStore.evalMany`): a repair is the same guarded populate, a removal the same
- * INVALIDATE, as the read and write paths use. Build calls with {@link populateCall} and
- * {@link invalidateCall}.
- */
-export const CACHE_SCRIPTS = { populate: POPULATE, populateStaged: POPULATE_STAGED, invalidate: INVALIDATE } as const;
-
-/** A cached value: `{"v":<version>,"at":ISO,"data":...}`, "v" first so POPULATE reads it without parsing JSON. */
-export function encodeEnvelope(version: number, data: unknown, at: Date = new Date()): string {
-  const envelope: Envelope = { v: version, at: at.toISOString(), data };
-  return JSON.stringify(envelope);
-}
-
-/**
- * Envelope schemas, built once per data schema: zod compiles an object schema on its first
- * parse, and a schema built per call pays that compile every time (it dominated a
- * 30k-value reconciliation profile).
- */
-const envelopeSchemas = new WeakMap<z.ZodType, z.ZodType<{ v: number; at: string; data: unknown }>>();
-
-/** Parses and validates a cached value; undefined when it fails either (the read path treats that as corrupt). */
-export function decodeEnvelope<T>(schema: z.ZodType<T>, raw: string): { data: T; version: number } | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  let envelopeSchema = envelopeSchemas.get(schema);
-  if (!envelopeSchema) {
-    envelopeSchema = z.object({ v: z.number().int().nonnegative(), at: z.string(), data: schema });
-    envelopeSchemas.set(schema, envelopeSchema);
-  }
-  const envelope = envelopeSchema.safeParse(parsed);
-  return envelope.success ? { data: envelope.data.data as T, version: envelope.data.v } : undefined;
-}
-
-/**
- * A POPULATE of `key` with `value` (an encoded envelope) read at `version`, allowed only
- * while `{key}:gen` still equals `generation` (read before the Postgres read; a missing
- * counter is "0"). The script answers 1 when it set, 0 when a write landed since, 2 when
- * a newer value is cached. It also refreshes the last-known-good copy, like the read path.
- */
-export function populateCall(
-  keys: Keys,
-  p: { key: string; generation: string | null; value: string; version: number; ttlSeconds: number; staleTtlSeconds: number },
-): EvalCall {
-  return {
-    keys: [p.key, keys.gen(p.key), keys.lock(p.key), keys.stale(p.key)],
-    // The empty token never matches a single-flight lock, so a reader's lock is left alone.
-    args: ["", p.generation ?? "0", p.value, p.ttlSeconds, p.staleTtlSeconds, p.version, "1"],
-  };
-}
-
-/**
- * Like {@link populateCall}, for a value already assembled in `keys.staging(key)` (a list
- * too large to hold in one process's memory). Answers -1 when the staging key is gone.
- */
-export function populateStagedCall(
-  keys: Keys,
-  p: { key: string; generation: string | null; version: number; ttlSeconds: number; staleTtlSeconds: number },
-): EvalCall {
-  return {
-    keys: [p.key, keys.gen(p.key), keys.lock(p.key), keys.stale(p.key), keys.staging(p.key)],
-    args: ["", p.generation ?? "0", p.ttlSeconds, p.staleTtlSeconds, p.version],
-  };
-}
-
-/** An INVALIDATE of `key` (INCR its generation, DEL it), exactly as a writer does after a commit. */
-export function invalidateCall(keys: Keys, key: string): EvalCall {
-  return { keys: [key, keys.gen(key)], args: [GEN_TTL_SECONDS] };
-}
 
 export type Source = "cache" | "db" | "stale";
 
@@ -217,11 +65,6 @@ export interface CacheAsideOptions {
   onError?: (error: unknown, context: { op: string; key: string }) => void;
 }
 
-interface Envelope {
-  v: number;
-  at: string;
-  data: unknown;
-}
 
 interface LoadOutcome<T> {
   result: ReadResult<T>;
@@ -449,7 +292,10 @@ export class CacheAside {
     if (!guarded || keysToDrop.length === 0) return;
     const { keys } = this.options;
     await Promise.all(
-      keysToDrop.map((key) => guarded.write((s) => s.eval(INVALIDATE, [key, keys.gen(key)], [GEN_TTL_SECONDS]))),
+      keysToDrop.map((key) => {
+        const call = invalidateCall(keys, key);
+        return guarded.write((s) => s.eval(INVALIDATE, call.keys, call.args));
+      }),
     );
   }
 

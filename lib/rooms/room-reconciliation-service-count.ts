@@ -1,4 +1,4 @@
-import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/cache-aside";
+import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/protocol";
 import { countLiveRooms } from "../db/queries/rooms";
 import type { RunContext } from "./room-reconciliation-service-context";
 import { cachedCountSchema } from "./validation";

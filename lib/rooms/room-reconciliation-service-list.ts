@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CACHE_SCRIPTS, invalidateCall, populateStagedCall } from "../cache/cache-aside";
+import { CACHE_SCRIPTS, invalidateCall, populateStagedCall } from "../cache/protocol";
 import { digest, type RunContext } from "./room-reconciliation-service-context";
 import { EnvelopeElementScanner } from "./room-reconciliation-service-json";
 import { checkLiveRoomKeys } from "./room-reconciliation-service-rooms";

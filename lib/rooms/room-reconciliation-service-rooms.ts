@@ -1,4 +1,4 @@
-import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/cache-aside";
+import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/protocol";
 import type { EvalCall } from "../cache/store";
 import type { Room } from "../db/queries/rooms";
 import { isUuid, sameRoom, type RunContext } from "./room-reconciliation-service-context";

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { REDIS_URL } from "../../tests/support/services";
 import { createTestDatabase, createTestRedis, createTestRuntime, type TestDatabase, type TestRedis } from "../../tests/support/test-env";
 import { startUpstashRestServer, type UpstashRestServer } from "../../tests/support/upstash-rest-server";
-import { encodeEnvelope } from "../cache/cache-aside";
+import { encodeEnvelope } from "../cache/protocol";
 import type { CacheStore } from "../cache/store";
 import { listLiveRoomsWithVersion } from "../db/queries/rooms";
 import { createUpstashStore } from "../cache/upstash-store";
