@@ -66,15 +66,19 @@ test.describe("without JavaScript", () => {
     await expect(messageList(page).getByRole("listitem").last()).toContainText("No-JS hello");
   });
 
-});
-
-test("an unknown or malformed room id answers 404 with the site's not-found page", async ({ page }) => {
-  for (const id of ["00000000-0000-4000-8000-000000000000", "not-a-room"]) {
-    const response = await page.goto(`/rooms/${id}`);
-    expect(response?.status()).toBe(404);
-    // Rendered by the browser: Next 16 leaves a dynamic page's notFound() HTML to the client (vercel/next.js#62228).
-    await expect(page.getByRole("heading", { name: "This page isn’t here" })).toBeVisible();
-  }
+  test("an unknown or malformed room id answers 404 with the site's not-found page", async ({ page }) => {
+    for (const id of ["00000000-0000-4000-8000-000000000000", "not-a-room"]) {
+      const response = await page.goto(`/rooms/${id}`);
+      expect(response?.status()).toBe(404);
+      // Markup in the server's HTML (proxy.ts), not only inside the RSC payload for the browser
+      // to render, as Next 16 does for a dynamic page's notFound() (vercel/next.js#62228).
+      expect((await response?.text()) ?? "").toContain("<h1>This page isn’t here</h1>");
+      await expect(page).toHaveTitle("Not found · Lobby");
+      await expect(page.getByRole("heading", { level: 1, name: "This page isn’t here" })).toBeVisible();
+      await expect(page.getByText("The room may have been closed, or the link is mistyped.")).toBeVisible();
+      await expect(page.getByRole("link", { name: "Back to all rooms" })).toHaveAttribute("href", "/");
+    }
+  });
 });
 
 test("the messages API: send, page, validate, delete only your own, rate-limit with Retry-After", async ({ baseURL }) => {

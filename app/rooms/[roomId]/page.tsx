@@ -8,7 +8,7 @@ import { MESSAGE_BODY_MAX } from "@/lib/db/schema";
 import { cursorSchema } from "@/lib/messages/validation";
 import { runtime } from "@/lib/runtime";
 import { uuidSchema } from "@/lib/validation";
-import { MessageList } from "./_components/message-list";
+import { LiveConversation } from "./_components/live-conversation";
 import { SendMessageForm } from "./_components/send-message-form";
 
 type Props = { params: Promise<{ roomId: string }>; searchParams: Promise<{ before?: string | string[] }> };
@@ -47,10 +47,10 @@ export async function generateMetadata(props: Props): Promise<Metadata> {
 }
 
 /**
- * Complete in the first response (no Suspense), correct with JavaScript off. An unknown
- * or malformed id answers 404 through notFound(); Next 16 renders that page's HTML in
- * the browser for a dynamic route (vercel/next.js#62228), so without JavaScript the 404
- * arrives with the right status but an empty body.
+ * Complete in the first response (no Suspense), correct with JavaScript off. Unknown and
+ * malformed ids normally never get here: proxy.ts answers them with the prerendered 404
+ * page (Next 16 would leave a dynamic page's notFound() body to the browser,
+ * vercel/next.js#62228). notFound() below covers a room deleted during the request.
  */
 export default async function RoomPage(props: Props) {
   await connection();
@@ -85,9 +85,11 @@ export default async function RoomPage(props: Props) {
             <h1 id="room-title">{room.name}</h1>
             {room.description && <p className="chat-description">{room.description}</p>}
           </header>
-          <div className="chat-scroll">
-            {/* column-reverse on the scroller opens it at the newest message, without script. */}
-            <div className="chat-log">
+          <LiveConversation
+            roomId={room.id}
+            messages={page.messages}
+            live={!older}
+            paging={
               <div className="chat-paging">
                 {page.nextCursor && (
                   <a className="button button-secondary" href={`/rooms/${room.id}?before=${page.nextCursor}`}>
@@ -100,9 +102,8 @@ export default async function RoomPage(props: Props) {
                   </a>
                 )}
               </div>
-              <MessageList roomId={room.id} messages={page.messages} />
-            </div>
-          </div>
+            }
+          />
           <SendMessageForm roomId={room.id} maxLength={MESSAGE_BODY_MAX} />
         </section>
       </main>

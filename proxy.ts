@@ -1,0 +1,54 @@
+import { NextResponse, type NextRequest } from "next/server";
+import { runtime } from "@/lib/runtime";
+import { uuidSchema } from "@/lib/validation";
+
+/**
+ * A full 404 page, without JavaScript, for `/rooms/<unknown-or-malformed-id>`.
+ *
+ * The room page is dynamic (`await connection()`), and Next 16 renders the not-found UI
+ * of a dynamic page that calls notFound() in the browser only (vercel/next.js#62228): the
+ * response is a 404 whose HTML body is empty until the client runtime runs. An unmatched
+ * path, on the other hand, is answered with the prerendered app/not-found.tsx (status 404,
+ * complete HTML). So this proxy sends a room id that cannot be a room to such a path,
+ * before the page renders. The page keeps its own notFound() for the race where a room
+ * is deleted between this check and the render.
+ *
+ * Proxy runs on Node.js in Next 16 (in the server's process), so it reads the room through
+ * the same cache-first service as the page (`room:{id}` in Redis, Postgres on a miss).
+ */
+
+/** A path no route matches (app/_* folders are private), so Next answers with app/not-found.tsx. */
+const NOT_FOUND_PATH = "/_lobby/room-not-found";
+
+export async function proxy(request: NextRequest) {
+  // Page views only: server actions (POST) and anything else keep their own handling.
+  if (request.method !== "GET" && request.method !== "HEAD") return NextResponse.next();
+  const match = /^\/rooms\/([^/]+)\/?$/.exec(request.nextUrl.pathname);
+  if (!match) return NextResponse.next();
+
+  let segment: string;
+  try {
+    segment = decodeURIComponent(match[1] ?? "");
+  } catch {
+    return notFoundPage(request);
+  }
+  const id = uuidSchema.safeParse(segment);
+  if (!id.success) return notFoundPage(request);
+
+  try {
+    const room = await runtime().rooms.getRoom(id.data);
+    if (!room.data) return notFoundPage(request);
+  } catch {
+    // Postgres and Redis both out of reach: let the page answer (its error boundary), rather
+    // than call a room that may exist "not found".
+  }
+  return NextResponse.next();
+}
+
+function notFoundPage(request: NextRequest) {
+  return NextResponse.rewrite(new URL(NOT_FOUND_PATH, request.url), { status: 404 });
+}
+
+export const config = {
+  matcher: "/rooms/:path*",
+};
