@@ -68,16 +68,21 @@ export interface RunContext {
   progress(phase: ReconcilePhase): Promise<void>;
 }
 
+/** A run that found nothing. */
+export const NO_DRIFT: Readonly<DriftCounts> = {
+  scanned: 0,
+  added: 0,
+  removed: 0,
+  modified: 0,
+  corrupt: 0,
+  refused: 0,
+  listRebuilt: false,
+  countFixed: false,
+};
+
 export function emptyTally(): Tally {
   return {
-    scanned: 0,
-    added: 0,
-    removed: 0,
-    modified: 0,
-    corrupt: 0,
-    refused: 0,
-    listRebuilt: false,
-    countFixed: false,
+    ...NO_DRIFT,
     listChecked: 0,
     counted: { removed: new Set(), modified: new Set(), corrupt: new Set() },
     handled: new Set(),

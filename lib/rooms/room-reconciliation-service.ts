@@ -3,6 +3,7 @@ import { lua, type CacheStore } from "../cache/store";
 import type { Db } from "../db/client";
 import {
   emptyTally,
+  NO_DRIFT,
   type DriftCounts,
   type ReconcileHooks,
   type ReconcileProgress,
@@ -175,14 +176,7 @@ export function skippedReport(skipReason: NonNullable<ReconcileReport["skipReaso
   return {
     skipped: true,
     skipReason,
-    scanned: 0,
-    added: 0,
-    removed: 0,
-    modified: 0,
-    corrupt: 0,
-    refused: 0,
-    listRebuilt: false,
-    countFixed: false,
+    ...NO_DRIFT,
     durationMs: 0,
     finishedAt: new Date().toISOString(),
     dryRun,
