@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --scenario home,api,redis-down,queries,stampede --seconds 8 --rounds 3]`
+ * `npm run bench [-- --scenario home,api,room,redis-down,queries,stampede,fanout --seconds 8 --rounds 3 --fanout-seconds 30]`
  *
  * Starts the built app (`next start`, pinned to core 0) against the local Postgres and
  * Redis, seeds its own database, and measures with autocannon from this process (pinned
@@ -14,16 +14,18 @@ import postgres from "postgres";
 import { z } from "zod";
 import { runMigrations } from "../lib/db/migrate";
 import { blackhole } from "../tests/support/net-faults";
+import { fanout } from "./support/fanout";
 import { load, median, type LoadResult } from "./support/load";
 import { cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 
-const SCENARIOS = ["home", "api", "redis-down", "queries", "stampede"] as const;
+const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout"] as const;
 const args = z
   .object({
     scenario: z.string().default(SCENARIOS.join(",")).transform((s) => s.split(",")).pipe(z.array(z.enum(SCENARIOS))),
     seconds: z.coerce.number().int().min(1).max(60).default(8),
     rounds: z.coerce.number().int().min(1).max(9).default(3),
-    rooms: z.coerce.number().int().min(1).max(100_000).default(50),
+    rooms: z.coerce.number().int().min(2).max(100_000).default(50),
+    "fanout-seconds": z.coerce.number().int().min(1).max(300).default(30),
     build: z.boolean().default(false),
   })
   .parse(parseFlags(process.argv.slice(2)));
@@ -45,7 +47,11 @@ const REDIS = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const PREFIX = "bench:";
 const base = { NODE_ENV: "production", DATABASE_URL: PG, REDIS_KEY_PREFIX: PREFIX, SESSION_SECRET: "bench-".repeat(8), LOG_LEVEL: "warn" };
 
-async function prepare() {
+/** Messages seeded in the room-page scenario's room. */
+const ROOM_MESSAGES = 50;
+
+/** Seeds the database; returns the room of the room-page scenario (with its messages) and the fan-out's room. */
+async function prepare(): Promise<{ pageRoom: string; fanoutRoom: string }> {
   if (args.build || !existsSync(".next/BUILD_ID")) {
     console.log("building the app (npm run build)...");
     if (spawnSync("npm", ["run", "build"], { stdio: "inherit" }).status !== 0) throw new Error("build failed");
@@ -58,8 +64,16 @@ async function prepare() {
   await sql`insert into rooms (name, description, owner_id, owner_name)
     select 'Bench room ' || i, 'A room for measuring, number ' || i, 'bench-owner-000001', 'Bench'
     from generate_series(1, ${args.rooms}) i`;
+  const [pageRoom, fanoutRoom] = (await sql<{ id: string }[]>`select id from rooms order by name limit 2`).map((r) => r.id);
+  await sql`insert into messages (room_id, author_id, author_name, body, created_at)
+    select ${pageRoom!}, 'bench-author-' || (i % 5), 'Bencher ' || (i % 5),
+      'Seeded message number ' || i || ', long enough to look like a line of chat.', now() - (${ROOM_MESSAGES} - i) * interval '1 minute'
+    from generate_series(1, ${ROOM_MESSAGES}) i`;
+  // As a send would: a new conversation version and the room's activity time.
+  await sql`update rooms set message_version = nextval('message_version_seq'), last_activity_at = now() where id = ${pageRoom!}`;
   await sql.end();
   await clearRedis();
+  return { pageRoom: pageRoom!, fanoutRoom: fanoutRoom! };
 }
 
 async function clearRedis() {
@@ -76,6 +90,7 @@ async function clearRedis() {
 type Row = { scenario: string; variant: string; rps: number; p50: number; p99: number; errors: number; ratio?: string };
 const rows: Row[] = [];
 const notes: string[] = [];
+let fanoutRow: Awaited<ReturnType<typeof fanout>> | undefined;
 
 /** Runs each variant once per round, in turn (A/B/A/B...), and records medians. */
 async function abRuns(scenario: string, path: string, variants: { name: string; server: AppServer }[], baseline: string) {
@@ -101,7 +116,7 @@ async function abRuns(scenario: string, path: string, variants: { name: string; 
 
 async function main() {
   pinSelfToLoadCore();
-  await prepare();
+  const { pageRoom, fanoutRoom } = await prepare();
   const hole = await blackhole();
   const servers: AppServer[] = [];
   const app = async (port: number, env: Record<string, string>) => {
@@ -113,6 +128,8 @@ async function main() {
     const cached = await app(3201, { REDIS_URL: REDIS, CACHE_ENABLED: "true" });
     const nocache = await app(3202, { CACHE_ENABLED: "false" });
     const needsDown = args.scenario.includes("redis-down");
+    let secondCached: AppServer | undefined;
+    const second = async () => (secondCached ??= await app(3204, { REDIS_URL: REDIS, CACHE_ENABLED: "true" }));
     const down = needsDown ? await app(3203, { REDIS_URL: `redis://127.0.0.1:${hole.port}`, CACHE_ENABLED: "true" }) : undefined;
 
     if (args.scenario.includes("home")) {
@@ -120,6 +137,9 @@ async function main() {
     }
     if (args.scenario.includes("api")) {
       await abRuns("GET /api/rooms", "/api/rooms", [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }], "CACHE_ENABLED=false");
+    }
+    if (args.scenario.includes("room")) {
+      await abRuns(`room page (${ROOM_MESSAGES} messages)`, `/rooms/${pageRoom}`, [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }], "CACHE_ENABLED=false");
     }
     if (down) {
       for (const [label, path] of [["home page, Redis blackholed", "/"], ["GET /api/rooms, Redis blackholed", "/api/rooms"]] as const) {
@@ -136,15 +156,26 @@ async function main() {
       }
     }
     if (args.scenario.includes("stampede")) {
-      const second = await app(3204, { REDIS_URL: REDIS, CACHE_ENABLED: "true" });
-      for (const s of [cached, second]) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
+      const other = await second();
+      for (const s of [cached, other]) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
       await clearRedis();
-      const before = (await dbQueries(cached)) + (await dbQueries(second));
+      const before = (await dbQueries(cached)) + (await dbQueries(other));
       const responses = await Promise.all(
-        Array.from({ length: 500 }, (_, i) => fetch(`${(i % 2 ? cached : second).url}/api/rooms`).then((r) => r.status)),
+        Array.from({ length: 500 }, (_, i) => fetch(`${(i % 2 ? cached : other).url}/api/rooms`).then((r) => r.status)),
       );
-      const made = (await dbQueries(cached)) + (await dbQueries(second)) - before;
+      const made = (await dbQueries(cached)) + (await dbQueries(other)) - before;
       notes.push(`cold-cache stampede, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries, ${responses.filter((s) => s === 200).length}/500 answered 200`);
+    }
+    if (args.scenario.includes("fanout")) {
+      const instances = [cached, await second()];
+      const f = await fanout({ urls: instances.map((s) => s.url), roomId: fanoutRoom, clients: 100, rate: 20, seconds: args["fanout-seconds"] });
+      fanoutRow = f;
+      notes.push(
+        `fan-out, 100 SSE clients (50 per instance) on 2 cached instances, 20 msg/s for ${args["fanout-seconds"]} s alternating instances: ` +
+          `${f.accepted}/${f.sent} sends accepted, delivery p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms; ` +
+          `${f.lost} lost of ${f.expected} expected, ${f.duplicates} duplicates, ${f.streamErrors} streams failed (POST p99 ${f.postP99} ms); ` +
+          `target p99 < 100 ms and 0 lost: ${f.p99 < 100 && f.lost === 0 && f.sendErrors === 0 ? "met" : "NOT met"}`,
+      );
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -154,7 +185,7 @@ async function main() {
   console.log(`\nLobby benchmark: ${args.rooms} rooms, ${args.seconds} s x ${args.rounds} rounds per variant, 50 connections, medians; ${canPin ? "server pinned to core 0, load generator to core 1" : "no core pinning (fewer than 2 cores or no taskset)"}`);
   console.table(rows.map((r) => ({ scenario: r.scenario, variant: r.variant, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, "vs baseline": r.ratio, errors: r.errors })));
   for (const n of notes) console.log(`- ${n}`);
-  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, notes }, null, 2));
+  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, fanout: fanoutRow, notes }, null, 2));
   console.log("written to bench/results.json");
 }
 
