@@ -16,11 +16,12 @@ import type { CreateRoomState, DisplayNameState, RoomsData } from "./form-state"
  * it stays cacheable once the page-level cache lands.
  */
 export async function getInitialRoomsData(): Promise<RoomsData> {
-  const { rooms } = runtime();
+  const { rooms, activity } = runtime();
   // The count is decoration: if it alone fails, the list's length is a fine stand-in.
   const [all, count] = await Promise.all([rooms.getAllRooms(), rooms.getRoomCount().catch(() => null)]);
   return {
-    rooms: all.data,
+    // Most recent activity first: the order (and only it) comes from `rooms:activity`.
+    rooms: await activity.order(all.data),
     count: count?.data ?? all.data.length,
     stale: all.source === "stale" || count?.source === "stale",
   };

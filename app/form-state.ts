@@ -1,4 +1,4 @@
-import type { Room } from "@/lib/db/queries/rooms";
+import type { ActiveRoom } from "@/lib/rooms/activity-order";
 import type { Session } from "@/lib/session/session";
 
 /**
@@ -32,7 +32,8 @@ export const initialDisplayNameState: DisplayNameState = { status: "idle" };
 
 /** Home page data: the shared, cacheable part only (nothing per visitor). */
 export interface RoomsData {
-  rooms: Room[];
+  /** Most recent activity first. */
+  rooms: ActiveRoom[];
   count: number;
   /** True when Postgres was unreachable and a last-known-good copy was served. */
   stale: boolean;

@@ -3,7 +3,7 @@ import { expect, type Page } from "@playwright/test";
 import postgres from "postgres";
 import { E2E_DATABASE_URL } from "./env";
 
-/** The rooms global setup seeded, newest first. */
+/** The rooms global setup seeded, newest created first (the page lists rooms by last activity). */
 export function seededRooms(): string[] {
   const raw = process.env.E2E_SEEDED_ROOMS;
   if (!raw) throw new Error("E2E_SEEDED_ROOMS is missing: run through `npx playwright test` (global setup)");
@@ -57,11 +57,13 @@ export async function roomIdByName(name: string): Promise<string> {
  */
 export async function seedMessages(roomId: string, bodies: string[]): Promise<void> {
   const sql = db();
+  let activityMs = Date.now();
   await sql.begin(async (tx) => {
     for (const body of bodies) {
       await tx`insert into messages (room_id, author_id, author_name, body) values (${roomId}, 'e2e-seed-author-01', 'Seed Bot', ${body})`;
     }
-    await tx`update rooms set message_version = nextval('message_version_seq'), last_activity_at = now() where id = ${roomId}`;
+    const [row] = await tx<{ ms: string }[]>`update rooms set message_version = nextval('message_version_seq'), last_activity_at = now() where id = ${roomId} returning (extract(epoch from last_activity_at) * 1000)::bigint as ms`;
+    activityMs = Number(row?.ms ?? Date.now());
   });
   const { Redis } = await import("ioredis");
   const { E2E_KEY_PREFIX, E2E_REDIS_URL } = await import("./env");
@@ -70,6 +72,8 @@ export async function seedMessages(roomId: string, bodies: string[]): Promise<vo
     const key = `${E2E_KEY_PREFIX}messages:${roomId}`;
     await redis.incr(`{${key}}:gen`);
     await redis.del(key);
+    // The room list's order, as a send bumps it (GT: never backwards).
+    await redis.zadd(`${E2E_KEY_PREFIX}rooms:activity`, "GT", activityMs, roomId);
   } finally {
     redis.disconnect();
   }

@@ -10,6 +10,7 @@ import { MessageCacheService } from "./messages/message-cache-service";
 import { MessageService } from "./messages/message-service";
 import { logger } from "./observability/logger";
 import { metrics } from "./observability/metrics";
+import { RoomActivity } from "./rooms/room-activity";
 import { RoomCacheService } from "./rooms/room-cache-service";
 import { RedisEventBus } from "./realtime/event-bus";
 import { RoomService } from "./rooms/room-service";
@@ -44,6 +45,8 @@ export interface Runtime {
   keys: Keys;
   ttls: Ttls;
   rooms: RoomCacheService;
+  /** The room list's activity order (`rooms:activity`) and per-session read marks. */
+  activity: RoomActivity;
   roomWrites: RoomService;
   messages: MessageCacheService;
   messageWrites: MessageService;
@@ -88,6 +91,12 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     keys,
     onError: (error, context) => log.warn({ err: error, ...context }, "event publish failed"),
   });
+  const activity = new RoomActivity({
+    db: db.db,
+    guarded,
+    keys,
+    onError: (error, context) => log.warn({ err: error, ...context }, "activity operation failed"),
+  });
   const limiter = (config.rateLimits ?? config.mode !== "test") ? new RedisRateLimiter(guarded, keys) : noRateLimit;
   return {
     db,
@@ -97,13 +106,15 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     keys,
     ttls,
     rooms: new RoomCacheService({ db: db.db, cache, keys, ttls }),
-    roomWrites: new RoomService({ db: db.db, cache, keys, publish: (event) => events.publish("rooms", event), limiter }),
+    activity,
+    roomWrites: new RoomService({ db: db.db, cache, keys, publish: (event) => events.publish("rooms", event), limiter, activity }),
     messages: new MessageCacheService({ db: db.db, cache, keys, ttls }),
     messageWrites: new MessageService({
       db: db.db,
       cache,
       keys,
       limiter,
+      activity,
       publish: (topic, event) => events.publish(topic, event),
     }),
     limiter,

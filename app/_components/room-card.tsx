@@ -6,11 +6,17 @@ import { OwnerBadge } from "./owner-badge";
 /**
  * One room in the selector; the whole card is the link (the name's link stretches over it).
  * `closed`: deleted meanwhile, shown until the pointer leaves the list (live-room-list.tsx).
+ * `unread`: activity since the visitor last opened it (a dot, outside the link's name).
  */
-export function RoomCard({ room, closed = false }: { room: Room; closed?: boolean }) {
+export function RoomCard({ room, closed = false, unread = false }: { room: Room; closed?: boolean; unread?: boolean }) {
   return (
-    <li className={closed ? "room-card room-card-closed" : "room-card"}>
+    <li className={closed ? "room-card room-card-closed" : "room-card"} data-unread={unread ? "true" : undefined}>
       <div className="room-card-head">
+        {unread && !closed && (
+          <span className="unread-dot" title="New messages since your last visit">
+            <span className="visually-hidden">Unread</span>
+          </span>
+        )}
         <h3 className="room-name">
           <a className="room-link" href={`/rooms/${room.id}`}>
             {room.name}

@@ -43,6 +43,9 @@ export const RECONCILE_HISTORY_LENGTH = 50;
 /** Lifetime of the worker's heartbeat: three missed beats and the worker counts as down. */
 export const WORKER_HEARTBEAT_TTL_SECONDS = 15;
 
+/** A session's read marks expire this long after its last mark. */
+export const READ_MARKS_TTL_SECONDS = 30 * 86_400;
+
 /** Entries kept per realtime topic for `Last-Event-ID` replay (approximate trim: `MAXLEN ~`). */
 export const EVENT_STREAM_MAXLEN = 1_000;
 /** A topic's replay log expires this long after its last event, so idle rooms leave nothing behind. */
@@ -94,6 +97,13 @@ export function createKeys(prefix = "") {
     liveIds: (key: string) => companion(key, "live"),
     /** A room's newest page of messages (JSON envelope, versioned by rooms.message_version). */
     messages: (roomId: string) => k(`messages:${roomId}`),
+    /**
+     * Sorted set: member a room id, score its last activity (ms): the room list's order.
+     * No TTL; rebuilt from Postgres when missing or incomplete (lib/rooms/room-activity.ts).
+     */
+    roomsActivity: k("rooms:activity"),
+    /** Hash of one session's last-read marks: room id to ms (plus `_since`, the first look). */
+    readMarks: (sessionId: string) => k(`read:${sessionId}`),
     /** GCRA state (theoretical arrival time, ms) of one rate limit: scope e.g. `message:session`. */
     rateLimit: (scope: string, id: string) => k(`ratelimit:${scope}:${id}`),
   };

@@ -5,6 +5,7 @@ import { bumpMessageVersion, insertMessage, lockLiveMessage, softDeleteMessage, 
 import { AppError, forbidden, notFound } from "../errors";
 import type { RateLimiter } from "../limits/rate-limiter";
 import type { LobbyEvent, Topic } from "../realtime/events";
+import type { RoomActivity } from "../rooms/room-activity";
 import type { Session } from "../session/session";
 import { fieldErrors } from "../validation";
 import { sendMessageSchema } from "./validation";
@@ -14,6 +15,8 @@ export interface MessageServiceDeps {
   cache: CacheAside;
   keys: Keys;
   limiter: RateLimiter;
+  /** The room list's order (`rooms:activity`): bumped after each send; best effort. */
+  activity?: RoomActivity;
   /** The event bus's publish; best effort, never throws. */
   publish: (topic: Topic, event: LobbyEvent) => Promise<void>;
 }
@@ -41,6 +44,7 @@ export class MessageService {
       return { message, lastActivityAt: room.lastActivityAt ?? message.createdAt };
     });
     await this.deps.cache.invalidateAfterWrite([this.deps.keys.messages(roomId)]);
+    await this.deps.activity?.touch(roomId, lastActivityAt);
     await this.publish(`room:${roomId}`, {
       type: "message.created",
       message: {

@@ -6,3 +6,10 @@ export type RoomJson = Omit<Room, "createdAt" | "updatedAt"> & { createdAt: stri
 export function roomJson(room: Room): RoomJson {
   return { ...room, createdAt: room.createdAt.toISOString(), updatedAt: room.updatedAt.toISOString() };
 }
+
+/** A listed room with its last activity (the room list's order). */
+export type ActiveRoomJson = RoomJson & { lastActivityAt: string };
+
+export function activeRoomJson(room: Room & { lastActivityAt: Date }): ActiveRoomJson {
+  return { ...roomJson(room), lastActivityAt: room.lastActivityAt.toISOString() };
+}

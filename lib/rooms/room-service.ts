@@ -14,6 +14,7 @@ import { noRateLimit, type RateLimiter } from "../limits/rate-limiter";
 import type { Session } from "../session/session";
 import { fieldErrors } from "../validation";
 import type { LobbyEvent } from "../realtime/events";
+import type { RoomActivity } from "./room-activity";
 
 /** The room-list events a room write announces. */
 type RoomEvent = Extract<LobbyEvent, { type: "room.created" | "room.updated" | "room.deleted" }>;
@@ -27,6 +28,8 @@ export interface RoomServiceDeps {
   publish: (event: RoomEvent) => Promise<void>;
   /** Room creations per session and IP (429). Default: no limit. */
   limiter?: RateLimiter;
+  /** The room list's order (`rooms:activity`): created rooms join it, deleted ones leave. */
+  activity?: RoomActivity;
 }
 
 const duplicate = (name: string) =>
@@ -58,6 +61,7 @@ export class RoomService {
       if (isUniqueViolation(error)) throw duplicate(name);
       throw error;
     }
+    await this.deps.activity?.touch(room.id, room.createdAt);
     await this.committed({ type: "room.created", room }, [this.deps.keys.roomsAll, this.deps.keys.roomsCount]);
     return room;
   }
@@ -87,6 +91,7 @@ export class RoomService {
     });
     if (!room) throw notFound("Room");
     const { keys } = this.deps;
+    await this.deps.activity?.forget(id);
     await this.committed({ type: "room.deleted", room }, [keys.roomsAll, keys.roomsCount, keys.room(id)]);
     return room;
   }

@@ -1,16 +1,21 @@
 import { NextResponse } from "next/server";
 import { clientIp } from "@/lib/http/client-ip";
 import { readJson, route } from "@/lib/http/route";
-import { roomJson } from "@/lib/rooms/room-json";
+import { activeRoomJson, roomJson } from "@/lib/rooms/room-json";
 import { createRoomSchema } from "@/lib/rooms/validation";
 import { runtime } from "@/lib/runtime";
 import { ensureSession } from "@/lib/session/cookie";
 
-/** The live rooms, cache first. `stale: true` when Postgres is down and a saved copy was served. */
+/**
+ * The live rooms, cache first, most recent activity first (each with `lastActivityAt`).
+ * `stale: true` when Postgres is down and a saved copy was served.
+ */
 export const GET = route(async () => {
-  const { data, source } = await runtime().rooms.getAllRooms();
+  const rt = runtime();
+  const { data, source } = await rt.rooms.getAllRooms();
+  const ordered = await rt.activity.order(data);
   return NextResponse.json(
-    { rooms: data.map(roomJson), count: data.length, stale: source === "stale" },
+    { rooms: ordered.map(activeRoomJson), count: data.length, stale: source === "stale" },
     { headers: { "Cache-Control": "no-store" } },
   );
 });

@@ -9,6 +9,7 @@ import { cursorSchema } from "@/lib/messages/validation";
 import { runtime } from "@/lib/runtime";
 import { uuidSchema } from "@/lib/validation";
 import { LiveConversation } from "./_components/live-conversation";
+import { MarkRead } from "./_components/mark-read";
 import { SendMessageForm } from "./_components/send-message-form";
 
 type Props = { params: Promise<{ roomId: string }>; searchParams: Promise<{ before?: string | string[] }> };
@@ -105,6 +106,7 @@ export default async function RoomPage(props: Props) {
             }
           />
           <SendMessageForm roomId={room.id} maxLength={MESSAGE_BODY_MAX} />
+          {!older && <MarkRead roomId={room.id} />}
         </section>
       </main>
     </SessionProvider>

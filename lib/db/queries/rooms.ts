@@ -157,3 +157,15 @@ export function isCheckViolation(error: unknown): boolean {
   const e = error as { code?: string; cause?: { code?: string } } | null;
   return e?.code === "23514" || e?.cause?.code === "23514";
 }
+
+/** Last activity (ms) of every live room: its last message, else its creation. One statement. */
+export async function liveRoomActivity(db: Db): Promise<{ id: string; at: number }[]> {
+  const rows = await db
+    .select({
+      id: rooms.id,
+      at: sql<string>`(extract(epoch from coalesce(${rooms.lastActivityAt}, ${rooms.createdAt})) * 1000)::bigint`,
+    })
+    .from(rooms)
+    .where(live);
+  return rows.map((r) => ({ id: r.id, at: Number(r.at) }));
+}

@@ -1,0 +1,10 @@
+import type { Room } from "../db/queries/rooms";
+
+/** A room with the time of its last activity (last message, else creation). */
+export type ActiveRoom = Room & { lastActivityAt: Date };
+
+/** Most recent activity first; ties by id, descending (the same order on every instance). */
+export function byActivity(a: ActiveRoom, b: ActiveRoom): number {
+  const d = b.lastActivityAt.getTime() - a.lastActivityAt.getTime();
+  return d !== 0 ? d : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}

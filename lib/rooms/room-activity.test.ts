@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import type { Runtime } from "../runtime";
+import type { Session } from "../session/session";
+import { useInstances } from "../../tests/support/instances";
+
+const alice: Session = { id: "alice-session-0001", name: "Alice" };
+const bob: Session = { id: "bob-session-000001", name: "Bob" };
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The room list as the home page and GET /api/rooms build it. */
+async function listed(rt: Runtime): Promise<string[]> {
+  const all = await rt.rooms.getAllRooms();
+  return (await rt.activity.order(all.data)).map((r) => r.name);
+}
+
+describe("room list by last activity, and unread marks (real Postgres and Redis)", () => {
+  const t = useInstances({ truncate: "rooms, messages" });
+  const { instance, key } = t;
+
+  async function threeRooms(rt: Runtime) {
+    const a = await rt.roomWrites.create(alice, { name: "Alpha" });
+    await pause(5);
+    const b = await rt.roomWrites.create(alice, { name: "Bravo" });
+    await pause(5);
+    const c = await rt.roomWrites.create(alice, { name: "Charlie" });
+    await pause(5);
+    return { a, b, c };
+  }
+
+  it("orders by activity: creation first, then every send moves its room to the top; rooms:all stays cached", async () => {
+    const rt = instance();
+    const { a, b, c } = await threeRooms(rt);
+    expect(await listed(rt)).toEqual(["Charlie", "Bravo", "Alpha"]);
+    expect(Number(await t.redis.raw.zscore(key("rooms:activity"), c.id))).toBe(c.createdAt.getTime());
+
+    expect((await rt.rooms.getAllRooms()).source).toBe("cache");
+    await rt.messageWrites.send(bob, a.id, { body: "Hi" });
+    expect((await rt.rooms.getAllRooms()).source).toBe("cache");
+    expect(await listed(rt)).toEqual(["Alpha", "Charlie", "Bravo"]);
+    await pause(5);
+    await rt.messageWrites.send(bob, b.id, { body: "Hey" });
+    const ordered = await rt.activity.order((await rt.rooms.getAllRooms()).data);
+    expect(ordered.map((r) => r.name)).toEqual(["Bravo", "Alpha", "Charlie"]);
+    const [row] = await t.db.sql<{ at: Date }[]>`select last_activity_at as at from rooms where id = ${b.id}`;
+    expect(ordered[0]?.lastActivityAt.getTime()).toBe(Math.floor(row!.at.getTime()));
+    // Another instance (its own pools and breaker) sees the same order.
+    expect(await listed(instance())).toEqual(["Bravo", "Alpha", "Charlie"]);
+  });
+
+  it("rebuilds the sorted set from Postgres when it is missing, idempotently, and never moves a score back", async () => {
+    const rt = instance();
+    const { a, b } = await threeRooms(rt);
+    await rt.messageWrites.send(bob, a.id, { body: "Hi" });
+    await t.redis.raw.del(key("rooms:activity"));
+    expect(await listed(rt)).toEqual(["Alpha", "Charlie", "Bravo"]);
+    expect(await t.redis.raw.zcard(key("rooms:activity"))).toBe(3);
+    const before = await t.redis.raw.zrange(key("rooms:activity"), "0", "-1", "WITHSCORES");
+    // A member missing (e.g. a touch lost while Redis was away) also triggers a rebuild.
+    await t.redis.raw.zrem(key("rooms:activity"), b.id);
+    expect(await listed(instance())).toEqual(["Alpha", "Charlie", "Bravo"]);
+    expect(await t.redis.raw.zrange(key("rooms:activity"), "0", "-1", "WITHSCORES")).toEqual(before);
+    // A stale write (older score) is ignored: ZADD GT.
+    await rt.activity.touch(a.id, new Date(0));
+    expect(await t.redis.raw.zrange(key("rooms:activity"), "0", "-1", "WITHSCORES")).toEqual(before);
+  });
+
+  it("removes a deleted room's member", async () => {
+    const rt = instance();
+    const { b } = await threeRooms(rt);
+    await rt.roomWrites.remove(alice, b.id);
+    expect(await t.redis.raw.zscore(key("rooms:activity"), b.id)).toBeNull();
+    expect(await listed(rt)).toEqual(["Charlie", "Alpha"]);
+  });
+
+  it("orders from Postgres when Redis is down or the cache is off", async () => {
+    const rt = instance();
+    const { a, b } = await threeRooms(rt);
+    await rt.messageWrites.send(bob, b.id, { body: "Hi" });
+    await pause(5);
+    await rt.messageWrites.send(bob, a.id, { body: "Hi" });
+    // Redis holds a wrong order: the instances below must not see it.
+    await t.redis.raw.zadd(key("rooms:activity"), Date.now() + 1_000_000, (await rt.rooms.getAllRooms()).data.find((r) => r.name === "Charlie")!.id);
+    const down = instance({ redis: { driver: "ioredis", url: "redis://127.0.0.1:1" }, guard: {} });
+    expect(await listed(down)).toEqual(["Alpha", "Bravo", "Charlie"]);
+    const off = instance({ cacheEnabled: false });
+    expect(await listed(off)).toEqual(["Alpha", "Bravo", "Charlie"]);
+    // Sends with Redis down still work (the touch is best effort).
+    await down.messageWrites.send(bob, b.id, { body: "Again" });
+    expect(await listed(down)).toEqual(["Bravo", "Alpha", "Charlie"]);
+    expect(await down.activity.unread(alice.id, [])).toBeNull();
+  });
+
+  it("keeps unread marks per session", async () => {
+    const rt = instance();
+    const { a, b, c } = await threeRooms(rt);
+    const rooms = async () => (await rt.rooms.getAllRooms()).data;
+    // First look: nothing unread for either visitor.
+    expect(await rt.activity.unread(alice.id, await rooms())).toEqual([]);
+    expect(await rt.activity.unread(bob.id, await rooms())).toEqual([]);
+    await pause(5);
+    await rt.messageWrites.send(bob, a.id, { body: "Hi" });
+    await rt.messageWrites.send(bob, b.id, { body: "Hi" });
+    expect((await rt.activity.unread(alice.id, await rooms()))?.sort()).toEqual([a.id, b.id].sort());
+    expect(await rt.activity.markRead(alice.id, a.id)).toBe(true);
+    expect(await rt.activity.unread(alice.id, await rooms())).toEqual([b.id]);
+    // Bob's marks are his own.
+    expect((await rt.activity.unread(bob.id, await rooms()))?.sort()).toEqual([a.id, b.id].sort());
+    expect(await t.redis.raw.hget(key(`read:${alice.id}`), a.id)).toMatch(/^\d+$/);
+    expect(await t.redis.raw.ttl(key(`read:${alice.id}`))).toBeGreaterThan(0);
+    // New activity after the mark makes it unread again.
+    await pause(5);
+    await rt.messageWrites.send(bob, a.id, { body: "More" });
+    expect(await rt.activity.unread(alice.id, await rooms())).toEqual([a.id, b.id]);
+    // A deleted room is never reported.
+    await rt.roomWrites.remove(alice, b.id);
+    expect(await rt.activity.unread(alice.id, await rooms())).toEqual([a.id]);
+    expect(c.id).toBeTruthy();
+  });
+});

@@ -1,0 +1,147 @@
+import { CacheUnavailableError, type GuardedStore } from "../cache/guarded-store";
+import { READ_MARKS_TTL_SECONDS, type Keys } from "../cache/keys";
+import { lua } from "../cache/store";
+import type { Db } from "../db/client";
+import { liveRoomActivity, type Room } from "../db/queries/rooms";
+
+import { byActivity, type ActiveRoom } from "./activity-order";
+
+export { byActivity, type ActiveRoom };
+
+// ZADD GT: a score only ever moves forward, so late or repeated writes (a rebuild racing a
+// send, a retried touch) can never move a room back in the order. Idempotent.
+const ZADD_GT = lua(`
+for i = 1, #ARGV, 2 do
+  redis.call('zadd', KEYS[1], 'GT', ARGV[i], ARGV[i + 1])
+end
+return 1
+`);
+const ZREM = lua(`return redis.call('zrem', KEYS[1], ARGV[1])`);
+const ZALL = lua(`return redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')`);
+const MARK = lua(`
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+redis.call('hsetnx', KEYS[1], '_since', ARGV[2])
+redis.call('expire', KEYS[1], ARGV[3])
+return 1
+`);
+const MARKS = lua(`
+redis.call('hsetnx', KEYS[1], '_since', ARGV[1])
+redis.call('expire', KEYS[1], ARGV[2])
+return redis.call('hgetall', KEYS[1])
+`);
+
+function pairs(reply: unknown): [string, string][] {
+  const flat = Array.isArray(reply) ? reply.map(String) : [];
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+export interface RoomActivityDeps {
+  db: Db;
+  guarded: GuardedStore | null;
+  keys: Keys;
+  onError?: (error: unknown, context: Record<string, unknown>) => void;
+}
+
+/**
+ * The room list's order: `rooms:activity` (room id → last activity ms), kept by message
+ * sends and room creations (ZADD GT) and deletions (ZREM), rebuilt from Postgres when it is
+ * missing or lacks a listed room. The list itself stays `rooms:all` (a message never
+ * invalidates it); only the order and `lastActivityAt` come from here. Redis down or the
+ * cache off: the order comes from Postgres's `last_activity_at`. Also the per-session
+ * read marks (`read:{sessionId}`) behind the unread dots.
+ */
+export class RoomActivity {
+  constructor(private readonly deps: RoomActivityDeps) {}
+
+  /** Records activity of a room; best effort (a missed touch is repaired by a rebuild only if the member is missing). */
+  async touch(roomId: string, at: Date): Promise<void> {
+    const { guarded, keys } = this.deps;
+    if (!guarded) return;
+    await guarded
+      .write((s) => s.eval(ZADD_GT, [keys.roomsActivity], [at.getTime(), roomId]))
+      .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.touch", roomId }));
+  }
+
+  /** Drops a deleted room from the order; best effort (a stray member is never listed). */
+  async forget(roomId: string): Promise<void> {
+    const { guarded, keys } = this.deps;
+    if (!guarded) return;
+    await guarded
+      .write((s) => s.eval(ZREM, [keys.roomsActivity], [roomId]))
+      .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.forget", roomId }));
+  }
+
+  /** Activity (ms) per room id: Redis, rebuilt when it misses a listed room; Postgres when Redis is unavailable. */
+  async scores(listed: Room[]): Promise<Map<string, number>> {
+    const { guarded, keys, db } = this.deps;
+    if (guarded) {
+      try {
+        const cached = new Map(pairs(await guarded.read((s) => s.eval(ZALL, [keys.roomsActivity], []))).map(([id, s]) => [id, Number(s)]));
+        if (listed.every((r) => cached.has(r.id))) return cached;
+        const rows = await liveRoomActivity(db);
+        if (rows.length) {
+          const args = rows.flatMap((r) => [r.at, r.id]);
+          await guarded
+            .write((s) => s.eval(ZADD_GT, [keys.roomsActivity], args))
+            .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.rebuild" }));
+        }
+        // What Redis held wins where it is newer (a send the statement did not see yet).
+        for (const r of rows) if (!(cached.get(r.id)! >= r.at)) cached.set(r.id, r.at);
+        return cached;
+      } catch (error) {
+        if (!(error instanceof CacheUnavailableError)) throw error;
+      }
+    }
+    return new Map((await liveRoomActivity(db)).map((r) => [r.id, r.at]));
+  }
+
+  /** `rooms` in activity order, each with `lastActivityAt`; creation order if neither store answers. */
+  async order(rooms: Room[]): Promise<ActiveRoom[]> {
+    const scores = await this.scores(rooms).catch((error: unknown) => {
+      this.deps.onError?.(error, { op: "activity.order" });
+      return new Map<string, number>();
+    });
+    return rooms
+      .map((r) => ({ ...r, lastActivityAt: new Date(Math.max(scores.get(r.id) ?? 0, r.createdAt.getTime())) }))
+      .sort(byActivity);
+  }
+
+  /** Marks `roomId` read by the session now. False when Redis is unavailable. */
+  async markRead(sessionId: string, roomId: string, at = Date.now()): Promise<boolean> {
+    const { guarded, keys } = this.deps;
+    if (!guarded) return false;
+    try {
+      await guarded.write((s) => s.eval(MARK, [keys.readMarks(sessionId)], [roomId, at, READ_MARKS_TTL_SECONDS]));
+      return true;
+    } catch (error) {
+      if (error instanceof CacheUnavailableError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Live rooms with activity newer than the session's mark. A room never opened counts
+   * from the session's first look (`_since`), so a new visitor starts with nothing unread.
+   * Null when Redis is unavailable (no marks to compare with).
+   */
+  async unread(sessionId: string, rooms: Room[], now = Date.now()): Promise<string[] | null> {
+    const { guarded, keys } = this.deps;
+    if (!guarded) return null;
+    let marks: Map<string, number>;
+    try {
+      marks = new Map(
+        pairs(await guarded.write((s) => s.eval(MARKS, [keys.readMarks(sessionId)], [now, READ_MARKS_TTL_SECONDS]))).map(
+          ([k, v]) => [k, Number(v)],
+        ),
+      );
+    } catch (error) {
+      if (error instanceof CacheUnavailableError) return null;
+      throw error;
+    }
+    const since = marks.get("_since") ?? now;
+    const ordered = await this.order(rooms);
+    return ordered.filter((r) => r.lastActivityAt.getTime() > (marks.get(r.id) ?? since)).map((r) => r.id);
+  }
+}
