@@ -1,5 +1,5 @@
 /**
- * A local stand-in for the Upstash REST API (wire format: /work/shared/UPSTASH-REST.md), so the
+ * A local stand-in for the Upstash REST API (the wire format @upstash/redis speaks), so the
  * `@upstash/redis` driver can be tested against the real local Redis instead of a mock.
  * Every command is forwarded to Redis over one ioredis connection.
  *
