@@ -28,6 +28,7 @@ import { runMigrations } from "../lib/db/migrate";
 import { env } from "../lib/env";
 import { RoomReconciliationService, type ReconcileReport } from "../lib/rooms/room-reconciliation-service";
 import { createRuntime, type Runtime } from "../lib/runtime";
+import { deleteMatching } from "../tests/support/redis-keys";
 
 const { values: args } = parseArgs({
   options: { sizes: { type: "string", default: "10000,100000" }, child: { type: "boolean", default: false }, profile: { type: "boolean", default: false }, db: { type: "string" }, prefix: { type: "string" } },
@@ -179,12 +180,7 @@ function runChild(db: string, prefix: string) {
 async function clearPrefix(prefix: string) {
   const { Redis } = await import("ioredis");
   const redis = new Redis(redisUrl);
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `*${prefix}*`, "COUNT", 5_000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== "0");
+  await deleteMatching(redis, `*${prefix}*`);
   redis.disconnect();
 }
 

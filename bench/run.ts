@@ -14,6 +14,7 @@ import postgres from "postgres";
 import { z } from "zod";
 import { runMigrations } from "../lib/db/migrate";
 import { blackhole } from "../tests/support/net-faults";
+import { deleteMatching } from "../tests/support/redis-keys";
 import { fanout } from "./support/fanout";
 import { load, median, type LoadResult } from "./support/load";
 import { cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
@@ -78,12 +79,7 @@ async function prepare(): Promise<{ pageRoom: string; fanoutRoom: string }> {
 
 async function clearRedis() {
   const r = new Redis(REDIS);
-  let cursor = "0";
-  do {
-    const [next, keys] = await r.scan(cursor, "MATCH", `*${PREFIX}*`, "COUNT", 1000);
-    if (keys.length) await r.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
+  await deleteMatching(r, `*${PREFIX}*`);
   r.disconnect();
 }
 

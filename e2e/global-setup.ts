@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { runMigrations } from "../lib/db/migrate";
+import { deleteMatching } from "../tests/support/redis-keys";
 import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, SEEDED_ROOM_COUNT, appEnv } from "./env";
 
 /**
@@ -42,14 +43,7 @@ async function recreateDatabase() {
 async function deleteKeys() {
   const redis = new Redis(E2E_REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
-    for (const pattern of [`${E2E_KEY_PREFIX}*`, `{${E2E_KEY_PREFIX}*`]) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
-        if (keys.length) await redis.unlink(...keys);
-        cursor = next;
-      } while (cursor !== "0");
-    }
+    for (const pattern of [`${E2E_KEY_PREFIX}*`, `{${E2E_KEY_PREFIX}*`]) await deleteMatching(redis, pattern);
   } finally {
     redis.disconnect();
   }

@@ -39,15 +39,7 @@ export function createUpstashStore(options: UpstashStoreOptions): CacheStore {
       else await client.set(key, value);
     },
     del: (keys) => (keys.length ? client.del(...keys) : Promise.resolve(0)),
-    async eval(script, keys, args) {
-      const argv = args.map(String);
-      try {
-        return await client.evalsha(script.sha1, keys, argv);
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        return client.eval(script.source, keys, argv);
-      }
-    },
+    eval: evalOne,
     // Parallel requests; the client's auto-pipelining sends them together.
     evalMany: (script, calls) => Promise.all(calls.map((c) => evalOne(script, c.keys, c.args))),
     async scan(cursor, match, count) {

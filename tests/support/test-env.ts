@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { createRuntime, type Runtime, type RuntimeConfig } from "../../lib/runtime";
 import { inject } from "vitest";
+import { deleteMatching } from "./redis-keys";
 import { PG_ADMIN_URL, REDIS_URL, dbUrl } from "./services";
 
 export interface TestDatabase {
@@ -56,12 +57,8 @@ export function createTestRedis(): TestRedis {
   const prefix = `test:${randomBytes(5).toString("hex")}:`;
   const raw = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const clear = async () => {
-    let cursor = "0";
-    do {
-      const [next, keys] = await raw.scan(cursor, "MATCH", `*${prefix}*`, "COUNT", 500);
-      if (keys.length) await raw.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
+    // `*prefix*`: companion keys put the prefixed key inside a hash tag (`{test:ab:room:1}:gen`).
+    await deleteMatching(raw, `*${prefix}*`);
   };
   return {
     prefix,
