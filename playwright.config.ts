@@ -55,8 +55,9 @@ export default defineConfig({
   // Started in order: the second reuses the build the first one made.
   webServer: [
     {
-      // One node process (not `npx next start`), so stopping it frees the port.
-      command: `npm run build && node node_modules/next/dist/bin/next start -p ${E2E_PORT}`,
+      // One node process (not `npx next start`), so stopping it frees the port. The build
+      // runs with Postgres and Redis out of reach (closed ports): it must need neither.
+      command: `DATABASE_URL=postgres://postgres@127.0.0.1:9/unreachable REDIS_URL=redis://127.0.0.1:9 npm run build && node node_modules/next/dist/bin/next start -p ${E2E_PORT}`,
       // Readiness probe that needs neither Postgres nor Redis: global setup recreates the
       // database after the server is up.
       url: `${BASE_URL}/api/session`,

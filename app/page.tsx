@@ -1,33 +1,51 @@
-import { connection } from "next/server";
-import { ROOM_DESCRIPTION_MAX, ROOM_NAME_MAX } from "@/lib/db/schema";
+import { env } from "@/lib/env";
+import { latestEventId } from "@/lib/realtime/latest-event-id";
+import { ROOMS_PAGE_SIZE } from "@/lib/rooms/activity-order";
+import { runtime } from "@/lib/runtime";
 import { getInitialRoomsData } from "./actions";
-import { CreateRoomForm } from "./_components/create-room-form";
-import { RoomSelector } from "./_components/room-selector";
-import { SessionProvider } from "./_components/session-context";
-import { SiteHeader } from "./_components/site-header";
-import { StaleBanner } from "./_components/stale-banner";
+import { HomeView } from "./_components/home-view";
+import { SearchForm } from "./_components/search-form";
+import { StatsPanel } from "./_components/stats-panel";
+
+/*
+ * A static route: rendered once, kept in the Redis page cache (lib/page-cache) that every
+ * instance shares, and rendered again only when a write expires it (every room and
+ * message write, lib/runtime.ts) or after `revalidate` seconds. Nothing here reads
+ * cookies or headers: who the visitor is comes from the browser.
+ */
+export const revalidate = 300;
 
 /**
  * The room selector, complete in the first response: no Suspense, no loading state.
- * Rendered per request for now (`connection()`); it reads no cookies or headers, so the
- * page-level cache can make it static later. Who the visitor is comes from the browser.
+ * `next build` renders an empty placeholder without touching Postgres or Redis; it is
+ * never served, because the page cache is the only place Next looks for a render.
  */
 export default async function HomePage() {
-  await connection();
-  const { rooms, count, stale } = await getInitialRoomsData();
+  if (env().building) return <HomeView rooms={[]} count={0} stale={false} />;
+  // The stream's position before the list is read: the browser replays what came after.
+  const since = await latestEventId("rooms");
+  const [{ rooms, count, stale }, stats] = await Promise.all([
+    getInitialRoomsData(),
+    // Decoration: the page renders without the numbers rather than fail over them.
+    runtime()
+      .stats.read()
+      .then((r) => r.stats)
+      .catch(() => null),
+  ]);
   return (
-    <SessionProvider>
-      <a className="skip-link" href="#rooms-heading">
-        Skip to rooms
-      </a>
-      <SiteHeader count={count} stale={stale} />
-      {stale && <StaleBanner />}
-      <main className="container layout">
-        <aside className="layout-aside">
-          <CreateRoomForm nameMax={ROOM_NAME_MAX} descriptionMax={ROOM_DESCRIPTION_MAX} />
-        </aside>
-        <RoomSelector rooms={rooms} count={count} />
-      </main>
-    </SessionProvider>
+    <HomeView
+      rooms={rooms.slice(0, ROOMS_PAGE_SIZE)}
+      count={count}
+      stale={stale}
+      since={since}
+      aside={
+        <>
+          <div className="card search-card">
+            <SearchForm id="home-search-q" />
+          </div>
+          {stats && <StatsPanel stats={stats} />}
+        </>
+      }
+    />
   );
 }

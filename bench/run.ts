@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --scenario home,api,room,redis-down,queries,stampede,fanout --seconds 8 --rounds 3 --fanout-seconds 30]`
+ * `npm run bench [-- --scenario home,api,room,redis-down,queries,stampede,fanout,stats,search,size --seconds 8 --rounds 3 --fanout-seconds 30]`
  *
  * Starts the built app (`next start`, pinned to core 0) against the local Postgres and
  * Redis, seeds its own database, and measures with autocannon from this process (pinned
@@ -16,10 +16,13 @@ import { runMigrations } from "../lib/db/migrate";
 import { blackhole } from "../tests/support/net-faults";
 import { deleteMatching } from "../tests/support/redis-keys";
 import { fanout } from "./support/fanout";
+import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, seedInsight } from "./support/insight";
 import { load, median, type LoadResult } from "./support/load";
 import { cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
+import { sizeScenario, type SizeRow } from "./support/size";
+import { checkTargets, type BenchFacts } from "./support/targets";
 
-const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout"] as const;
+const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "size"] as const;
 const args = z
   .object({
     scenario: z.string().default(SCENARIOS.join(",")).transform((s) => s.split(",")).pipe(z.array(z.enum(SCENARIOS))),
@@ -72,6 +75,7 @@ async function prepare(): Promise<{ pageRoom: string; fanoutRoom: string }> {
     from generate_series(1, ${ROOM_MESSAGES}) i`;
   // As a send would: a new conversation version and the room's activity time.
   await sql`update rooms set message_version = nextval('message_version_seq'), last_activity_at = now() where id = ${pageRoom!}`;
+  if (args.scenario.some((s) => (INSIGHT_SCENARIOS as readonly string[]).includes(s))) await seedInsight(sql, [pageRoom!, fanoutRoom!]);
   await sql.end();
   await clearRedis();
   return { pageRoom: pageRoom!, fanoutRoom: fanoutRoom! };
@@ -83,20 +87,27 @@ async function clearRedis() {
   r.disconnect();
 }
 
-type Row = { scenario: string; variant: string; rps: number; p50: number; p99: number; errors: number; ratio?: string };
+type Row = { scenario: string; variant: string; rps: number; p50: number; p99: number; errors: number; ratio?: string; vsNoCache?: string };
+/** A variant of a scenario: a server, and the path it is asked for (default: the scenario's). */
+type Variant = { name: string; server: AppServer; path?: string };
+const NO_CACHE = "CACHE_ENABLED=false";
 const rows: Row[] = [];
 const notes: string[] = [];
 let fanoutRow: Awaited<ReturnType<typeof fanout>> | undefined;
+let sizeRows: SizeRow[] | undefined;
+const facts: BenchFacts = { queriesPer1000: {} };
 
 /** Runs each variant once per round, in turn (A/B/A/B...), and records medians. */
-async function abRuns(scenario: string, path: string, variants: { name: string; server: AppServer }[], baseline: string) {
+async function abRuns(scenario: string, path: string, variants: Variant[], baseline: string) {
   const results = new Map<string, LoadResult[]>(variants.map((v) => [v.name, []]));
-  for (const v of variants) await load(v.server.url + path, 2, 10); // warm-up
+  const url = (v: Variant) => v.server.url + (v.path ?? path);
+  for (const v of variants) await load(url(v), 2, 10); // warm-up
   for (let round = 0; round < args.rounds; round++) {
-    for (const v of variants) results.get(v.name)!.push(await load(v.server.url + path, args.seconds));
+    for (const v of variants) results.get(v.name)!.push(await load(url(v), args.seconds));
   }
   const med = (name: string, k: keyof LoadResult) => median(results.get(name)!.map((r) => r[k]));
   const baseRps = med(baseline, "rps");
+  const noCache = variants.some((v) => v.name === NO_CACHE) && baseline !== NO_CACHE ? med(NO_CACHE, "rps") : undefined;
   for (const v of variants) {
     rows.push({
       scenario,
@@ -106,6 +117,7 @@ async function abRuns(scenario: string, path: string, variants: { name: string; 
       p99: med(v.name, "p99"),
       errors: results.get(v.name)!.reduce((n, r) => n + r.errors + r.non2xx, 0),
       ratio: v.name === baseline ? "1.00x" : `${(med(v.name, "rps") / baseRps).toFixed(2)}x`,
+      ...(noCache && v.name !== NO_CACHE ? { vsNoCache: `${(med(v.name, "rps") / noCache).toFixed(2)}x` } : {}),
     });
   }
 }
@@ -123,16 +135,20 @@ async function main() {
   try {
     const cached = await app(3201, { REDIS_URL: REDIS, CACHE_ENABLED: "true" });
     const nocache = await app(3202, { CACHE_ENABLED: "false" });
+    // The limit for a page: Next's own in-memory cache serving a prerendered page of the same markup.
+    const staticLimit = args.scenario.includes("home") ? await app(3205, { CACHE_ENABLED: "false", PAGE_CACHE: "process" }) : undefined;
     const needsDown = args.scenario.includes("redis-down");
     let secondCached: AppServer | undefined;
     const second = async () => (secondCached ??= await app(3204, { REDIS_URL: REDIS, CACHE_ENABLED: "true" }));
     const down = needsDown ? await app(3203, { REDIS_URL: `redis://127.0.0.1:${hole.port}`, CACHE_ENABLED: "true" }) : undefined;
 
     if (args.scenario.includes("home")) {
-      await abRuns("home page", "/", [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }], "CACHE_ENABLED=false");
+      const limit = { name: "static page (limit)", server: staticLimit!, path: "/bench/static-home" };
+      await abRuns("home page", "/", [{ name: "cached", server: cached }, { name: NO_CACHE, server: nocache }, limit], limit.name);
     }
     if (args.scenario.includes("api")) {
-      await abRuns("GET /api/rooms", "/api/rooms", [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }], "CACHE_ENABLED=false");
+      const limit = { name: "constant route (limit)", server: cached, path: "/bench/constant-rooms" };
+      await abRuns("GET /api/rooms", "/api/rooms", [{ name: "cached", server: cached }, { name: NO_CACHE, server: nocache }, limit], limit.name);
     }
     if (args.scenario.includes("room")) {
       await abRuns(`room page (${ROOM_MESSAGES} messages)`, `/rooms/${pageRoom}`, [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }], "CACHE_ENABLED=false");
@@ -148,6 +164,7 @@ async function main() {
         const before = await dbQueries(cached);
         for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, () => fetch(cached.url + path).then((r) => r.arrayBuffer())));
         const made = (await dbQueries(cached)) - before;
+        facts.queriesPer1000[path] = made;
         notes.push(`Postgres queries per 1,000 cached reads of ${path}: ${made} (cache outcomes so far: ${JSON.stringify(await cacheOutcomes(cached))})`);
       }
     }
@@ -160,7 +177,17 @@ async function main() {
         Array.from({ length: 500 }, (_, i) => fetch(`${(i % 2 ? cached : other).url}/api/rooms`).then((r) => r.status)),
       );
       const made = (await dbQueries(cached)) + (await dbQueries(other)) - before;
+      facts.stampedeQueries = made;
       notes.push(`cold-cache stampede, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries, ${responses.filter((s) => s === 200).length}/500 answered 200`);
+    }
+    const ab = [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }];
+    if (args.scenario.includes("stats")) {
+      await abRuns(`GET /api/stats (${INSIGHT_MESSAGES.toLocaleString("en-US")} messages)`, "/api/stats", ab, "CACHE_ENABLED=false");
+      notes.push(await queriesPerThousand(cached, "/api/stats"));
+    }
+    if (args.scenario.includes("search")) {
+      await abRuns(`GET /api/search (${INSIGHT_MESSAGES.toLocaleString("en-US")} messages)`, SEARCH_PATH, ab, "CACHE_ENABLED=false");
+      notes.push(await queriesPerThousand(cached, SEARCH_PATH));
     }
     if (args.scenario.includes("fanout")) {
       const instances = [cached, await second()];
@@ -173,15 +200,25 @@ async function main() {
           `target p99 < 100 ms and 0 lost: ${f.p99 < 100 && f.lost === 0 && f.sendErrors === 0 ? "met" : "NOT met"}`,
       );
     }
+    if (args.scenario.includes("size")) {
+      // Last: it adds rooms. Cache cleared before each size, then warmed by the first request.
+      sizeRows = await sizeScenario({ pgUrl: PG, url: `${cached.url}/`, seconds: args.seconds, rounds: args.rounds, clearCache: clearRedis });
+      for (const r of sizeRows) {
+        rows.push({ scenario: "home page by size", variant: `${r.rooms.toLocaleString("en-US")} rooms (${Math.round(r.htmlBytes / 1024)} KB)`, rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, ratio: `${(r.rps / sizeRows[0]!.rps).toFixed(2)}x` });
+      }
+    }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await hole.close();
   }
 
   console.log(`\nLobby benchmark: ${args.rooms} rooms, ${args.seconds} s x ${args.rounds} rounds per variant, 50 connections, medians; ${canPin ? "server pinned to core 0, load generator to core 1" : "no core pinning (fewer than 2 cores or no taskset)"}`);
-  console.table(rows.map((r) => ({ scenario: r.scenario, variant: r.variant, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, "vs baseline": r.ratio, errors: r.errors })));
+  console.table(rows.map((r) => ({ scenario: r.scenario, variant: r.variant, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, "vs baseline": r.ratio, "vs no cache": r.vsNoCache ?? "", errors: r.errors })));
   for (const n of notes) console.log(`- ${n}`);
-  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, fanout: fanoutRow, notes }, null, 2));
+  const targets = checkTargets(rows, facts);
+  console.log("\nTargets:");
+  for (const t of targets) console.log(`- ${t.met ? "met" : "NOT met"}: ${t.target} (measured ${t.measured})`);
+  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, fanout: fanoutRow, size: sizeRows, targets, notes }, null, 2));
   console.log("written to bench/results.json");
 }
 

@@ -1,5 +1,8 @@
 import { expect, test } from "@playwright/test";
 import { Redis } from "ioredis";
+import { pageCacheKeys } from "../lib/page-cache/page-cache";
+import { HOME_PAGE_TAGS } from "../lib/page-cache/page-tags";
+import { PAGE_INVALIDATE } from "../lib/page-cache/protocol";
 import { E2E_KEY_PREFIX, E2E_REDIS_URL, NO_DB_URL } from "./env";
 import { expectNoLoadingUi, roomLink, seededRooms } from "./support";
 
@@ -9,7 +12,15 @@ import { expectNoLoadingUi, roomLink, seededRooms } from "./support";
  */
 test.use({ javaScriptEnabled: false });
 
-const dropLiveKeys = (redis: Redis) => redis.unlink(`${E2E_KEY_PREFIX}rooms:all`, `${E2E_KEY_PREFIX}rooms:count`);
+/*
+ * The live keys go, and the home page's cached render is expired, as a write's
+ * invalidation would (lib/page-cache): otherwise that render, still current, is served.
+ */
+const pageKeys = pageCacheKeys(E2E_KEY_PREFIX);
+const dropLiveKeys = async (redis: Redis) => {
+  await redis.unlink(`${E2E_KEY_PREFIX}rooms:all`, `${E2E_KEY_PREFIX}rooms:count`);
+  await redis.eval(PAGE_INVALIDATE.source, 2, pageKeys.clock, pageKeys.hard, ...HOME_PAGE_TAGS);
+};
 
 test("with the database unreachable, the saved list is served with a banner", async ({ page }) => {
   await page.goto("/");
@@ -36,4 +47,7 @@ test("with the database unreachable, the saved list is served with a banner", as
   );
   for (const name of seededRooms()) await expect(roomLink(page, name)).toBeVisible();
   await expectNoLoadingUi(page);
+  // A page made from the saved copy is not kept: the healthy instance renders current data.
+  await page.goto("/");
+  await expect(page.locator(".stale-banner")).toHaveCount(0);
 });

@@ -74,6 +74,12 @@ export async function seedMessages(roomId: string, bodies: string[]): Promise<vo
     await redis.del(key);
     // The room list's order, as a send bumps it (GT: never backwards).
     await redis.zadd(`${E2E_KEY_PREFIX}rooms:activity`, "GT", activityMs, roomId);
+    // And the home page's render, which shows that order, expires (lib/page-cache).
+    const { pageCacheKeys } = await import("../lib/page-cache/page-cache");
+    const { HOME_PAGE_TAGS } = await import("../lib/page-cache/page-tags");
+    const { PAGE_INVALIDATE } = await import("../lib/page-cache/protocol");
+    const pages = pageCacheKeys(E2E_KEY_PREFIX);
+    await redis.eval(PAGE_INVALIDATE.source, 2, pages.clock, pages.hard, ...HOME_PAGE_TAGS);
   } finally {
     redis.disconnect();
   }

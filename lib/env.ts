@@ -23,6 +23,21 @@ const url = (protocols: string[]) =>
       }
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
 
+/** `next build` sets NEXT_PHASE while it prerenders. */
+const isBuilding = (source: Record<string, string | undefined>) => source.NEXT_PHASE === "phase-production-build";
+
+const pageCacheSchema = z.enum(["redis", "process"]).default("redis");
+
+/**
+ * PAGE_CACHE alone, for next.config.ts: the config loads before Next says which phase it
+ * is in, so the rest (SESSION_SECRET in production) cannot be checked there yet.
+ */
+export function pageCacheSetting(source: Record<string, string | undefined> = process.env): Env["pageCache"] {
+  const result = pageCacheSchema.safeParse(source.PAGE_CACHE || undefined);
+  if (!result.success) throw new EnvError([{ variable: "PAGE_CACHE", message: result.error.issues[0]?.message ?? "invalid" }]);
+  return result.data;
+}
+
 const DEV_SECRET = "lobby-development-secret-do-not-use-in-production";
 
 const schema = z
@@ -46,6 +61,9 @@ const schema = z
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    PAGE_CACHE: pageCacheSchema,
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   })
   .superRefine((env, ctx) => {
     const pairs = [
@@ -57,8 +75,7 @@ const schema = z
         ctx.addIssue({ code: "custom", path: [env[u] ? t : u], message: `is required when ${env[u] ? u : t} is set` });
       }
     }
-    const building = process.env.NEXT_PHASE === "phase-production-build";
-    if (env.NODE_ENV === "production" && !env.SESSION_SECRET && !building) {
+    if (env.NODE_ENV === "production" && !env.SESSION_SECRET && !isBuilding(process.env)) {
       ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "is required in production" });
     }
   });
@@ -77,6 +94,14 @@ export interface Env {
   keyPrefix: string;
   /** false: never touch Redis for caching. Default: on, except under NODE_ENV=test. */
   cacheEnabled: boolean;
+  /** True while `next build` prerenders: pages render without Postgres or Redis then. */
+  building: boolean;
+  /**
+   * Where rendered pages are kept: `redis` (default), shared by every instance under the
+   * version guard (lib/page-cache); `process`, Next's own per-process cache, which misses
+   * other instances' writes: only the benchmark's baseline server uses it.
+   */
+  pageCache: RawEnv["PAGE_CACHE"];
   reconciliationEnabled: boolean;
   reconcileIntervalMs: number;
   sessionSecret: string;
@@ -85,6 +110,13 @@ export interface Env {
   port: number;
   logLevel: NonNullable<RawEnv["LOG_LEVEL"]>;
   metricsToken: string | undefined;
+  /**
+   * Reverse proxies in front of the app that append to X-Forwarded-For (lib/http/client-ip.ts).
+   * Default 0: no proxy.
+   */
+  trustedProxyHops: number;
+  /** Port of the worker's own `GET /metrics` (Prometheus text). Default 9464; 0 turns it off. */
+  workerMetricsPort: number;
 }
 
 export class EnvError extends Error {
@@ -125,6 +157,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     redisTcpUrl: redisUrl,
     keyPrefix: e.REDIS_KEY_PREFIX,
     cacheEnabled: redis.driver !== "none" && (e.CACHE_ENABLED ?? e.NODE_ENV !== "test"),
+    building: isBuilding(source),
+    pageCache: e.PAGE_CACHE,
     reconciliationEnabled: e.ENABLE_ROOM_RECONCILIATION ?? production,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS ?? (production ? 300_000 : 30_000),
     sessionSecret: e.SESSION_SECRET ?? DEV_SECRET,
@@ -132,6 +166,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     port: e.PORT,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
     metricsToken: e.METRICS_TOKEN,
+    trustedProxyHops: e.TRUSTED_PROXY_HOPS,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
   };
 }
 

@@ -10,10 +10,17 @@ import { MessageCacheService } from "./messages/message-cache-service";
 import { MessageService } from "./messages/message-service";
 import { logger } from "./observability/logger";
 import { metrics } from "./observability/metrics";
+import { pageCacheCodec } from "./page-cache/codec";
+import { PageCache, pageCacheKeys } from "./page-cache/page-cache";
+import { HOME_PAGE_TAGS, type PageInvalidator } from "./page-cache/page-tags";
+import { MinuteCounters } from "./observability/minute-counters";
 import { RoomActivity } from "./rooms/room-activity";
 import { RoomCacheService } from "./rooms/room-cache-service";
 import { RedisEventBus } from "./realtime/event-bus";
 import { RoomService } from "./rooms/room-service";
+import type { ContentChange } from "./search/content-change";
+import { SearchService } from "./search/search-service";
+import { StatsService, type StatsHooks } from "./stats/stats-service";
 
 /** What a process (web, worker, test) needs to build its services. */
 export interface RuntimeConfig {
@@ -34,6 +41,14 @@ export interface RuntimeConfig {
   rateLimits?: boolean;
   /** Called for every statement sent to Postgres (besides the metrics counter). */
   onQuery?: (query: string) => void;
+  /**
+   * Per-minute counters in Redis for the dashboard (lib/observability/minute-counters.ts),
+   * following this process's cache counters. Default: on when the cache is, except in test
+   * mode. Only one runtime per process should have them, or the counts double.
+   */
+  minuteCounters?: boolean;
+  /** Test hooks of the stats computation (slow it down, count it). */
+  statsHooks?: StatsHooks;
 }
 
 export interface Runtime {
@@ -51,8 +66,17 @@ export interface Runtime {
   messages: MessageCacheService;
   messageWrites: MessageService;
   limiter: RateLimiter;
+  /** Global stats, stale-while-revalidate (`stats:global`). */
+  stats: StatsService;
+  /** Full-text search of rooms and messages, cached per generation (`search:{gen}:{hash}`). */
+  search: SearchService;
   /** The realtime bus (lib/realtime): producers publish after their write commits. */
   events: RedisEventBus;
+  /** Marks rendered pages out of date (lib/page-cache); null when the cache is off. */
+  pages: PageInvalidator | null;
+  /** The dashboard's per-minute counters; null when the cache is off (no Redis to count in) or they are off. */
+  minuteCounters: MinuteCounters | null;
+  /** Flushes the minute counters, then closes Redis and Postgres. */
   close(): Promise<void>;
 }
 
@@ -97,6 +121,31 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     keys,
     onError: (error, context) => log.warn({ err: error, ...context }, "activity operation failed"),
   });
+  const minuteCounters =
+    guarded && (config.minuteCounters ?? config.mode !== "test") ? new MinuteCounters({ guarded, keys, metrics: m }) : null;
+  const detachCounters = minuteCounters?.attach(m);
+  minuteCounters?.start();
+  const onError = (op: string) => (error: unknown, context: { op: string }) => log.warn({ err: error, ...context }, `${op} cache operation failed`);
+  const stats = new StatsService({
+    db: db.db,
+    guarded,
+    keys,
+    ttls,
+    metrics: m,
+    hooks: config.statsHooks,
+    onError: onError("stats"),
+    // A home page rendered while the stats refreshed shows the older numbers: regenerate it.
+    onRefreshed: () => pages?.invalidate(HOME_PAGE_TAGS, "soft"),
+  });
+  const search = new SearchService({ db: db.db, guarded, keys, ttls, metrics: m, onError: onError("search") });
+  // After every committed room or message write: mark the stats stale, retire cached searches.
+  const pages = guarded ? new PageCache<unknown>({ guarded, keys: pageCacheKeys(config.keyPrefix), ...pageCacheCodec, onError: (error, op) => log.warn({ err: error, op }, "page cache invalidation failed") }) : null;
+  const afterCommit = async (change: ContentChange) => {
+    // The home page shows the list and its activity order, so every write expires it: the
+    // writer's next page load, on any instance, shows its write. (A render per write at
+    // most, off the hit path; a hit stays one Lua call.)
+    await Promise.all([stats.onContentChange(change), search.onContentChange(change), pages?.invalidate(HOME_PAGE_TAGS, "hard")]);
+  };
   const limiter = (config.rateLimits ?? config.mode !== "test") ? new RedisRateLimiter(guarded, keys) : noRateLimit;
   return {
     db,
@@ -107,7 +156,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     ttls,
     rooms: new RoomCacheService({ db: db.db, cache, keys, ttls }),
     activity,
-    roomWrites: new RoomService({ db: db.db, cache, keys, publish: (event) => events.publish("rooms", event), limiter, activity }),
+    roomWrites: new RoomService({ db: db.db, cache, keys, publish: (event) => events.publish("rooms", event), limiter, activity, afterCommit }),
     messages: new MessageCacheService({ db: db.db, cache, keys, ttls }),
     messageWrites: new MessageService({
       db: db.db,
@@ -116,10 +165,18 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       limiter,
       activity,
       publish: (topic, event) => events.publish(topic, event),
+      afterCommit,
     }),
     limiter,
+    stats,
+    search,
     events,
+    minuteCounters,
+    pages,
     async close() {
+      detachCounters?.();
+      await minuteCounters?.stop();
+      await stats.settled();
       await store?.close();
       await db.close();
     },
@@ -140,6 +197,10 @@ const g = globalThis as unknown as { __lobbyRuntime?: Runtime };
 
 /** This process's runtime, built once from the environment (kept on globalThis across dev reloads). */
 export function runtime(): Runtime {
-  g.__lobbyRuntime ??= createRuntime(runtimeConfigFromEnv());
+  if (!g.__lobbyRuntime) {
+    const rt = (g.__lobbyRuntime = createRuntime(runtimeConfigFromEnv()));
+    // Best effort: the last seconds of counts reach Redis if the flush beats the server's exit.
+    if (rt.minuteCounters) process.once("SIGTERM", () => void rt.minuteCounters?.stop());
+  }
   return g.__lobbyRuntime;
 }

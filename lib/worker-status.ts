@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from "prom-client";
 import { WORKER_HEARTBEAT_TTL_SECONDS } from "./cache/keys";
+import { DRIFT_KINDS } from "./observability/reconcile-metrics";
 import type { ReconcileReport, ReconcileSummary } from "./rooms/room-reconciliation-service";
 import type { Runtime } from "./runtime";
 
@@ -65,7 +66,8 @@ export async function readWorkerStatus(rt: Pick<Runtime, "guarded" | "keys">): P
 }
 
 /**
- * Worker gauges for the web's `/api/metrics` (the worker process is not scraped itself):
+ * Worker gauges for the web's `/api/metrics` (the worker also serves its own registry on
+ * WORKER_METRICS_PORT; these let one scrape of any web instance see the worker's state):
  * read from Redis at scrape time, once per scrape for all of them.
  */
 export function registerWorkerMetrics(registry: Registry, rt: Pick<Runtime, "guarded" | "keys">): void {
@@ -96,7 +98,7 @@ export function registerWorkerMetrics(registry: Registry, rt: Pick<Runtime, "gua
     "Differences the last reconciliation run repaired, by kind.",
     (g, s) => {
       if (!s.lastRun) return;
-      for (const kind of ["added", "removed", "modified", "corrupt", "refused"] as const) g.set({ kind }, s.lastRun[kind]);
+      for (const kind of DRIFT_KINDS) g.set({ kind }, s.lastRun[kind] ?? 0);
     },
     ["kind"],
   );

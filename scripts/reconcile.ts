@@ -69,6 +69,11 @@ function print(r: ReconcileReport) {
     ["refused by guard", r.refused],
     [r.dryRun ? "rooms:all would be rebuilt" : "rooms:all rebuilt", r.listRebuilt],
     [r.dryRun ? "rooms:count would be fixed" : "rooms:count fixed", r.countFixed],
+    ["messages:{id} scanned", r.messagesScanned],
+    ["conversations repaired", r.messagesRepaired],
+    ["conversations removed", r.messagesRemoved],
+    ["activity scores repaired", r.activityRepaired],
+    ["activity members removed", r.activityRemoved],
     ["duration", `${r.durationMs} ms`],
     ["finished at", r.finishedAt],
   ];

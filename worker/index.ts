@@ -39,6 +39,8 @@ const starting = startWorker({
   redisUrl: config.redisTcpUrl,
   reconciliation: { enabled: config.reconciliationEnabled, intervalMs: config.reconcileIntervalMs },
   log,
+  metricsPort: config.workerMetricsPort || undefined, // WORKER_METRICS_PORT=0: no server
+  metricsToken: config.metricsToken,
 });
 
 let stopping = false;

@@ -63,7 +63,9 @@ async function reconcile(deps: ProcessorDeps, job: Job, payload: ReconcilePayloa
         ? `reconcile skipped: last run finished under the sync threshold ago`
         : `reconcile ${report.dryRun ? "(dry run) " : ""}done in ${report.durationMs} ms: ` +
             `${report.scanned} scanned, ${report.added} added, ${report.removed} removed, ` +
-            `${report.modified} modified, ${report.corrupt} corrupt`,
+            `${report.modified} modified, ${report.corrupt} corrupt; messages: ${report.messagesScanned} scanned, ` +
+            `${report.messagesRepaired} repaired, ${report.messagesRemoved} removed; activity: ` +
+            `${report.activityRepaired} repaired, ${report.activityRemoved} removed`,
     );
     deps.onReport?.(report);
     return report;

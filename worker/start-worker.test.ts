@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import { QueueEvents, UnrecoverableError } from "bullmq";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { pageCacheKeys } from "../lib/page-cache/page-cache";
+import { HOME_PAGE_TAGS } from "../lib/page-cache/page-tags";
 import { JOB, ROOMS_QUEUE, queueOptions } from "../lib/queue/contract";
 import { createRoomsQueue, enqueue, type RoomsQueue } from "../lib/queue/producer";
 import { RunLock } from "../lib/queue/run-lock";
@@ -68,11 +70,20 @@ describe("startWorker", () => {
     // The cache does not know yet: this is the drift the worker exists for.
     expect((await app.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Old Name"]);
 
+    const pages = pageCacheKeys(redis.prefix);
+    const clockBefore = Number(await redis.raw.get(pages.clock));
     const job = await enqueue(queue, JOB.reconcile, { force: true, reason: "test" });
     expect(await job.waitUntilFinished(events, 10_000)).toMatchObject({ modified: 1, listRebuilt: true });
     const after = await app.rooms.getAllRooms();
     expect(after.data.map((r) => r.name)).toEqual(["New Name"]);
     expect(after.source).toBe("cache");
+    // The home page rendered from the drifted list is expired too (lib/page-cache): its
+    // tag carries a hard mark newer than any render stamped before the repair.
+    const mark = await eventually(async () => {
+      const m = Number(await redis.raw.hget(pages.hard, HOME_PAGE_TAGS[0]!));
+      return m > clockBefore ? m : undefined;
+    }, 5_000);
+    expect(mark).toBeGreaterThan(clockBefore);
   });
 
   it("answers `npm run reconcile` (scripts/reconcile.ts): a dry run reports, a real run repairs", async () => {

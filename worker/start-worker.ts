@@ -2,12 +2,16 @@ import { hostname } from "node:os";
 import { Worker } from "bullmq";
 import type pino from "pino";
 import { createIoredisStore } from "../lib/cache/ioredis-store";
+import { metrics } from "../lib/observability/metrics";
+import { reconcileMetrics, recordReconcileReport } from "../lib/observability/reconcile-metrics";
 import { JOB, RECONCILE_SCHEDULER_ID, ROOMS_QUEUE, defaultJobOptions, queueOptions } from "../lib/queue/contract";
 import { createRoomsQueue, type RoomsQueue } from "../lib/queue/producer";
 import { RunLock } from "../lib/queue/run-lock";
 import { RECONCILE_MIN_GAP_MS, RoomReconciliationService, type ReconcileHooks } from "../lib/rooms/room-reconciliation-service";
+import { HOME_PAGE_TAGS } from "../lib/page-cache/page-tags";
 import { createRuntime, type Runtime, type RuntimeConfig } from "../lib/runtime";
 import { Heartbeat } from "./heartbeat";
+import { startMetricsServer, type MetricsServer } from "./metrics-server";
 import { createProcessor } from "./processor";
 import { warmCache } from "./warm-up";
 
@@ -28,13 +32,22 @@ export interface WorkerConfig {
   /** Run lock lifetime without renewal. Default 30 000 ms. */
   lockTtlMs?: number;
   hooks?: ReconcileHooks;
+  /**
+   * Port of the worker's `GET /metrics` (WORKER_METRICS_PORT, whose 0 means off: index.ts
+   * passes undefined then). Default undefined: no server. 0 here picks a free port (tests).
+   */
+  metricsPort?: number;
+  /** Bearer token the metrics port requires (METRICS_TOKEN). Default none. */
+  metricsToken?: string;
 }
 
 export interface WorkerHandle {
   runtime: Runtime;
   queue: RoomsQueue;
   worker: Worker;
-  /** Waits for the run in progress, then closes the worker, the queue, Redis and Postgres. */
+  /** The port `GET /metrics` listens on, or null without a metrics server. */
+  metricsPort: number | null;
+  /** Waits for the run in progress, then closes the worker, the queue, the metrics port, Redis and Postgres. */
   close(): Promise<void>;
 }
 
@@ -47,6 +60,8 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
   const runtime = createRuntime({
     ...config.runtime,
     dbMax: 2,
+    // The dashboard's per-minute counters count what users were served, not the warm-up.
+    minuteCounters: false,
     // Not the request path: a warm-up load may wait longer on Redis than a page would.
     guard: { readDeadlineMs: 2_000, writeDeadlineMs: 5_000, ...config.runtime.guard },
   });
@@ -92,17 +107,26 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
       lock: new RunLock(store, runtime.keys.reconcileLock, { ttlMs: config.lockTtlMs }),
       rooms: cacheOn ? runtime.rooms : null,
       log,
-      onReport: (report) => heartbeat.setLastRun(report),
+      onReport: (report) => {
+        heartbeat.setLastRun(report);
+        recordReconcileReport(report);
+        // The home page was rendered from the list and order the run just repaired: expire it.
+        if (!report.skipped && !report.dryRun && (report.listRebuilt || report.added + report.removed + report.modified + report.activityRepaired + report.activityRemoved > 0)) {
+          void runtime.pages?.invalidate(HOME_PAGE_TAGS, "hard");
+        }
+      },
     }),
     { ...queueOptions(config.redisUrl, runtime.keys.prefix), concurrency: 1, name: `${hostname()}:${process.pid}` },
   );
   worker.on("error", (error) => log.error({ err: error }, "worker error"));
-  worker.on("failed", (job, error) =>
+  worker.on("failed", (job, error) => {
+    if (job?.name === JOB.reconcile) reconcileMetrics().runs.inc({ outcome: "failed" });
+    const durationMs = job?.processedOn && job.finishedOn ? job.finishedOn - job.processedOn : undefined;
     log.error(
-      { err: error, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, attempts: job?.opts.attempts },
+      { err: error, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, attempts: job?.opts.attempts, durationMs },
       `job ${job?.name ?? "?"} failed: ${error.message}`,
-    ),
-  );
+    );
+  });
 
   if (reconciliation.enabled && cacheOn) {
     await queue.upsertJobScheduler(
@@ -123,14 +147,31 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
   }
   await heartbeat.start();
 
+  reconcileMetrics(); // registered before the first scrape, so the series exist at zero
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    // A taken port (a second worker on the same host) costs the scrape target, not the worker.
+    metricsServer = await startMetricsServer({ registry: metrics().registry, port: config.metricsPort, token: config.metricsToken, log })
+      .then((server) => {
+        log.info({ port: server.port }, `metrics on :${server.port}/metrics`);
+        return server;
+      })
+      .catch((error: unknown) => {
+        log.warn({ err: error, port: config.metricsPort }, "metrics port unavailable; running without it");
+        return undefined;
+      });
+  }
+
   return {
     runtime,
     queue,
     worker,
+    metricsPort: metricsServer?.port ?? null,
     async close() {
       heartbeat.stop();
       await worker.close();
       await queue.close();
+      await metricsServer?.close();
       await store.close();
       await runtime.close();
     },

@@ -1,7 +1,7 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
-import { byActivity, type ActiveRoom } from "@/lib/rooms/activity-order";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { ROOMS_PAGE_SIZE, byActivity, type ActiveRoom } from "@/lib/rooms/activity-order";
 import type { RoomJson } from "@/lib/rooms/room-json";
 import { formatCount } from "./format";
 import { RoomCard } from "./room-card";
@@ -50,7 +50,11 @@ interface ListState {
  * - a deleted room leaves at once, unless the pointer is over the list: then its card is
  *   marked closed and goes when the pointer leaves;
  * - after a reconnect the list (and the unread marks) are re-fetched (the replay covers the
- *   gap, the re-fetch whatever a replay cannot: an expired log, a lost publish).
+ *   gap, the re-fetch whatever a replay cannot: an expired log, a lost publish); so is it
+ *   when the server answers `reset` (the page's id is older than the capped log);
+ * - `since`, the topic's newest event id when the page was rendered, is where the first
+ *   connection starts: events between the render (or a cached page's older render) and
+ *   the connection are replayed, applied idempotently.
  *
  * Unread dots come from `/api/session/unread`, fetched once the browser knows the session
  * (like the ownership badges), then follow the stream.
@@ -58,10 +62,24 @@ interface ListState {
  * A server re-render (the create form's action refreshes the page) hands in new rooms,
  * which replace the list: that is the visitor's own doing, so the move is expected.
  */
-export function LiveRoomList({ rooms: initial, count }: { rooms: ActiveRoom[]; count: number }) {
+export function LiveRoomList({ rooms: initial, count, since }: { rooms: ActiveRoom[]; count: number; since?: string }) {
   const [state, setState] = useState<ListState>({ from: initial, shown: initial, waiting: [], gone: new Set(), unsorted: false });
   const [hovering, setHovering] = useState(false);
   const [unread, setUnread] = useState<ReadonlySet<string>>(new Set());
+  // Every live room, of which the list shows the most active page: from the server, then
+  // kept by the events (each deletion counted once: a replay may repeat it) and re-fetches.
+  const [total, setTotal] = useState(count);
+  const [totalFrom, setTotalFrom] = useState(count);
+  const counted = useRef(new Set<string>());
+  const refetchSoon = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // What the event handlers need of the latest render (they are not re-created per render).
+  const stateRef = useRef<ListState>(state);
+  const refetchRef = useRef<(() => Promise<void>) | undefined>(undefined);
+  useEffect(() => () => clearTimeout(refetchSoon.current), []);
+  if (totalFrom !== count) {
+    setTotalFrom(count);
+    setTotal(count);
+  }
   const { viewer } = useSession();
   let current = state;
   if (state.from !== initial) {
@@ -97,6 +115,13 @@ export function LiveRoomList({ rooms: initial, count }: { rooms: ActiveRoom[]; c
         if (typeof roomId !== "string" || typeof lastActivityAt !== "string") return;
         const at = new Date(lastActivityAt);
         setUnread((u) => (u.has(roomId) ? u : new Set(u).add(roomId)));
+        const known = stateRef.current.shown.some((r) => r.id === roomId) || stateRef.current.waiting.some((r) => r.id === roomId);
+        // A room past the first page just became the most active: fetch the top page again
+        // (once for a burst) so it can join, like a new room, behind the "show" button.
+        if (!known && refetchRef.current) {
+          clearTimeout(refetchSoon.current);
+          refetchSoon.current = setTimeout(() => void refetchRef.current?.(), 500);
+        }
         setState((s) => {
           const touch = (list: ActiveRoom[]) =>
             list.map((r) => (r.id === roomId && r.lastActivityAt.getTime() < at.getTime() ? { ...r, lastActivityAt: at } : r));
@@ -115,6 +140,14 @@ export function LiveRoomList({ rooms: initial, count }: { rooms: ActiveRoom[]; c
         const inWaiting = s.waiting.some((r) => r.id === room.id);
         const replace = (list: ActiveRoom[]) =>
           list.map((r) => (r.id === room.id && r.version <= room.version ? { ...room, lastActivityAt: later(r.lastActivityAt, room.lastActivityAt) } : r));
+        if (type === "room.created" && !inShown && !inWaiting && !counted.current.has(room.id)) {
+          counted.current.add(room.id);
+          setTotal((t) => t + 1);
+        }
+        if (type === "room.deleted" && !counted.current.has(`-${room.id}`)) {
+          counted.current.add(`-${room.id}`);
+          setTotal((t) => Math.max(0, t - 1));
+        }
         if (type === "room.deleted") {
           const waiting = s.waiting.filter((r) => r.id !== room.id);
           if (!inShown) return inWaiting ? { ...s, waiting } : s;
@@ -133,9 +166,10 @@ export function LiveRoomList({ rooms: initial, count }: { rooms: ActiveRoom[]; c
   const refetch = useCallback(async () => {
     void fetchUnread();
     try {
-      const response = await fetch("/api/rooms", { headers: { accept: "application/json" }, cache: "no-store" });
+      const response = await fetch(`/api/rooms?limit=${ROOMS_PAGE_SIZE}`, { headers: { accept: "application/json" }, cache: "no-store" });
       if (!response.ok) return;
-      const body = (await response.json()) as { rooms: (RoomJson & { lastActivityAt?: string })[] };
+      const body = (await response.json()) as { rooms: (RoomJson & { lastActivityAt?: string })[]; count?: number };
+      if (typeof body.count === "number") setTotal(body.count);
       const fresh = new Map(body.rooms.map((r) => [r.id, toRoom(r)]));
       setState((s) => {
         const shown = s.shown.filter((r) => fresh.has(r.id)).map((r) => fresh.get(r.id)!);
@@ -150,11 +184,16 @@ export function LiveRoomList({ rooms: initial, count }: { rooms: ActiveRoom[]; c
     }
   }, [fetchUnread, hovering]);
 
-  const { status, ready } = useEventStream("/api/events", {
-    types: ROOM_EVENTS,
-    onEvent: apply,
-    onReconnect: () => void refetch(),
-  });
+  const { status, ready } = useEventStream(
+    "/api/events",
+    {
+      types: ROOM_EVENTS,
+      onEvent: apply,
+      onReconnect: () => void refetch(),
+      onReset: () => void refetch(),
+    },
+    { since },
+  );
 
   const showWaiting = () =>
     setState((s) => {
@@ -172,7 +211,10 @@ export function LiveRoomList({ rooms: initial, count }: { rooms: ActiveRoom[]; c
 
   const { shown, waiting, gone } = current;
   // The server's count until something changed here; then what the list holds.
-  const shownCount = shown === initial ? count : shown.length - gone.size;
+  useEffect(() => {
+    stateRef.current = current;
+    refetchRef.current = refetch;
+  });
   const newCount = waiting.length;
 
   return (
@@ -186,7 +228,7 @@ export function LiveRoomList({ rooms: initial, count }: { rooms: ActiveRoom[]; c
               Reconnecting…{" "}
             </span>
           )}
-          {shown.length > 0 ? `${formatCount(shownCount, "room")}, most recent activity first` : null}
+          {shown.length > 0 ? `${formatCount(total, "room")}, most recent activity first` : null}
         </p>
       </div>
       {newCount > 0 && (

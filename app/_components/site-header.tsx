@@ -18,6 +18,12 @@ export function SiteHeader({ count, stale }: { count: number; stale: boolean }) 
           {formatCount(count, "room")}
         </p>
         <div className="site-header-end">
+          <a className="site-nav-link" href="/dashboard">
+            <svg viewBox="0 0 20 20" width="18" height="18" aria-hidden="true">
+              <path d="M3 16.5h14M5.5 13V9.5M10 13V5.5M14.5 13v-5" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+            </svg>
+            <span className="site-nav-text">Dashboard</span>
+          </a>
           <SessionBadge />
         </div>
       </div>

@@ -12,6 +12,20 @@ export interface EventStreamHandlers {
   onEvent: (type: string, data: unknown, id: string) => void;
   /** Called when the stream is open again after an interruption: re-fetch whatever must be exact. */
   onReconnect?: () => void;
+  /**
+   * Called when the server says events were missed that it cannot replay (`reset`: the
+   * page's id is older than the capped log, or not an id): re-fetch everything shown.
+   */
+  onReset?: () => void;
+}
+
+/** Options of {@link useEventStream} that are not handlers. */
+export interface EventStreamOptions {
+  /**
+   * The topic's newest event id when the page was rendered: the first connection asks
+   * for what came after it (`?since=`), closing the window between render and connect.
+   */
+  since?: string;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -20,10 +34,16 @@ const MAX_BACKOFF_MS = 30_000;
  * An EventSource on `url` (null: none) that stays connected. Transient drops are retried
  * by the browser itself, which sends `Last-Event-ID` so the server replays what was missed;
  * when the browser gives up (a 429, a 503, a proxy's error page) a new EventSource is opened
- * after a growing delay, with the last id seen as `?lastEventId=`. `status` says whether
- * the page is currently hearing events; `ready`, that the first connection is fully set up.
+ * after a growing delay, with the last id seen as `?lastEventId=`. The first connection
+ * starts from `since` (the id the page was rendered at), so nothing between the render
+ * and the connection is lost. `status` says whether the page is currently hearing events;
+ * `ready`, that the first connection is fully set up.
  */
-export function useEventStream(url: string | null, handlers: EventStreamHandlers): { status: StreamStatus; ready: boolean } {
+export function useEventStream(
+  url: string | null,
+  handlers: EventStreamHandlers,
+  options: EventStreamOptions = {},
+): { status: StreamStatus; ready: boolean } {
   const [status, setStatus] = useState<StreamStatus>("live");
   // Once the server said the stream is subscribed and caught up (its first `ready` or any event).
   const [ready, setReady] = useState(false);
@@ -33,6 +53,12 @@ export function useEventStream(url: string | null, handlers: EventStreamHandlers
     latest.current = handlers;
   });
   const typesKey = handlers.types.join(",");
+  // The latest render's id (a navigation to another room brings its own); declared before
+  // the stream's effect so that a new `url` opens from the id rendered with it.
+  const since = useRef(options.since);
+  useEffect(() => {
+    since.current = options.since;
+  }, [options.since]);
 
   useEffect(() => {
     if (!url || typeof EventSource === "undefined") return;
@@ -46,6 +72,7 @@ export function useEventStream(url: string | null, handlers: EventStreamHandlers
     const open = () => {
       const target = new URL(url, window.location.href);
       if (lastId) target.searchParams.set("lastEventId", lastId);
+      else if (since.current) target.searchParams.set("since", since.current);
       const es = new EventSource(target);
       source = es;
       es.onopen = () => {
@@ -70,6 +97,10 @@ export function useEventStream(url: string | null, handlers: EventStreamHandlers
           if (message.lastEventId) lastId = message.lastEventId;
           setReady(true);
           if (type === "ready") return;
+          if (type === "reset") {
+            latest.current.onReset?.();
+            return;
+          }
           let data: unknown;
           try {
             data = JSON.parse(message.data);
@@ -79,6 +110,7 @@ export function useEventStream(url: string | null, handlers: EventStreamHandlers
           latest.current.onEvent(type, data, message.lastEventId);
         });
       listen("ready");
+      listen("reset");
       for (const type of typesKey.split(",").filter(Boolean)) listen(type);
     };
     open();

@@ -19,6 +19,8 @@ export interface AppServer {
 /** `next start` as one node process (so stopping it frees the port), pinned to core 0. */
 export async function startApp(port: number, env: Record<string, string>): Promise<AppServer> {
   const args = ["node_modules/next/dist/bin/next", "start", "-p", String(port)];
+  // The load generator plays the reverse proxy: its X-Forwarded-For is the client address.
+  env = { TRUSTED_PROXY_HOPS: "1", ...env };
   const child: ChildProcess = canPin
     ? spawn("taskset", ["-c", "0", process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] })
     : spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });

@@ -21,6 +21,11 @@ export function webRedisOptions(overrides: Partial<RedisOptions> = {}): RedisOpt
     // Reconnect quickly but never give up: the circuit breaker decides when to try again.
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
     lazyConnect: false,
+    /*
+     * Commands issued in the same tick leave in one write: under load, dozens of requests'
+     * cache reads share a syscall (and Redis a read), which cuts the server's CPU per hit.
+     */
+    enableAutoPipelining: true,
     ...overrides,
   };
 }

@@ -19,6 +19,13 @@ export const PRODUCTION_TTL = {
   stale: 86_400,
   /** `messages:{roomId}`: a room's newest page of messages. */
   messages: 120,
+  /**
+   * `stats:global`: how long the stats stay fresh. Past it (or once a write marks them
+   * stale) a read still returns them at once and one caller refreshes them in the background.
+   */
+  stats: 600,
+  /** `search:{gen}:{hash}`: one page of search results. */
+  search: 300,
 } as const;
 
 export type Ttls = { [K in keyof typeof PRODUCTION_TTL]: number };
@@ -31,6 +38,8 @@ export function ttlsFor(mode: CacheMode): Ttls {
     room: scale(PRODUCTION_TTL.room),
     stale: scale(PRODUCTION_TTL.stale),
     messages: scale(PRODUCTION_TTL.messages),
+    stats: scale(PRODUCTION_TTL.stats),
+    search: scale(PRODUCTION_TTL.search),
   };
 }
 
@@ -50,6 +59,9 @@ export const READ_MARKS_TTL_SECONDS = 30 * 86_400;
 export const EVENT_STREAM_MAXLEN = 1_000;
 /** A topic's replay log expires this long after its last event, so idle rooms leave nothing behind. */
 export const EVENT_STREAM_TTL_SECONDS = 86_400;
+
+/** Lifetime of a `metrics:minute:*` bucket: the dashboard shows the last hour, so two hours bound the memory. */
+export const METRICS_MINUTE_TTL_SECONDS = 2 * 3_600;
 
 export function createKeys(prefix = "") {
   const k = (name: string) => prefix + name;
@@ -97,6 +109,8 @@ export function createKeys(prefix = "") {
     liveIds: (key: string) => companion(key, "live"),
     /** A room's newest page of messages (JSON envelope, versioned by rooms.message_version). */
     messages: (roomId: string) => k(`messages:${roomId}`),
+    /** SCAN pattern for every cached conversation (the reconciler's messages pass). */
+    messagesPattern: k("messages:*"),
     /**
      * Sorted set: member a room id, score its last activity (ms): the room list's order.
      * No TTL; rebuilt from Postgres when missing or incomplete (lib/rooms/room-activity.ts).
@@ -106,6 +120,32 @@ export function createKeys(prefix = "") {
     readMarks: (sessionId: string) => k(`read:${sessionId}`),
     /** GCRA state (theoretical arrival time, ms) of one rate limit: scope e.g. `message:session`. */
     rateLimit: (scope: string, id: string) => k(`ratelimit:${scope}:${id}`),
+    /*
+     * The page cache (lib/page-cache): one `{pages}` hash tag, so on Redis Cluster the
+     * clock, the marks and the entries share a slot and each script stays on it.
+     */
+    /** Counts page invalidations; a render is stamped with its value before it began. */
+    pagesClock: k("{pages}:clock"),
+    /** Hash: page tag to the clock of its last hard invalidation (the page must render again). */
+    pagesHardMarks: k("{pages}:tags:hard"),
+    /** Hash: page tag to the clock of its last soft invalidation (served once more, refreshed behind). */
+    pagesSoftMarks: k("{pages}:tags:soft"),
+    /** Hash of one rendered page or route response: version, stamp, tags, body (Next's cache key). */
+    pagesEntry: (cacheKey: string) => k(`{pages}:entry:${cacheKey}`),
+    /**
+     * Hash of one UTC minute's dashboard counters (`yyyymmddHHMM`): fields `{cache}:{outcome}`,
+     * `served:{source}`, `errors:{kind}`, summed over every web instance (lib/observability/minute-counters.ts).
+     */
+    metricsMinute: (minute: string) => k(`metrics:minute:${minute}`),
+    /**
+     * The global stats (lib/stats): `{"v":<generation>,"t":<ms>,"data":...}`, served stale
+     * while one caller refreshes; its generation `{stats:global}:gen` is bumped by writes.
+     */
+    stats: k("stats:global"),
+    /** Search generation, INCR'd by every write that can change a result: old pages become unreachable. */
+    searchGen: k("search:gen"),
+    /** One cached page of search results: `hash` is sha256 of the normalised query, limit and cursor. */
+    search: (gen: string, hash: string) => k(`search:${gen}:${hash}`),
   };
 }
 

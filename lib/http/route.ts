@@ -1,9 +1,11 @@
 import "server-only";
+import { randomUUID } from "node:crypto";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
 import { AppError } from "../errors";
 import { logger } from "../observability/logger";
-import { serverTimingHeader, withTimings } from "../observability/server-timing";
+import { metrics } from "../observability/metrics";
+import { serverTimingHeader, withTimings, type Timings } from "../observability/server-timing";
 import { fieldErrors } from "../validation";
 
 export interface ErrorBody {
@@ -19,32 +21,67 @@ export function errorResponse(error: AppError): NextResponse<ErrorBody> {
   );
 }
 
+/** A caller's `x-request-id` is kept when it looks like an id (a proxy's or a client's), so logs join up; else a new one. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function requestId(request: Request): string {
+  const given = request.headers.get("x-request-id")?.trim();
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** The request's cache outcome(s) from its timings, e.g. "hit" or "miss,hit"; undefined when no cache was read. */
+function cacheOutcome(timings: Timings | undefined): string | undefined {
+  const outcomes = timings?.entries.filter((e) => e.name === "cache" && e.desc).map((e) => e.desc!);
+  return outcomes?.length ? [...new Set(outcomes)].join(",") : undefined;
+}
+
 type Handler<P> = (request: NextRequest, context: { params: Promise<P> }) => Promise<Response>;
 
 /**
  * Every route handler goes through here: AppErrors become `{ error: { code, message,
  * fields? } }` with their status, anything else a logged 500 that echoes nothing, and
- * every response carries `Server-Timing` (cache outcome, cache and database time).
+ * every response carries `Server-Timing` (cache outcome, cache and database time) and
+ * `x-request-id`, and one log line per request says the same (id, status, cache, durations).
  */
 export function route<P = Record<string, never>>(handler: Handler<P>): Handler<P> {
   return async (request, context) => {
     const started = performance.now();
+    const reqId = requestId(request);
     let response: Response;
-    let timings;
+    let timings: Timings | undefined;
     try {
       ({ result: response, timings } = await withTimings(() => handler(request, context)));
     } catch (error) {
       if (error instanceof AppError) response = errorResponse(error);
       else {
-        logger().error({ err: error, path: request.nextUrl.pathname }, "request failed");
+        metrics().requestErrors.inc({ kind: "api" });
+        logger().error({ err: error, reqId, path: request.nextUrl.pathname }, "request failed");
         response = errorResponse(new AppError(503, "unavailable", "The service is temporarily unavailable"));
       }
     }
+    const totalMs = performance.now() - started;
     const header = timings ? serverTimingHeader(timings) : "";
-    response.headers.set("Server-Timing", [header, `total;dur=${(performance.now() - started).toFixed(2)}`].filter(Boolean).join(", "));
+    response.headers.set("Server-Timing", [header, `total;dur=${totalMs.toFixed(2)}`].filter(Boolean).join(", "));
+    response.headers.set("x-request-id", reqId);
+    const sum = (name: string) => timings?.entries.filter((e) => e.name === name).reduce((ms, e) => ms + e.ms, 0);
+    logger().info(
+      {
+        reqId,
+        method: request.method,
+        path: request.nextUrl.pathname,
+        status: response.status,
+        cache: cacheOutcome(timings),
+        cacheMs: round(sum("cache")),
+        dbMs: round(sum("db")),
+        durationMs: round(totalMs),
+      },
+      "request",
+    );
     return response;
   };
 }
+
+const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 100) / 100);
 
 /** Parses a JSON body with a zod schema; 415/400 AppErrors on anything else. */
 export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {

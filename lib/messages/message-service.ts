@@ -1,14 +1,15 @@
 import type { CacheAside } from "../cache/cache-aside";
 import type { Keys } from "../cache/keys";
 import type { Db } from "../db/client";
-import { bumpMessageVersion, insertMessage, lockLiveMessage, softDeleteMessage, type Message } from "../db/queries/messages";
+import { bumpMessageVersion, editMessageBody, insertMessage, lockLiveMessage, softDeleteMessage, type Message } from "../db/queries/messages";
 import { AppError, forbidden, notFound } from "../errors";
 import type { RateLimiter } from "../limits/rate-limiter";
 import type { LobbyEvent, Topic } from "../realtime/events";
 import type { RoomActivity } from "../rooms/room-activity";
+import type { ContentChangeListener } from "../search/content-change";
 import type { Session } from "../session/session";
 import { fieldErrors } from "../validation";
-import { sendMessageSchema } from "./validation";
+import { editMessageSchema, sendMessageSchema } from "./validation";
 
 export interface MessageServiceDeps {
   db: Db;
@@ -19,6 +20,8 @@ export interface MessageServiceDeps {
   activity?: RoomActivity;
   /** The event bus's publish; best effort, never throws. */
   publish: (topic: Topic, event: LobbyEvent) => Promise<void>;
+  /** Told of every committed write (stats and search invalidation); never rejects. */
+  afterCommit?: ContentChangeListener;
 }
 
 /**
@@ -45,6 +48,8 @@ export class MessageService {
     });
     await this.deps.cache.invalidateAfterWrite([this.deps.keys.messages(roomId)]);
     await this.deps.activity?.touch(roomId, lastActivityAt);
+    // After the activity bump: the home page re-rendered on this news must see the new order.
+    await this.deps.afterCommit?.("message.created");
     await this.publish(`room:${roomId}`, {
       type: "message.created",
       message: {
@@ -73,7 +78,40 @@ export class MessageService {
     });
     if (!message) throw notFound("Message");
     await this.deps.cache.invalidateAfterWrite([this.deps.keys.messages(roomId)]);
+    await this.deps.afterCommit?.("message.deleted");
     await this.publish(`room:${roomId}`, { type: "message.deleted", roomId, messageId });
+    return message;
+  }
+
+  /**
+   * Replaces a message's body (the rules of a send, and its rate limit); only its author
+   * may (403), in a live room (404). Like a delete: a new conversation version in the
+   * transaction, then the writers' invalidation of `messages:{roomId}`, then
+   * `message.edited`. Not activity: an edit does not move the room up the list.
+   */
+  async edit(session: Session, roomId: string, messageId: string, input: unknown, ip?: string): Promise<Message> {
+    const parsed = editMessageSchema.safeParse(input);
+    if (!parsed.success) throw new AppError(400, "invalid_input", "Some fields are invalid", fieldErrors(parsed.error));
+    await this.deps.limiter.check("message", { sessionId: session.id, ip });
+    const message = await this.deps.db.transaction(async (tx) => {
+      const db = tx as unknown as Db;
+      // Room row first, as send and delete do: one lock order.
+      if (!(await bumpMessageVersion(db, { roomId, activity: false }))) throw notFound("Room");
+      const row = await lockLiveMessage(db, { roomId, messageId });
+      if (!row) throw notFound("Message");
+      if (row.authorId !== session.id) throw forbidden("Only the author can edit a message");
+      return editMessageBody(db, { roomId, messageId, authorId: session.id, body: parsed.data.body });
+    });
+    if (!message?.editedAt) throw notFound("Message");
+    await this.deps.cache.invalidateAfterWrite([this.deps.keys.messages(roomId)]);
+    await this.deps.afterCommit?.("message.updated");
+    await this.publish(`room:${roomId}`, {
+      type: "message.edited",
+      roomId,
+      messageId,
+      body: message.body,
+      editedAt: message.editedAt.toISOString(),
+    });
     return message;
   }
 

@@ -8,6 +8,9 @@ export const messageBodySchema = multilineText("Message", 1, MESSAGE_BODY_MAX);
 export const sendMessageSchema = z.strictObject({ body: messageBodySchema });
 export type SendMessageInput = z.input<typeof sendMessageSchema>;
 
+/** `PATCH .../messages/{messageId}`: `{ "body" }`, the same rules as a send. */
+export const editMessageSchema = sendMessageSchema;
+
 /** A `seq`, as the API and the page's `?before=` carry it. */
 export const cursorSchema = z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a message cursor").transform(Number);
 

@@ -1,16 +1,66 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** Receives every increment of a tapped counter (see {@link tapped}). */
+export type CounterTap = (labels: Readonly<Record<string, string | number | undefined>>, value: number) => void;
+
+/**
+ * A counter whose increments are also handed to listeners: the per-minute counters in
+ * Redis (./minute-counters.ts) follow the cache counters this way, so every place that
+ * counts a cache outcome, today's or a future cache's, feeds the dashboard without a
+ * second call. prom-client assigns `inc` per instance in its constructor, so the wrapper
+ * replaces that instance property; a listener that throws never reaches the caller.
+ */
+function tapped<T extends string>(counter: Counter<T>): Counter<T> & { tap(fn: CounterTap): () => void } {
+  const taps = new Set<CounterTap>();
+  const inc = counter.inc.bind(counter) as (a?: unknown, v?: number) => void;
+  (counter as unknown as { inc: (a?: unknown, v?: number) => void }).inc = (a, v) => {
+    inc(a, v);
+    if (taps.size === 0) return;
+    const labels = typeof a === "object" && a !== null ? (a as Record<string, string | number | undefined>) : {};
+    const value = typeof a === "number" ? a : (v ?? 1);
+    for (const fn of taps) {
+      try {
+        fn(labels, value);
+      } catch {
+        // Bookkeeping must never fail the read it counts.
+      }
+    }
+  };
+  return Object.assign(counter, {
+    tap(fn: CounterTap) {
+      taps.add(fn);
+      return () => void taps.delete(fn);
+    },
+  });
+}
+
 function build() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "lobby_" });
   return {
     registry,
-    cacheRequests: new Counter({
-      name: "lobby_cache_requests_total",
-      help: "Cache reads by cache and outcome (hit, miss, error, stale, bypass).",
-      labelNames: ["cache", "outcome"] as const,
-      registers: [registry],
-    }),
+    /**
+     * One series per cache label: `rooms-all`, `room`, `rooms-count`, `messages`, `stats`,
+     * `search`. Outcomes: hit, miss, error (Redis failed or the breaker is open), stale (a
+     * last-known-good copy served while Postgres was down), bypass (cache disabled), corrupt.
+     */
+    cacheRequests: tapped(
+      new Counter({
+        name: "lobby_cache_requests_total",
+        help: "Cache reads by cache and outcome (hit, miss, error, stale, bypass, corrupt).",
+        labelNames: ["cache", "outcome"] as const,
+        registers: [registry],
+      }),
+    ),
+    /** Where each read's answer finally came from: cache, db or stale (one per read, unlike the outcomes). */
+    cacheServed: tapped(
+      new Counter({
+        name: "lobby_cache_served_total",
+        help: "Reads by cache and where the answer came from (cache, db, stale).",
+        labelNames: ["cache", "source"] as const,
+        registers: [registry],
+      }),
+    ),
     cacheLatency: new Histogram({
       name: "lobby_cache_latency_seconds",
       help: "Time spent in Redis per cache read.",
@@ -44,6 +94,25 @@ function build() {
     dbQueries: new Counter({
       name: "lobby_db_queries_total",
       help: "Statements sent to Postgres by this process.",
+      registers: [registry],
+    }),
+    /** Requests that ended in an unexpected error (the route wrapper's 503), by kind. */
+    requestErrors: tapped(
+      new Counter({
+        name: "lobby_request_errors_total",
+        help: "Requests that failed with an unexpected error, by kind (api).",
+        labelNames: ["kind"] as const,
+        registers: [registry],
+      }),
+    ),
+    sseStreams: new Gauge({
+      name: "lobby_sse_streams_open",
+      help: "Server-Sent Events streams open in this process.",
+      registers: [registry],
+    }),
+    minuteCountsDropped: new Counter({
+      name: "lobby_minute_counters_dropped_total",
+      help: "Per-minute dashboard counts dropped because Redis could not take them (breaker open, timeout).",
       registers: [registry],
     }),
   };

@@ -34,6 +34,32 @@ if e[1] then return e[1][1] end
 return '0-0'
 `);
 
+/**
+ * One page of a replay with what tells whether it is whole: the Stream's newest id ever
+ * given (`last-generated-id`), its oldest kept entry ('' when empty), and how many entries
+ * it has lost to MAXLEN trimming (entries-added - length; -1 when Redis does not say).
+ * 0-0, '', -1 and no entries when the Stream does not exist. In one script, so the check
+ * and the entries are one snapshot. KEYS[1] stream; ARGV: after id, count.
+ */
+const CHECKED_RANGE = lua(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', '', -1, {}} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local o = {}
+for i = 1, #info, 2 do o[info[i]] = info[i + 1] end
+local first = ''
+if type(o['first-entry']) == 'table' and o['first-entry'][1] then first = o['first-entry'][1] end
+local trimmed = -1
+if o['entries-added'] then trimmed = o['entries-added'] - o['length'] end
+return {o['last-generated-id'], first, trimmed, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
+`);
+
+/**
+ * What a client that last saw an id gets: exactly the events it missed, or `reset` when
+ * the log cannot prove it has them all (the id is older than the oldest kept entry, from
+ * the future, or not an id): the client must re-fetch. `tip` is where it stands after a reset.
+ */
+export type CatchUp = { reset: false; deliveries: Delivery[] } | { reset: true; tip: string };
+
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 export function isStreamId(value: string | null | undefined): value is string {
@@ -141,12 +167,49 @@ export class RedisEventBus implements EventBus {
     }
   }
 
-  /** The newest event id of `topic` (`0-0` when none): a client's starting point. Throws when Redis is unavailable. */
-  async tip(topic: Topic): Promise<string> {
+  /**
+   * The newest event id of `topic` (`0-0` when none): a client's starting point. Throws
+   * when Redis is unavailable. `deadline: "read"` for a page render (gives up fast).
+   */
+  async tip(topic: Topic, deadline: "read" | "write" = "write"): Promise<string> {
     const { guarded, keys } = this.options;
     if (!guarded) return "0-0";
-    const id = await guarded.write((s) => s.eval(TIP, [keys.eventStream(topic)], []));
+    const call = (s: Parameters<Parameters<GuardedStore["write"]>[0]>[0]) => s.eval(TIP, [keys.eventStream(topic)], []);
+    const id = await (deadline === "read" ? guarded.read(call) : guarded.write(call));
     return typeof id === "string" ? id : "0-0";
+  }
+
+  /**
+   * The events of `topic` after `afterId` (null: the client sent something that is not an
+   * id), or a reset when they cannot all be given (see {@link CatchUp}). A client's id is
+   * one this log gave, so it is at or after the oldest kept entry unless trimming or expiry
+   * took it; `0-0` (a page rendered while the topic had no events) is whole only if the
+   * log never lost an entry. A later page whose cursor fell behind the oldest kept entry
+   * (trimmed while reading) is a reset too. Throws when Redis is unavailable.
+   */
+  async catchUp(topic: Topic, afterId: string | null): Promise<CatchUp> {
+    const { guarded, keys } = this.options;
+    if (!guarded) return { reset: false, deliveries: [] };
+    const reset = async (): Promise<CatchUp> => ({ reset: true, tip: await this.tip(topic) });
+    if (afterId === null) return reset();
+    const out: Delivery[] = [];
+    let cursor = afterId;
+    for (let page = 0; ; page++) {
+      const reply = await guarded.write((s) => s.eval(CHECKED_RANGE, [keys.eventStream(topic)], [cursor, REPLAY_PAGE]));
+      if (!Array.isArray(reply)) return reset();
+      const [last, first, trimmed, entries] = reply as [unknown, unknown, unknown, unknown];
+      if (page === 0 && compareIds(afterId, String(last)) > 0) return { reset: true, tip: String(last) };
+      const firstId = String(first);
+      if (firstId !== "" && compareIds(cursor, firstId) < 0) {
+        const wholeFromStart = page === 0 && cursor === "0-0" && Number(trimmed) === 0;
+        if (!wholeFromStart) return reset();
+      }
+      const found = parseEntries(topic, entries);
+      out.push(...found);
+      const tail = found.at(-1);
+      if (!Array.isArray(entries) || entries.length < REPLAY_PAGE || !tail) return { reset: false, deliveries: out };
+      cursor = tail.id;
+    }
   }
 
   /** Entries of many topics after their cursors, in one batch (the REST driver's polling). */

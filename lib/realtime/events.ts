@@ -22,7 +22,8 @@ export type LobbyEvent =
   | { type: "room.deleted"; room: Room }
   | { type: "room.activity"; roomId: string; lastActivityAt: string }
   | { type: "message.created"; message: MessageEventPayload }
-  | { type: "message.deleted"; roomId: string; messageId: string };
+  | { type: "message.deleted"; roomId: string; messageId: string }
+  | { type: "message.edited"; roomId: string; messageId: string; body: string; editedAt: string };
 
 export type Topic = "rooms" | `room:${string}`;
 

@@ -1,12 +1,13 @@
 import "server-only";
 import { env } from "../env";
 import { AppError } from "../errors";
+import { clientIpFromHeaders } from "../http/forwarded-for";
 import { logger } from "../observability/logger";
+import { metrics } from "../observability/metrics";
 import { runtime } from "../runtime";
-import { isStreamId } from "./event-bus";
 import type { Topic } from "./events";
 import { Hub } from "./hub";
-import { openEventStream } from "./sse-stream";
+import { clientPosition, openEventStream } from "./sse-stream";
 
 /** Concurrent streams one client address may hold in this process; beyond it, 429. */
 export const MAX_STREAMS_PER_IP = 20;
@@ -55,18 +56,9 @@ function hookShutdown(): void {
   });
 }
 
-/** The first hop of `x-forwarded-for` (Next sets it from the socket when no proxy did). */
+/** The key of the per-IP stream cap: the client address as TRUSTED_PROXY_HOPS says to read it. */
 export function clientIp(request: Request): string {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return forwarded || request.headers.get("x-real-ip")?.trim() || "unknown";
-}
-
-/** The client's `Last-Event-ID`: the header a reconnecting EventSource sends, or `?lastEventId=` for a fresh one. */
-function lastEventId(request: Request): string | null {
-  const header = request.headers.get("last-event-id");
-  if (isStreamId(header)) return header;
-  const query = new URL(request.url).searchParams.get("lastEventId");
-  return isStreamId(query) ? query : null;
+  return clientIpFromHeaders(request.headers, env().trustedProxyHops) ?? "unknown";
 }
 
 export const SSE_HEADERS = {
@@ -99,13 +91,15 @@ export function serveTopic(request: Request, topic: Topic): Response {
   request.signal.addEventListener("abort", onAbort);
   const shutdown = () => abort.abort();
   state.open.add(shutdown);
+  metrics().sseStreams.inc();
   const body = openEventStream({
     topic,
-    lastEventId: lastEventId(request),
+    lastEventId: clientPosition(request),
     hub: processHub(),
     bus: rt.events,
     signal: abort.signal,
     onClose: () => {
+      metrics().sseStreams.dec();
       state.open.delete(shutdown);
       request.signal.removeEventListener("abort", onAbort);
       release?.();

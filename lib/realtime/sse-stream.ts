@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { compareIds, isStreamId, type Delivery, type RedisEventBus } from "./event-bus";
 import type { Topic } from "./events";
 import type { Hub } from "./hub";
@@ -5,7 +6,12 @@ import type { Hub } from "./hub";
 /** Options of {@link openEventStream}. */
 export interface EventStreamOptions {
   topic: Topic;
-  /** The client's `Last-Event-ID` (header or `?lastEventId=`); anything that is not a Stream id counts as none. */
+  /**
+   * Where the client stands: its `Last-Event-ID` (header, `?lastEventId=`) or the id its
+   * page was rendered at (`?since=`); null when it sent none (a fresh start: `ready` with
+   * the newest id). Something that is not a Stream id gets `reset`, as does an id the log
+   * can no longer replay from.
+   */
   lastEventId: string | null;
   hub: Hub;
   bus: RedisEventBus;
@@ -19,8 +25,35 @@ export interface EventStreamOptions {
   onClose?: () => void;
 }
 
+/**
+ * Where the client stands, by precedence: `Last-Event-ID` (a reconnecting EventSource sends
+ * it: the last id it saw), `?lastEventId=` (the page reopening a stream the browser gave
+ * up on), `?since=` (the id the page was rendered at: a first EventSource cannot set
+ * headers). Null when none is given. A value that is not a Stream id is passed on as
+ * given (the stream answers it with `reset`, never with a gapped replay).
+ */
+const positionSchema = z.object({
+  lastEventId: z.string().optional(),
+  since: z.string().optional(),
+});
+const MALFORMED = "malformed";
+
+export function clientPosition(request: Request): string | null {
+  const valid = (v: string | null | undefined) => (v === null || v === undefined || v === "" ? null : isStreamId(v) ? v : MALFORMED);
+  const header = valid(request.headers.get("last-event-id"));
+  if (header !== null) return header;
+  const query = positionSchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+  if (!query.success) return MALFORMED;
+  return valid(query.data.lastEventId) ?? valid(query.data.since);
+}
+
 /** Most live events held back while a replay is read; a client this far behind re-fetches anyway. */
 const MAX_BUFFERED = 10_000;
+
+/** Tells the client it missed events that cannot be replayed: re-fetch, then continue from `id`. */
+export function formatReset(id: string): string {
+  return `id: ${id}\nevent: reset\ndata: {}\n\n`;
+}
 
 export function formatEvent(d: Delivery): string {
   // JSON never contains a raw newline, so one `data:` line is enough.
@@ -33,9 +66,12 @@ export function formatEvent(d: Delivery): string {
  *
  * 1. subscribe to the hub and wait until the subscription is active; live events from
  *    then on are buffered;
- * 2. replay the Stream after the client's `Last-Event-ID` (or, for a first connection,
- *    read the topic's newest id and send it with a `ready` event, so the browser's next
- *    reconnect asks for exactly what it missed);
+ * 2. replay the Stream after the client's id (`Last-Event-ID` or the page's `since`); or,
+ *    when the log no longer reaches back that far (trimmed to ~1000 entries, expired) or
+ *    the id is not one, send `reset` with the newest id: the client re-fetches, since a
+ *    replay would have a hole. A client with no id at all starts from the newest id. Then
+ *    `ready` (once), carrying the id, so the browser's next reconnect asks for exactly
+ *    what it missed;
  * 3. flush the buffer, then send live, skipping every id not greater than the last one
  *    sent. Per topic, pub/sub order is Stream order (lib/realtime/event-bus.ts), so that
  *    one comparison removes exactly the overlap.
@@ -47,7 +83,10 @@ export function formatEvent(d: Delivery): string {
 export function openEventStream(options: EventStreamOptions): ReadableStream<Uint8Array> {
   const { topic, hub, bus, signal } = options;
   const encoder = new TextEncoder();
-  let lastId: string | null = isStreamId(options.lastEventId) ? options.lastEventId : null;
+  const given = options.lastEventId;
+  // null until known: nothing sent, or the client's id still to be checked against the log.
+  let lastId: string | null = null;
+  let started = false;
   let catchingUp = false;
   let again = false;
   let buffer: Delivery[] = [];
@@ -81,17 +120,30 @@ export function openEventStream(options: EventStreamOptions): ReadableStream<Uin
           do {
             again = false;
             try {
-              if (lastId === null) {
+              if (lastId === null && given === null) {
                 lastId = await bus.tip(topic);
-                // An event (not a bare id line) so that the page sees the id too, for a reconnect of its own.
-                send(`id: ${lastId}\nevent: ready\ndata: {}\n\n`);
               } else {
-                for (const d of await bus.replay(topic, lastId)) sendDelivery(d);
+                const from = lastId ?? (isStreamId(given) ? given : null);
+                const result = await bus.catchUp(topic, from);
+                if (result.reset) {
+                  lastId = result.tip;
+                  send(formatReset(result.tip));
+                } else {
+                  // The client's own id counts as sent: only what follows it goes out.
+                  lastId ??= from;
+                  for (const d of result.deliveries) sendDelivery(d);
+                }
               }
             } catch {
               // Redis unavailable: go live without the replay (see above).
+              if (lastId === null && isStreamId(given)) lastId = given;
             }
           } while (again && !closed);
+          if (!started && !closed) {
+            started = true;
+            // An event (not a bare id line) so that the page sees the id too, for a reconnect of its own.
+            send(lastId === null ? `event: ready\ndata: {}\n\n` : `id: ${lastId}\nevent: ready\ndata: {}\n\n`);
+          }
         } finally {
           catchingUp = false;
           const held = buffer;

@@ -37,6 +37,9 @@ function pairs(reply: unknown): [string, string][] {
   return out;
 }
 
+/** A read of the sorted set begun by {@link RoomActivity.prefetch}. */
+export type ScoresRead = { ok: true; reply: unknown } | { ok: false; error: unknown };
+
 export interface RoomActivityDeps {
   db: Db;
   guarded: GuardedStore | null;
@@ -53,6 +56,9 @@ export interface RoomActivityDeps {
  * read marks (`read:{sessionId}`) behind the unread dots.
  */
 export class RoomActivity {
+  /** The last ordering made from Redis's scores (see order). */
+  private lastOrder?: { rooms: Room[]; signature: string; result: ActiveRoom[] };
+
   constructor(private readonly deps: RoomActivityDeps) {}
 
   /** Records activity of a room; best effort (a missed touch is repaired by a rebuild only if the member is missing). */
@@ -75,11 +81,32 @@ export class RoomActivity {
 
   /** Activity (ms) per room id: Redis, rebuilt when it misses a listed room; Postgres when Redis is unavailable. */
   async scores(listed: Room[]): Promise<Map<string, number>> {
+    return (await this.signedScores(listed)).scores;
+  }
+
+  /**
+   * Starts reading the sorted set now, so the read overlaps the list's (one round trip
+   * instead of two in a row); hand the result to {@link order}.
+   */
+  prefetch(): Promise<ScoresRead> {
+    const { guarded, keys } = this.deps;
+    if (!guarded) return Promise.resolve({ ok: false, error: new CacheUnavailableError("cache off") });
+    return guarded.read((s) => s.eval(ZALL, [keys.roomsActivity], [])).then(
+      (reply) => ({ ok: true, reply }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+  }
+
+  /** The scores, with `signature` (the sorted set's reply) when they came from Redis as they were. */
+  private async signedScores(listed: Room[], prefetched?: Promise<ScoresRead>): Promise<{ scores: Map<string, number>; signature?: string }> {
     const { guarded, keys, db } = this.deps;
     if (guarded) {
       try {
-        const cached = new Map(pairs(await guarded.read((s) => s.eval(ZALL, [keys.roomsActivity], []))).map(([id, s]) => [id, Number(s)]));
-        if (listed.every((r) => cached.has(r.id))) return cached;
+        const read = await (prefetched ?? this.prefetch());
+        if (!read.ok) throw read.error;
+        const reply = pairs(read.reply);
+        const cached = new Map(reply.map(([id, s]) => [id, Number(s)]));
+        if (listed.every((r) => cached.has(r.id))) return { scores: cached, signature: reply.join(";") };
         const rows = await liveRoomActivity(db);
         if (rows.length) {
           const args = rows.flatMap((r) => [r.at, r.id]);
@@ -89,23 +116,29 @@ export class RoomActivity {
         }
         // What Redis held wins where it is newer (a send the statement did not see yet).
         for (const r of rows) if (!(cached.get(r.id)! >= r.at)) cached.set(r.id, r.at);
-        return cached;
+        return { scores: cached };
       } catch (error) {
         if (!(error instanceof CacheUnavailableError)) throw error;
       }
     }
-    return new Map((await liveRoomActivity(db)).map((r) => [r.id, r.at]));
+    return { scores: new Map((await liveRoomActivity(db)).map((r) => [r.id, r.at])) };
   }
 
   /** `rooms` in activity order, each with `lastActivityAt`; creation order if neither store answers. */
-  async order(rooms: Room[]): Promise<ActiveRoom[]> {
-    const scores = await this.scores(rooms).catch((error: unknown) => {
+  async order(rooms: Room[], prefetched?: Promise<ScoresRead>): Promise<ActiveRoom[]> {
+    const { scores, signature } = await this.signedScores(rooms, prefetched).catch((error: unknown) => {
       this.deps.onError?.(error, { op: "activity.order" });
-      return new Map<string, number>();
+      return { scores: new Map<string, number>(), signature: undefined };
     });
-    return rooms
+    // The same list (the cache hands out one object per value) in the same order as last
+    // time: the same array, so callers may memoise what they derive from it.
+    const last = this.lastOrder;
+    if (signature !== undefined && last?.rooms === rooms && last.signature === signature) return last.result;
+    const result = rooms
       .map((r) => ({ ...r, lastActivityAt: new Date(Math.max(scores.get(r.id) ?? 0, r.createdAt.getTime())) }))
       .sort(byActivity);
+    if (signature !== undefined) this.lastOrder = { rooms, signature, result };
+    return result;
   }
 
   /** Marks `roomId` read by the session now. False when Redis is unavailable. */

@@ -4,8 +4,11 @@ import type { CacheStore } from "../cache/store";
 import type { Db } from "../db/client";
 import type { Room } from "../db/queries/rooms";
 
-/** Where a run is: `rooms` (cached room:{id} keys), `list` (rooms:all), `count` (rooms:count). */
-export type ReconcilePhase = "rooms" | "list" | "count";
+/**
+ * Where a run is: `rooms` (cached room:{id} keys), `list` (rooms:all), `count` (rooms:count),
+ * `messages` (cached messages:{roomId} keys), `activity` (the rooms:activity sorted set).
+ */
+export type ReconcilePhase = "rooms" | "list" | "count" | "messages" | "activity";
 
 export interface ReconcileHooks {
   /**
@@ -41,6 +44,16 @@ export interface DriftCounts {
   listRebuilt: boolean;
   /** rooms:count was missing, corrupt or wrong, and was (or would be) fixed. */
   countFixed: boolean;
+  /** Cached messages:{roomId} values examined. */
+  messagesScanned: number;
+  /** Cached conversations of live rooms older than rooms.message_version, or corrupt: reloaded through the guard. */
+  messagesRepaired: number;
+  /** Cached conversations of deleted or unknown rooms: invalidated. */
+  messagesRemoved: number;
+  /** Live rooms missing from rooms:activity or scored below Postgres's last activity: raised (ZADD GT). */
+  activityRepaired: number;
+  /** rooms:activity members that are not live rooms: removed. */
+  activityRemoved: number;
 }
 
 /** Counts of one run, shared by its phases. */
@@ -78,6 +91,11 @@ export const NO_DRIFT: Readonly<DriftCounts> = {
   refused: 0,
   listRebuilt: false,
   countFixed: false,
+  messagesScanned: 0,
+  messagesRepaired: 0,
+  messagesRemoved: 0,
+  activityRepaired: 0,
+  activityRemoved: 0,
 };
 
 export function emptyTally(): Tally {

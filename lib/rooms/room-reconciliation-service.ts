@@ -11,7 +11,9 @@ import {
   type Tally,
 } from "./room-reconciliation-service-context";
 import { reconcileCount } from "./room-reconciliation-service-count";
+import { reconcileActivity } from "./room-reconciliation-service-activity";
 import { reconcileList } from "./room-reconciliation-service-list";
+import { reconcileMessageKeys } from "./room-reconciliation-service-messages";
 import { reconcileStaleRoomKeys } from "./room-reconciliation-service-rooms";
 
 export type { ReconcileHooks, ReconcileProgress } from "./room-reconciliation-service-context";
@@ -74,7 +76,8 @@ return 1
 
 /**
  * Keeps the room cache true to Postgres (DESIGN.md, Reconciliation): diffs every cached
- * room:{id}, rooms:all and rooms:count against Postgres in batches, repairs what differs
+ * room:{id}, rooms:all and rooms:count, every cached messages:{roomId} and the
+ * rooms:activity order against Postgres in batches, repairs what differs
  * through the same generation guard as the read path (so it never undoes a concurrent
  * write), and records `rooms:last_sync` and a summary. It takes no lock itself: callers
  * that may run concurrently (the worker) hold one.
@@ -117,6 +120,9 @@ export class RoomReconciliationService {
       await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
     }
     await reconcileCount(ctx);
+    // Conversations and the activity order are independent of the room keys: after them.
+    await reconcileMessageKeys(ctx);
+    await reconcileActivity(ctx);
     const report = this.report(tally, started, { dryRun, skipped: false });
     if (!dryRun) {
       await this.record({ ...report, startedAt: startedAt.toISOString(), jobId: options.jobId, reason: options.reason });
@@ -152,6 +158,11 @@ export class RoomReconciliationService {
       refused: t.refused,
       listRebuilt: t.listRebuilt,
       countFixed: t.countFixed,
+      messagesScanned: t.messagesScanned,
+      messagesRepaired: t.messagesRepaired,
+      messagesRemoved: t.messagesRemoved,
+      activityRepaired: t.activityRepaired,
+      activityRemoved: t.activityRemoved,
       durationMs: Math.round(performance.now() - started),
       finishedAt: new Date().toISOString(),
       dryRun: extra.dryRun,

@@ -14,6 +14,7 @@ import { noRateLimit, type RateLimiter } from "../limits/rate-limiter";
 import type { Session } from "../session/session";
 import { fieldErrors } from "../validation";
 import type { LobbyEvent } from "../realtime/events";
+import type { ContentChangeListener } from "../search/content-change";
 import type { RoomActivity } from "./room-activity";
 
 /** The room-list events a room write announces. */
@@ -30,6 +31,8 @@ export interface RoomServiceDeps {
   limiter?: RateLimiter;
   /** The room list's order (`rooms:activity`): created rooms join it, deleted ones leave. */
   activity?: RoomActivity;
+  /** Told of every committed write (stats and search invalidation); never rejects. */
+  afterCommit?: ContentChangeListener;
 }
 
 const duplicate = (name: string) =>
@@ -104,6 +107,7 @@ export class RoomService {
 
   private async committed(event: RoomEvent, keysToDrop: string[]): Promise<void> {
     await this.deps.cache.invalidateAfterWrite(keysToDrop);
+    await this.deps.afterCommit?.(event.type);
     await this.deps.publish(event);
   }
 }

@@ -1,23 +1,49 @@
 import { NextResponse } from "next/server";
 import { clientIp } from "@/lib/http/client-ip";
-import { readJson, route } from "@/lib/http/route";
+import { z } from "zod";
+import { parseParam, readJson, route } from "@/lib/http/route";
+import type { ActiveRoom } from "@/lib/rooms/activity-order";
 import { activeRoomJson, roomJson } from "@/lib/rooms/room-json";
 import { createRoomSchema } from "@/lib/rooms/validation";
 import { runtime } from "@/lib/runtime";
 import { ensureSession } from "@/lib/session/cookie";
 
+const listQuerySchema = z.strictObject({
+  /** The most active `limit` rooms only (the live list's refetch); default: every room. */
+  limit: z.coerce.number().int().min(1).max(1_000).optional(),
+});
+
+/**
+ * Serialised bodies per ordering: the activity order hands out the same array while
+ * neither the list nor the order changed, so a hot read skips mapping and stringifying.
+ */
+const bodies = new WeakMap<ActiveRoom[], Map<string, string>>();
+
+function listBody(ordered: ActiveRoom[], count: number, stale: boolean, limit: number | undefined): string {
+  const key = `${limit ?? ""}:${count}:${stale}`;
+  let forList = bodies.get(ordered);
+  const known = forList?.get(key);
+  if (known) return known;
+  const shown = limit === undefined ? ordered : ordered.slice(0, limit);
+  const body = JSON.stringify({ rooms: shown.map(activeRoomJson), count, stale });
+  if (!forList) bodies.set(ordered, (forList = new Map()));
+  forList.set(key, body);
+  return body;
+}
+
 /**
  * The live rooms, cache first, most recent activity first (each with `lastActivityAt`).
- * `stale: true` when Postgres is down and a saved copy was served.
+ * `count` is every live room; `stale: true` when Postgres is down and a saved copy was served.
  */
-export const GET = route(async () => {
+export const GET = route(async (request) => {
+  const { limit } = parseParam(Object.fromEntries(request.nextUrl.searchParams), listQuerySchema, "query");
   const rt = runtime();
+  const scores = rt.activity.prefetch();
   const { data, source } = await rt.rooms.getAllRooms();
-  const ordered = await rt.activity.order(data);
-  return NextResponse.json(
-    { rooms: ordered.map(activeRoomJson), count: data.length, stale: source === "stale" },
-    { headers: { "Cache-Control": "no-store" } },
-  );
+  const ordered = await rt.activity.order(data, scores);
+  return new NextResponse(listBody(ordered, data.length, source === "stale", limit), {
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
 });
 
 /** Creates a room owned by the caller's session (created on the fly when missing). */

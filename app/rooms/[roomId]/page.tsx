@@ -6,6 +6,8 @@ import { SiteHeader } from "@/app/_components/site-header";
 import { StaleBanner } from "@/app/_components/stale-banner";
 import { MESSAGE_BODY_MAX } from "@/lib/db/schema";
 import { cursorSchema } from "@/lib/messages/validation";
+import { latestEventId } from "@/lib/realtime/latest-event-id";
+import { ROOMS_PAGE_SIZE } from "@/lib/rooms/activity-order";
 import { runtime } from "@/lib/runtime";
 import { uuidSchema } from "@/lib/validation";
 import { LiveConversation } from "./_components/live-conversation";
@@ -24,19 +26,27 @@ async function loadRoom(props: Props) {
   if (!roomId.success) notFound();
   const rawBefore = (await props.searchParams).before;
   const before = cursorSchema.safeParse(typeof rawBefore === "string" ? rawBefore : undefined);
-  const { rooms, messages } = runtime();
-  const [room, page, all] = await Promise.all([
+  const { rooms, messages, activity } = runtime();
+  // The stream's position BEFORE the data: an event landing in between is then replayed
+  // to the browser (and applied idempotently) instead of falling between render and connect.
+  const since = before.success ? undefined : await latestEventId(`room:${roomId.data}`);
+  const [room, page, others] = await Promise.all([
     rooms.getRoom(roomId.data),
     messages.getPage(roomId.data, before.success ? { before: before.data } : {}),
     // The list beside the conversation is decoration: without it the room still works.
-    rooms.getAllRooms().catch(() => null),
+    // Most recent activity first, as on the home page and GET /api/rooms (order only: rooms:activity).
+    rooms
+      .getAllRooms()
+      .then((all) => activity.order(all.data))
+      .catch(() => null),
   ]);
   if (!room.data || !page.data) notFound();
   return {
     room: room.data,
     page: page.data,
     older: before.success,
-    others: all?.data ?? [],
+    others: others ?? [],
+    since,
     stale: room.source === "stale" || page.source === "stale",
   };
 }
@@ -55,7 +65,7 @@ export async function generateMetadata(props: Props): Promise<Metadata> {
  */
 export default async function RoomPage(props: Props) {
   await connection();
-  const { room, page, older, others, stale } = await loadRoom(props);
+  const { room, page, older, others, stale, since } = await loadRoom(props);
   return (
     <SessionProvider>
       <a className="skip-link" href="#message-body">
@@ -69,7 +79,7 @@ export default async function RoomPage(props: Props) {
             ← All rooms
           </a>
           <ul className="chat-room-list">
-            {others.map((r) => (
+            {others.slice(0, ROOMS_PAGE_SIZE).map((r) => (
               <li key={r.id}>
                 <a href={`/rooms/${r.id}`} aria-current={r.id === room.id ? "page" : undefined}>
                   {r.name}
@@ -77,6 +87,11 @@ export default async function RoomPage(props: Props) {
               </li>
             ))}
           </ul>
+          {others.length > ROOMS_PAGE_SIZE && (
+            <a className="chat-more-rooms" href="/rooms?page=2">
+              {others.length - ROOMS_PAGE_SIZE} more rooms →
+            </a>
+          )}
         </nav>
         <section className="chat" aria-labelledby="room-title">
           <header className="chat-head">
@@ -90,6 +105,8 @@ export default async function RoomPage(props: Props) {
             roomId={room.id}
             messages={page.messages}
             live={!older}
+            since={since}
+            bodyMax={MESSAGE_BODY_MAX}
             paging={
               <div className="chat-paging">
                 {page.nextCursor && (

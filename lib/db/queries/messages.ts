@@ -160,3 +160,21 @@ export async function softDeleteMessage(
     .returning(messageColumns);
   return row;
 }
+
+/**
+ * Replaces the body of a live message of its author and stamps `edited_at`; undefined when
+ * there is none. The caller holds the room row (bumpMessageVersion) and the message row.
+ */
+export async function editMessageBody(
+  db: Db,
+  params: { roomId: string; messageId: string; authorId: string; body: string },
+): Promise<Message | undefined> {
+  const [row] = await db
+    .update(messages)
+    .set({ body: params.body, editedAt: sql`now()` })
+    .where(
+      and(eq(messages.id, params.messageId), eq(messages.roomId, params.roomId), eq(messages.authorId, params.authorId), live),
+    )
+    .returning(messageColumns);
+  return row;
+}

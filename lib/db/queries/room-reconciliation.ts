@@ -1,4 +1,4 @@
-import { and, isNull, sql } from "drizzle-orm";
+import { and, inArray, isNull, sql } from "drizzle-orm";
 import type postgres from "postgres";
 import type { Db } from "../client";
 import { roomColumns, type Room } from "./rooms";
@@ -106,4 +106,37 @@ export function isoTimestamp(value: string | Date): string {
   const m = PG_UTC.exec(value);
   if (!m) return (rooms.createdAt.mapFromDriverValue(value) as Date).toISOString();
   return `${m[1]}T${m[2]}.${((m[3] ?? "") + "000").slice(0, 3)}Z`;
+}
+
+/**
+ * The conversation version (rooms.message_version) of the live rooms among `ids` (UUIDs);
+ * deleted and unknown rooms are absent. The messages pass compares cached
+ * `messages:{id}` envelopes with it, and the activity pass uses it to tell live members.
+ */
+export async function liveMessageVersions(db: Db, ids: string[]): Promise<{ id: string; messageVersion: number }[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ id: rooms.id, messageVersion: rooms.messageVersion })
+    .from(rooms)
+    .where(and(inArray(rooms.id, ids), isNull(rooms.deletedAt)));
+  return rows.map((r) => ({ id: r.id, messageVersion: Number(r.messageVersion) }));
+}
+
+/**
+ * One keyset page (by id, after `afterId`) of live rooms with their activity in ms, as
+ * `rooms:activity` scores it: last message, else creation. floor, not a cast: a cast to
+ * bigint rounds the microseconds, while the app's writers score with a JS Date, which
+ * truncates them; rounding would make every other room look one millisecond behind.
+ */
+export async function liveActivityPage(db: Db, params: { afterId: string | null; limit: number }): Promise<{ id: string; at: number }[]> {
+  const rows = await db
+    .select({
+      id: rooms.id,
+      at: sql<string>`floor(extract(epoch from coalesce(${rooms.lastActivityAt}, ${rooms.createdAt})) * 1000)::bigint`,
+    })
+    .from(rooms)
+    .where(and(isNull(rooms.deletedAt), params.afterId === null ? undefined : sql`${rooms.id} > ${params.afterId}::uuid`))
+    .orderBy(rooms.id)
+    .limit(params.limit);
+  return rows.map((r) => ({ id: r.id, at: Number(r.at) }));
 }

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, foreignKey, index, pgSequence, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { rooms } from "./rooms";
+import { tsvector } from "./tsvector";
 
 /**
  * Gives every message its `seq`: monotonic across the table, so it orders a room's
@@ -36,11 +37,14 @@ export const messages = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     editedAt: timestamp("edited_at", { withTimezone: true, mode: "date" }),
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    /** Full-text search document of the body; generated (an edit updates it), GIN-indexed below. */
+    searchVector: tsvector("search_vector").generatedAlwaysAs(sql`to_tsvector('english'::regconfig, body)`),
   },
   (t) => [
     foreignKey({ name: "messages_room_id_fk", columns: [t.roomId], foreignColumns: [rooms.id] }),
     // "Newest page" and backwards keyset paging: where room_id = $1 [and seq < $2] order by seq desc.
     index("messages_room_seq_idx").on(t.roomId, t.seq.desc()),
+    index("messages_search_idx").using("gin", t.searchVector),
     // Multi-line text: newlines allowed, every other control character refused; trimmed.
     check(
       "messages_body_valid",

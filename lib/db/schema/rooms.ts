@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { tsvector } from "./tsvector";
 
 /**
  * Every change to a room takes the next value of this sequence as the room's version,
@@ -39,11 +40,19 @@ export const rooms = pgTable(
     messageVersion: bigint("message_version", { mode: "number" }).notNull().default(0),
     /** Time of the last message sent; null until the first. Ordering by activity reads this. */
     lastActivityAt: timestamp("last_activity_at", { withTimezone: true, mode: "date" }),
+    /**
+     * Full-text search document: the name weighs more (A) than the description (B).
+     * Generated, so a rename can never leave it behind; GIN-indexed below.
+     */
+    searchVector: tsvector("search_vector").generatedAlwaysAs(
+      sql`setweight(to_tsvector('english'::regconfig, name), 'A') || setweight(to_tsvector('english'::regconfig, description), 'B')`,
+    ),
   },
   (t) => [
     // Names are unique ignoring case among live rooms; a deleted room frees its name.
     uniqueIndex("rooms_name_lower_live_idx").on(sql`lower(${t.name})`).where(sql`${t.deletedAt} is null`),
     index("rooms_live_created_idx").on(t.createdAt, t.id).where(sql`${t.deletedAt} is null`),
+    index("rooms_search_idx").using("gin", t.searchVector),
     check(
       "rooms_name_valid",
       sql`char_length(${t.name}) between 1 and ${sql.raw(String(ROOM_NAME_MAX))} and ${t.name} = btrim(${t.name}) and ${t.name} is nfc normalized and ${t.name} !~ '[[:cntrl:]]'`,

@@ -4,10 +4,29 @@ import { useRouter } from "next/navigation";
 import { useCallback, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useSession } from "@/app/_components/session-context";
 import { useEventStream } from "@/app/_components/use-event-stream";
+import * as z from "zod/mini";
 import type { MessageEventPayload } from "@/lib/realtime/events";
 import { MessageList, type ShownMessage } from "./message-list";
 
-const MESSAGE_EVENTS = ["message.created", "message.deleted"] as const;
+const MESSAGE_EVENTS = ["message.created", "message.deleted", "message.edited"] as const;
+
+/** The newest page as GET /api/rooms/by-id/{id}/messages returns it (what a reset reloads). */
+const pageSchema = z.object({
+  messages: z.array(
+    z.object({
+      id: z.string(),
+      seq: z.string(),
+      authorId: z.string(),
+      authorName: z.string(),
+      body: z.string(),
+      createdAt: z.iso.datetime(),
+      editedAt: z.nullable(z.iso.datetime()),
+    }),
+  ),
+});
+
+/** `message.edited`: the new body of a message, and when it was edited. */
+const editedSchema = z.object({ messageId: z.string(), body: z.string(), editedAt: z.iso.datetime() });
 
 /** Within this many pixels of the newest message counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 48;
@@ -15,11 +34,18 @@ const BOTTOM_SLACK_PX = 48;
 interface ConversationState {
   /** The server-rendered page this state started from; a new one (a refresh) replaces it. */
   from: ShownMessage[];
+  /** What the server says the newest page is: `from`, or the page a reset reloaded. */
+  base: ShownMessage[];
   /** Heard over the stream and newer than anything in `from`, oldest first. */
   live: ShownMessage[];
   /** Deleted while the page was open: never shown again, whatever a (cached) render says. */
   deleted: Set<string>;
+  /** Edits heard over the stream; shown over any copy edited earlier (or never). */
+  edited: Map<string, { body: string; editedAt: Date }>;
 }
+
+const applyEdit = (m: ShownMessage, e: { body: string; editedAt: Date } | undefined): ShownMessage =>
+  e && (!m.editedAt || m.editedAt.getTime() < e.editedAt.getTime()) ? { ...m, body: e.body, editedAt: e.editedAt } : m;
 
 /** The scroller is `column-reverse`: scrollTop is 0 at the newest message and negative above it. */
 const isAtBottom = (el: HTMLElement | null) => !el || Math.abs(el.scrollTop) <= BOTTOM_SLACK_PX;
@@ -40,7 +66,11 @@ function mergeLive(from: ShownMessage[], live: ShownMessage[]): ShownMessage[] {
  * rendered as the plain list (JavaScript off: exactly that), then:
  *
  * - `message.created` appends, deduplicated by id (the sender's own message also arrives
- *   through the form action's re-render); `message.deleted` removes;
+ *   through the form action's re-render); `message.deleted` removes; `message.edited`
+ *   replaces the body in place (marked "edited");
+ * - the first connection starts from `since`, the room's newest event id at render time,
+ *   so messages sent between the render and the connection are replayed; when the server
+ *   answers `reset` (that id is older than the capped log) the newest page is re-fetched;
  * - a new message scrolls into view only if the reader is at the bottom (or wrote it);
  *   otherwise a "New messages ↓" button appears and the reading position is kept;
  * - messages from others are announced in a polite live region;
@@ -54,16 +84,22 @@ export function LiveConversation({
   messages: initial,
   live: enabled,
   paging,
+  since,
+  bodyMax,
 }: {
   roomId: string;
   messages: ShownMessage[];
   live: boolean;
   paging: ReactNode;
+  /** The room's newest event id when the page was rendered. */
+  since?: string;
+  /** Longest message body (the edit form's limit). */
+  bodyMax: number;
 }) {
   const router = useRouter();
   const { viewer } = useSession();
   const scrollRef = useRef<HTMLDivElement>(null);
-  const [state, setState] = useState<ConversationState>({ from: initial, live: [], deleted: new Set() });
+  const [state, setState] = useState<ConversationState>({ from: initial, base: initial, live: [], deleted: new Set(), edited: new Map() });
   const [unseen, setUnseen] = useState(0);
   const [announcement, setAnnouncement] = useState("");
   const [mounted, setMounted] = useState(false);
@@ -72,13 +108,14 @@ export function LiveConversation({
 
   let current = state;
   if (state.from !== initial) {
-    current = { ...state, from: initial, live: mergeLive(initial, state.live) };
+    current = { ...state, from: initial, base: initial, live: mergeLive(initial, state.live) };
     setState(current);
   }
 
   const shown = useMemo(() => {
-    const all = [...current.from, ...current.live];
-    return current.deleted.size ? all.filter((m) => !current.deleted.has(m.id)) : all;
+    const all = [...current.base, ...current.live];
+    const kept = current.deleted.size ? all.filter((m) => !current.deleted.has(m.id)) : all;
+    return current.edited.size ? kept.map((m) => applyEdit(m, current.edited.get(m.id))) : kept;
   }, [current]);
 
   // Ids on screen, for the event handler (which runs outside render).
@@ -121,6 +158,18 @@ export function LiveConversation({
         setState((s) => (s.deleted.has(messageId) ? s : { ...s, deleted: new Set(s.deleted).add(messageId) }));
         return;
       }
+      if (type === "message.edited") {
+        const edit = z.safeParse(editedSchema, data);
+        if (!edit.success) return;
+        const { messageId, body, editedAt } = edit.data;
+        const at = new Date(editedAt);
+        setState((s) => {
+          const known = s.edited.get(messageId);
+          if (known && known.editedAt.getTime() >= at.getTime()) return s;
+          return { ...s, edited: new Map(s.edited).set(messageId, { body, editedAt: at }) };
+        });
+        return;
+      }
       const payload = (data as { message?: MessageEventPayload }).message;
       if (type !== "message.created" || !payload || payload.roomId !== roomId) return;
       if (shownIds.current.has(payload.id)) return;
@@ -140,7 +189,7 @@ export function LiveConversation({
       }
       if (!mine) setAnnouncement(`New message from ${message.authorName}: ${message.body.slice(0, 200)}`);
       setState((s) =>
-        s.live.some((m) => m.id === message.id) || s.from.some((m) => m.id === message.id) || s.deleted.has(message.id)
+        s.live.some((m) => m.id === message.id) || s.base.some((m) => m.id === message.id) || s.deleted.has(message.id)
           ? s
           : { ...s, live: [...s.live, message] },
       );
@@ -148,11 +197,35 @@ export function LiveConversation({
     [roomId],
   );
 
-  const { status, ready } = useEventStream(enabled ? `/api/rooms/by-id/${roomId}/events` : null, {
-    types: MESSAGE_EVENTS,
-    onEvent,
-    onReconnect: () => router.refresh(),
-  });
+  // After a reset: the newest page from the API replaces what the render (or a reload) said.
+  const reload = useCallback(async () => {
+    try {
+      const response = await fetch(`/api/rooms/by-id/${roomId}/messages`, { headers: { accept: "application/json" }, cache: "no-store" });
+      if (!response.ok) return;
+      const page = z.safeParse(pageSchema, await response.json());
+      if (!page.success) return;
+      const fresh: ShownMessage[] = page.data.messages.map((m) => ({
+        ...m,
+        seq: Number(m.seq),
+        createdAt: new Date(m.createdAt),
+        editedAt: m.editedAt ? new Date(m.editedAt) : null,
+      }));
+      setState((s) => ({ ...s, base: fresh, live: mergeLive(fresh, s.live) }));
+    } catch {
+      // Offline: the next reconnect refreshes the page.
+    }
+  }, [roomId]);
+
+  const { status, ready } = useEventStream(
+    enabled ? `/api/rooms/by-id/${roomId}/events` : null,
+    {
+      types: MESSAGE_EVENTS,
+      onEvent,
+      onReconnect: () => router.refresh(),
+      onReset: () => void reload(),
+    },
+    { since },
+  );
 
   const jumpToNewest = () => {
     if (scrollRef.current) scrollToBottom(scrollRef.current);
@@ -170,7 +243,7 @@ export function LiveConversation({
         {/* column-reverse on the scroller opens it at the newest message, without script. */}
         <div className="chat-log">
           {paging}
-          <MessageList roomId={roomId} messages={shown} viewerId={viewer?.id} />
+          <MessageList roomId={roomId} messages={shown} viewerId={viewer?.id} bodyMax={bodyMax} />
         </div>
       </div>
       {enabled && status === "reconnecting" && (

@@ -5,11 +5,22 @@ import { useState } from "react";
 import { useSession } from "@/app/_components/session-context";
 
 /**
- * "You" and a delete button on the visitor's own messages. Who the visitor is comes from
- * the browser (GET /api/session), so the server render stays the same for everyone; with
- * JavaScript off these controls are simply absent.
+ * "You", an edit and a delete button on the visitor's own messages. Who the visitor is
+ * comes from the browser (GET /api/session), so the server render stays the same for
+ * everyone; with JavaScript off these controls are simply absent.
  */
-export function OwnMessageControls({ roomId, messageId, authorId }: { roomId: string; messageId: string; authorId: string }) {
+export function OwnMessageControls({
+  roomId,
+  messageId,
+  authorId,
+  onEdit,
+}: {
+  roomId: string;
+  messageId: string;
+  authorId: string;
+  /** Opens the message's edit form (rendered by the message, below its meta line). */
+  onEdit?: () => void;
+}) {
   const { viewer } = useSession();
   const router = useRouter();
   const [state, setState] = useState<"idle" | "deleting" | "failed">("idle");
@@ -25,6 +36,12 @@ export function OwnMessageControls({ roomId, messageId, authorId }: { roomId: st
   return (
     <span className="message-own">
       <span className="badge badge-owner">You</span>
+      {onEdit && (
+        <button type="button" className="message-delete" onClick={onEdit}>
+          Edit
+          <span className="visually-hidden"> this message</span>
+        </button>
+      )}
       <button type="button" className="message-delete" onClick={remove} disabled={state === "deleting"}>
         {state === "deleting" ? "Deleting…" : state === "failed" ? "Retry delete" : "Delete"}
         <span className="visually-hidden"> this message</span>

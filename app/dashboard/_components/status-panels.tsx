@@ -1,0 +1,93 @@
+import type { DashboardData } from "@/lib/dashboard/dashboard-data";
+
+/* The dashboard's numbers that are states rather than series: health, breaker, queue, errors. */
+
+type Tone = "ok" | "warn" | "bad" | "muted";
+
+function Tile({ label, value, detail, tone, testId }: { label: string; value: string; detail?: string; tone: Tone; testId?: string }) {
+  return (
+    <div className={`dash-tile tone-${tone}`} data-testid={testId}>
+      <dt>{label}</dt>
+      <dd>
+        <span className="dash-tile-value">
+          <span className="dash-dot" aria-hidden="true" />
+          {value}
+        </span>
+        {detail && <span className="dash-tile-detail">{detail}</span>}
+      </dd>
+    </div>
+  );
+}
+
+const ago = (iso: string | null, now: number) => {
+  if (!iso) return undefined;
+  const s = Math.round((Date.parse(iso) - now) / 1_000);
+  const abs = Math.abs(s);
+  const text = abs < 90 ? `${abs} s` : abs < 5_400 ? `${Math.round(abs / 60)} min` : `${Math.round(abs / 3_600)} h`;
+  return s >= 0 ? `in ${text}` : `${text} ago`;
+};
+
+export function StatusPanels({ data }: { data: DashboardData }) {
+  const { health, queue, traffic } = data;
+  const now = Date.parse(data.generatedAt);
+  const pg = health.postgres;
+  const redis = health.redis;
+  const worker = health.worker;
+  return (
+    <dl className="dash-tiles">
+      <Tile
+        label="Postgres"
+        testId="tile-postgres"
+        value={pg.up ? "Up" : "Unreachable"}
+        detail={pg.up ? `${pg.latencyMs} ms` : pg.error}
+        tone={pg.up ? "ok" : "bad"}
+      />
+      <Tile
+        label="Redis"
+        testId="tile-redis"
+        value={!redis.enabled ? "Not used" : redis.up ? "Up" : "Redis unreachable"}
+        detail={!redis.enabled ? "cache off" : redis.up ? `${redis.driver}, ${redis.latencyMs} ms` : redis.error}
+        tone={!redis.enabled ? "muted" : redis.up ? "ok" : "bad"}
+      />
+      <Tile
+        label="Circuit breaker"
+        testId="tile-breaker"
+        value={data.breaker ? data.breaker[0]!.toUpperCase() + data.breaker.slice(1) : "—"}
+        detail={data.breaker ? "this instance" : "cache off"}
+        tone={data.breaker === "closed" ? "ok" : data.breaker === "open" ? "bad" : data.breaker ? "warn" : "muted"}
+      />
+      <Tile
+        label="Errors, last hour"
+        testId="tile-errors"
+        value={traffic.available ? String(traffic.errors) : "—"}
+        detail={traffic.available ? "cache errors and failed API requests" : data.cacheEnabled ? "Redis unreachable" : "not counted: cache off"}
+        tone={!traffic.available ? "muted" : traffic.errors > 0 ? "warn" : "ok"}
+      />
+      <Tile
+        label="Worker"
+        testId="tile-worker"
+        value={worker.up ? "Up" : "No heartbeat"}
+        detail={worker.lastSync ? `last sync ${ago(worker.lastSync, now)}` : (worker.error ?? "never synced")}
+        tone={worker.up ? "ok" : data.cacheEnabled ? "warn" : "muted"}
+      />
+      <Tile
+        label="Queue"
+        testId="tile-queue"
+        value={queue.available ? `${queue.waiting} waiting` : "Unavailable"}
+        detail={queue.available ? `${queue.active} active · ${queue.failed} failed · ${queue.delayed} delayed` : queue.reason}
+        tone={!queue.available ? "muted" : queue.failed > 0 ? "warn" : "ok"}
+      />
+      <Tile
+        label="Next reconciliation"
+        testId="tile-next-run"
+        value={queue.available ? (queue.nextRunAt ? (ago(queue.nextRunAt, now) ?? "—") : "Not scheduled") : "—"}
+        detail={
+          queue.available && queue.nextRunAt
+            ? `${queue.nextRunAt.slice(11, 19)} UTC${queue.everyMs ? `, every ${Math.round(queue.everyMs / 1_000)} s` : ""}`
+            : "reconciliation off, or no worker yet"
+        }
+        tone={queue.available && queue.nextRunAt ? "ok" : "muted"}
+      />
+    </dl>
+  );
+}

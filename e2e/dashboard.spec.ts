@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { expect, test, type Page, type TestInfo } from "@playwright/test";
+import { createIoredisStore } from "../lib/cache/ioredis-store";
+import { createKeys, ttlsFor } from "../lib/cache/keys";
+import { createDb } from "../lib/db/client";
+import { RoomReconciliationService } from "../lib/rooms/room-reconciliation-service";
+import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, appEnv } from "./env";
+
+/**
+ * /dashboard with JavaScript off: server-rendered SVG charts and tables carrying real
+ * numbers (cache hits counted from this run's own requests, a reconciliation run), the
+ * kill switch on a server of its own, and screenshots at desktop and phone width
+ * (test-results/dashboard-*.png) for a human to look at.
+ */
+
+test.use({ javaScriptEnabled: false });
+
+/** One reconciliation, as the worker runs it, so the history has a row (the e2e run starts no worker). */
+async function reconcileOnce() {
+  const db = createDb(E2E_DATABASE_URL, { max: 1 });
+  const store = createIoredisStore(E2E_REDIS_URL, { commandTimeout: 10_000 });
+  try {
+    const service = new RoomReconciliationService({ db: db.db, store, keys: createKeys(E2E_KEY_PREFIX), ttls: ttlsFor("production") });
+    return await service.run({ force: true, reason: "e2e" });
+  } finally {
+    await store.close();
+    await db.close();
+  }
+}
+
+/** The rooms-all hit count in the cache table; 0 while the row is absent (nothing counted yet). */
+async function hits(page: Page): Promise<number> {
+  const cell = page.getByTestId("hits-rooms-all");
+  if ((await cell.count()) === 0) return 0;
+  return Number((await cell.textContent())?.replace(/,/g, "") ?? 0);
+}
+
+async function expectNoHorizontalOverflow(page: Page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBe(0);
+}
+
+const shot = (page: Page, info: TestInfo, name: string) =>
+  page.screenshot({ path: path.join(info.project.outputDir, `${name}.png`), fullPage: true, animations: "disabled" });
+
+test("renders charts and tables with real values without JavaScript", async ({ page, request }, info) => {
+  for (let i = 0; i < 5; i++) expect((await request.get("/api/rooms")).ok()).toBe(true);
+  const report = await reconcileOnce();
+  expect(report.skipped).toBe(false);
+
+  // Counts reach Redis within a flush period (5 s): reload until they show.
+  await expect(async () => {
+    const response = await page.goto("/dashboard");
+    expect(response?.status()).toBe(200);
+    expect(await hits(page)).toBeGreaterThan(0);
+  }).toPass({ timeout: 20_000, intervals: [1_000] });
+
+  await expect(page.getByRole("heading", { name: "Dashboard", level: 1 })).toBeVisible();
+  await expect(page.locator("figure.chart svg").first()).toBeVisible();
+  await expect(page.getByRole("img", { name: /Hit rate per cache/ })).toBeVisible();
+  await expect(page.locator("figure.chart .chart-line").first()).toBeAttached();
+  await expect(page.getByTestId("cache-table").getByRole("row", { name: /rooms-all/ })).toBeVisible();
+  const runs = page.getByTestId("reconcile-table").locator("tbody tr");
+  expect(await runs.count()).toBeGreaterThanOrEqual(1);
+  await expect(runs.filter({ hasText: "e2e" }).first()).toBeVisible();
+  await expect(page.getByTestId("tile-postgres")).toContainText("Up");
+  await expect(page.getByTestId("tile-redis")).toContainText("Up");
+  await expect(page.getByTestId("tile-breaker")).toContainText("Closed");
+  await expect(page.getByTestId("tile-queue")).toContainText("waiting");
+  // Without JavaScript the page still refreshes itself.
+  expect(await page.locator('noscript').innerHTML()).toContain('http-equiv="refresh"');
+
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await expectNoHorizontalOverflow(page);
+  await shot(page, info, "dashboard-desktop");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expectNoHorizontalOverflow(page);
+  await shot(page, info, "dashboard-phone");
+});
+
+test("the site header links to the dashboard", async ({ page }, info) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto("/");
+  await expectNoHorizontalOverflow(page);
+  await page.screenshot({ path: path.join(info.project.outputDir, "header-phone.png"), clip: { x: 0, y: 0, width: 390, height: 120 } });
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+});
+
+/** Another `next start` of the same build, with a different environment; stopped by its own handle. */
+function serverOn(port: number, env: Record<string, string>) {
+  let server: ChildProcess | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async start() {
+      server = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port)], {
+        env: { ...process.env, ...appEnv, ...env },
+        stdio: "ignore",
+      });
+      await expect(async () => {
+        expect((await fetch(`http://127.0.0.1:${port}/api/session`)).ok).toBe(true);
+      }).toPass({ timeout: 30_000, intervals: [250] });
+    },
+    async stop() {
+      if (!server || server.exitCode !== null) return;
+      const exited = new Promise((resolve) => server!.once("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+test.describe("degraded", () => {
+  // No configured e2e server runs with the cache off or Redis down: these two start their own.
+  const cacheOff = serverOn(3107, { CACHE_ENABLED: "false" });
+  const redisDown = serverOn(3108, { REDIS_URL: "redis://127.0.0.1:1" });
+  test.beforeAll(async () => {
+    await Promise.all([cacheOff.start(), redisDown.start()]);
+  });
+  test.afterAll(async () => {
+    await Promise.all([cacheOff.stop(), redisDown.stop()]);
+  });
+
+  test("kill switch: says the cache is off, with no errors", async ({ page }, info) => {
+    const response = await page.goto(`${cacheOff.url}/dashboard`);
+    expect(response?.status()).toBe(200);
+    await expect(page.getByTestId("cache-off")).toContainText("Cache is off: every read goes to Postgres");
+    await expect(page.getByTestId("tile-postgres")).toContainText("Up");
+    await expect(page.getByTestId("tile-redis")).toContainText("Not used");
+    await expect(page.getByTestId("traffic-unavailable")).toContainText("Cache is off");
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await shot(page, info, "dashboard-cache-off");
+  });
+
+  test("Redis down: renders with Redis unreachable states, not an error page", async ({ page }, info) => {
+    const response = await page.goto(`${redisDown.url}/dashboard`);
+    expect(response?.status()).toBe(200);
+    await expect(page.getByTestId("tile-redis")).toContainText("Redis unreachable");
+    await expect(page.getByTestId("tile-postgres")).toContainText("Up");
+    await expect(page.getByTestId("traffic-unavailable")).toContainText("Redis unreachable");
+    await expect(page.getByTestId("tile-queue")).toContainText("Unavailable");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expectNoHorizontalOverflow(page);
+    await shot(page, info, "dashboard-redis-down-phone");
+  });
+});

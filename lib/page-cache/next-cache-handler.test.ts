@@ -1,0 +1,183 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import type { IncrementalCacheValue } from "next/dist/server/response-cache";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { GuardedStore } from "../cache/guarded-store";
+import { createIoredisStore } from "../cache/ioredis-store";
+import { closedPort } from "../../tests/support/net-faults";
+import { deleteMatching } from "../../tests/support/redis-keys";
+import { REDIS_URL } from "../../tests/support/services";
+import { pageCacheCodec } from "./codec";
+import LobbyCacheHandler, { installPageCache, type Stored } from "./next-cache-handler";
+import { PageCache, pageCacheKeys } from "./page-cache";
+import { HOME_PAGE_TAGS, STALE_PAGE_MARKER, pathTags } from "./page-tags";
+
+/*
+ * The page cache through Next's handler interface, against the real Redis. Each "instance"
+ * is a PageCache with its own connection and memo, as each `next start` has; the forced
+ * interleavings are the ones Next produces: lookup (miss), render, store.
+ */
+
+const prefix = `test:pages:${randomBytes(4).toString("hex")}:`;
+const redis = new Redis(REDIS_URL);
+const stores: ReturnType<typeof createIoredisStore>[] = [];
+
+function instance(url = REDIS_URL): PageCache<Stored> {
+  const store = createIoredisStore(url);
+  stores.push(store);
+  return new PageCache<Stored>({
+    guarded: new GuardedStore(store),
+    keys: pageCacheKeys(prefix),
+    encode: pageCacheCodec.encode,
+    decode: (body) => pageCacheCodec.decode<Stored>(body),
+  });
+}
+
+/** A rendered page as Next hands it to `set`: HTML, RSC payload (a Buffer), segments (a Map), tags. */
+function page(html: string, tags = HOME_PAGE_TAGS): IncrementalCacheValue {
+  return {
+    kind: "APP_PAGE",
+    html,
+    rscData: Buffer.from(`rsc:${html}`),
+    headers: { "x-next-cache-tags": ["_N_T_/layout", "_N_T_/page", ...tags].join(",") },
+    postponed: undefined,
+    status: 200,
+    segmentData: new Map([["/_tree", Buffer.from("tree")]]),
+  } as IncrementalCacheValue;
+}
+
+const KEY = "/index";
+const ctx = { kind: "APP_PAGE" };
+const setCtx = { cacheControl: { revalidate: 300, expire: 31_536_000 } };
+const handler = new LobbyCacheHandler();
+const htmlOf = (v: { value: IncrementalCacheValue | null } | null) => (v?.value?.kind === "APP_PAGE" ? v.value.html : null);
+
+beforeEach(async () => {
+  await deleteMatching(redis, `${prefix}*`);
+});
+
+afterAll(async () => {
+  installPageCache(null);
+  await deleteMatching(redis, `${prefix}*`);
+  await Promise.all(stores.map((s) => s.close()));
+  redis.disconnect();
+});
+
+describe("page cache handler", () => {
+  it("stores a render and serves it, Buffers and Maps intact, to this and another instance", async () => {
+    const a = instance();
+    installPageCache(a);
+    expect(await handler.get(KEY, ctx)).toBeNull();
+    await handler.set(KEY, page("<p>v1</p>"), setCtx);
+    const hit = await handler.get(KEY, ctx);
+    expect(htmlOf(hit)).toBe("<p>v1</p>");
+    installPageCache(instance());
+    const other = await handler.get(KEY, ctx);
+    expect(htmlOf(other)).toBe("<p>v1</p>");
+    const value = other?.value as Extract<IncrementalCacheValue, { kind: "APP_PAGE" }>;
+    expect(Buffer.isBuffer(value.rscData) && value.rscData.toString()).toBe("rsc:<p>v1</p>");
+    expect(value.segmentData?.get("/_tree")?.toString()).toBe("tree");
+    expect(other?.cacheControl).toEqual(setCtx.cacheControl);
+  });
+
+  it("an invalidation that lands while a page renders is not lost (the forced race)", async () => {
+    const a = instance();
+    installPageCache(a);
+    await handler.get(KEY, ctx); // miss: Next starts rendering, having read the old data
+    await instance().invalidate(HOME_PAGE_TAGS, "hard"); // a write commits on another instance
+    await handler.set(KEY, page("<p>old</p>"), setCtx); // the render finishes after it
+    // Next's own cache would now serve "old" as fresh. Here the next request renders.
+    expect(await handler.get(KEY, ctx)).toBeNull();
+    await handler.set(KEY, page("<p>new</p>"), setCtx);
+    expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>new</p>");
+  });
+
+  it("a write on one instance expires the page on the other's next lookup", async () => {
+    installPageCache(instance());
+    await handler.get(KEY, ctx);
+    await handler.set(KEY, page("<p>v1</p>"), setCtx);
+    const b = instance();
+    installPageCache(b);
+    expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>v1</p>");
+    await b.invalidate(pathTags("/"), "hard");
+    expect(await handler.get(KEY, ctx)).toBeNull();
+  });
+
+  it("a soft mark serves the page as stale once (Next renders in the background), then fresh after the render", async () => {
+    installPageCache(instance());
+    await handler.get(KEY, ctx);
+    await handler.set(KEY, page("<p>v1</p>"), setCtx);
+    await instance().invalidate(HOME_PAGE_TAGS, "soft");
+    const stale = await handler.get(KEY, ctx);
+    expect(htmlOf(stale)).toBe("<p>v1</p>");
+    // Presented as past its revalidate time, which is how Next knows to serve and refresh.
+    expect(stale!.lastModified + 300_000).toBeLessThan(Date.now());
+    await handler.set(KEY, page("<p>v2</p>"), setCtx);
+    const fresh = await handler.get(KEY, ctx);
+    expect(htmlOf(fresh)).toBe("<p>v2</p>");
+    expect(fresh!.lastModified + 300_000).toBeGreaterThan(Date.now());
+  });
+
+  it("tags the page does not carry leave it alone", async () => {
+    installPageCache(instance());
+    await handler.get(KEY, ctx);
+    await handler.set(KEY, page("<p>v1</p>"), setCtx);
+    await instance().invalidate(pathTags("/dashboard"), "hard");
+    expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>v1</p>");
+  });
+
+  it("a render that began earlier does not replace one that began later", async () => {
+    const a = instance();
+    const b = instance();
+    installPageCache(a);
+    await handler.get(KEY, ctx); // A starts rendering at the current clock
+    await b.invalidate(HOME_PAGE_TAGS, "hard");
+    installPageCache(b);
+    await handler.get(KEY, ctx); // B starts later, after the write
+    await handler.set(KEY, page("<p>new</p>"), setCtx);
+    expect(await a.store(KEY, { value: page("<p>old</p>"), lastModified: Date.now() }, 0, HOME_PAGE_TAGS, 60)).toBe(false);
+    expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>new</p>");
+  });
+
+  it("does not keep a page rendered from a saved copy, nor re-stamp a served page Next stores back", async () => {
+    installPageCache(instance());
+    await handler.get(KEY, ctx);
+    await handler.set(KEY, page(`<div ${STALE_PAGE_MARKER}>saved</div>`), setCtx);
+    expect(await handler.get(KEY, ctx)).toBeNull();
+    await handler.set(KEY, page("<p>v1</p>"), setCtx);
+    await instance().invalidate(HOME_PAGE_TAGS, "soft");
+    const stale = await handler.get(KEY, ctx);
+    // The background render failed: Next stores the entry it served back. Still stale.
+    await handler.set(KEY, stale!.value, { cacheControl: { revalidate: 3, expire: 31_536_000 } });
+    const again = await handler.get(KEY, ctx);
+    expect(again!.lastModified + 300_000).toBeLessThan(Date.now());
+  });
+
+  it("with Redis unreachable a lookup is a miss and a store is skipped, quickly and without throwing", async () => {
+    installPageCache(instance(`redis://127.0.0.1:${await closedPort()}`));
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) {
+      expect(await handler.get(KEY, ctx)).toBeNull();
+      await handler.set(KEY, page("<p>v1</p>"), setCtx);
+      await handler.revalidateTag(HOME_PAGE_TAGS);
+    }
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it("with the cache off it neither serves nor stores", async () => {
+    installPageCache(null);
+    await handler.set(KEY, page("<p>v1</p>"), setCtx);
+    expect(await handler.get(KEY, ctx)).toBeNull();
+    expect(await redis.exists(pageCacheKeys(prefix).entry(KEY))).toBe(0);
+  });
+
+  it("revalidateTag: no profile expires, a profile marks stale", async () => {
+    installPageCache(instance());
+    await handler.get(KEY, ctx);
+    await handler.set(KEY, page("<p>v1</p>"), setCtx);
+    await handler.revalidateTag(HOME_PAGE_TAGS, { expire: 31_536_000 });
+    expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>v1</p>");
+    await handler.revalidateTag(HOME_PAGE_TAGS[0]!);
+    expect(await handler.get(KEY, ctx)).toBeNull();
+  });
+});

@@ -1,0 +1,142 @@
+import type { CacheHandlerValue } from "next/dist/server/lib/incremental-cache";
+import type { IncrementalCacheValue } from "next/dist/server/response-cache";
+import { createCacheStore } from "../cache/create-store";
+import { GuardedStore } from "../cache/guarded-store";
+import { env } from "../env";
+import { logger } from "../observability/logger";
+import { metrics } from "../observability/metrics";
+import { pageCacheCodec } from "./codec";
+import { PageCache, pageCacheKeys } from "./page-cache";
+import { STALE_PAGE_MARKER } from "./page-tags";
+
+/*
+ * Next.js's `cacheHandler` (next.config.ts): rendered pages and route responses in Redis,
+ * shared by every web instance, under the clock protocol of ./protocol.ts. Built by
+ * esbuild into dist/ (`npm run build` does it first), because Next imports this file at
+ * run time, outside its own bundles.
+ *
+ * Next makes a handler per request; the state lives once per process, on globalThis.
+ */
+
+export interface Stored {
+  value: IncrementalCacheValue;
+  cacheControl?: CacheHandlerValue["cacheControl"];
+  lastModified: number;
+}
+
+interface ProcessState {
+  cache: PageCache<Stored> | null;
+  /** Per key: the lowest clock seen by a lookup that (may have) started a render, and when. */
+  renderStarts: Map<string, { clock: number; at: number }>;
+  /** Per key: the value last handed to Next, to recognise Next storing it back unchanged. */
+  served: Map<string, IncrementalCacheValue>;
+}
+
+/** A render that began longer ago than this is not waited for: its stamp is forgotten (stamp 0 is safe). */
+const RENDER_START_TTL_MS = 60_000;
+const MAX_ENTRY_TTL_SECONDS = 86_400;
+
+const g = globalThis as unknown as { __lobbyPageCache?: ProcessState };
+
+function state(): ProcessState {
+  if (g.__lobbyPageCache) return g.__lobbyPageCache;
+  const e = env();
+  // While `next build` prerenders, neither Redis nor Postgres is needed or touched: the
+  // build output is never served (this handler is the only cache Next reads at run time).
+  const store = e.building || !e.cacheEnabled ? null : createCacheStore(e.redis);
+  const log = logger();
+  const cache = store
+    ? new PageCache<Stored>({
+        guarded: new GuardedStore(store),
+        keys: pageCacheKeys(e.keyPrefix),
+        encode: pageCacheCodec.encode,
+        decode: (body) => pageCacheCodec.decode<Stored>(body),
+        onError: (error, op) => log.warn({ err: error, op }, "page cache operation failed"),
+      })
+    : null;
+  g.__lobbyPageCache = { cache, renderStarts: new Map(), served: new Map() };
+  return g.__lobbyPageCache;
+}
+
+/**
+ * Puts a page cache of the caller's making in place of the one built from the environment
+ * (tests: their own Redis prefix; null turns the cache off). Forgets this process's state.
+ */
+export function installPageCache(cache: PageCache<Stored> | null): void {
+  g.__lobbyPageCache = { cache, renderStarts: new Map(), served: new Map() };
+}
+
+const isResponse = (kind: unknown): boolean => kind === "APP_PAGE" || kind === "APP_ROUTE";
+
+function noteRenderStart(s: ProcessState, key: string, clock: number): void {
+  const now = Date.now();
+  const prev = s.renderStarts.get(key);
+  if (prev && now - prev.at < RENDER_START_TTL_MS && prev.clock <= clock) return;
+  s.renderStarts.set(key, { clock, at: now });
+}
+
+function takeStamp(s: ProcessState, key: string): number {
+  const start = s.renderStarts.get(key);
+  s.renderStarts.delete(key);
+  return start && Date.now() - start.at < RENDER_START_TTL_MS ? start.clock : 0;
+}
+
+function timeStale(stored: Stored): boolean {
+  const r = stored.cacheControl?.revalidate;
+  return typeof r === "number" && stored.lastModified + r * 1000 < Date.now();
+}
+
+export default class LobbyCacheHandler {
+  async get(key: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
+    const s = state();
+    if (!s.cache || !isResponse(ctx.kind)) return null;
+    const m = metrics();
+    const end = m.cacheLatency.startTimer({ cache: "page" });
+    const found = await s.cache.lookup(key);
+    end();
+    const stored = found.value;
+    if (found.state !== "fresh" || !stored || timeStale(stored)) noteRenderStart(s, key, found.clock);
+    m.cacheRequests.inc({ cache: "page", outcome: found.state === "fresh" ? "hit" : found.state === "stale" ? "stale" : "miss" });
+    if (!stored || found.state === "expired" || found.state === "miss") return null;
+    s.served.set(key, stored.value);
+    if (found.state === "fresh") return { value: stored.value, cacheControl: stored.cacheControl, lastModified: stored.lastModified };
+    // Stale: Next serves it and renders once in the background when the entry looks past
+    // its revalidate time, so present it that way (the mark, not the clock, made it stale).
+    const revalidate = typeof stored.cacheControl?.revalidate === "number" && stored.cacheControl.revalidate > 0 ? stored.cacheControl.revalidate : 1;
+    return {
+      value: stored.value,
+      cacheControl: { revalidate, expire: stored.cacheControl?.expire },
+      lastModified: Date.now() - revalidate * 1000 - 1,
+    };
+  }
+
+  async set(key: string, data: IncrementalCacheValue | null, ctx: { cacheControl?: CacheHandlerValue["cacheControl"] }): Promise<void> {
+    const s = state();
+    if (!s.cache || !data || !isResponse(data.kind)) return;
+    // Next stores the entry it served back when a background render fails: keep the
+    // entry as it is, with its own stamp, rather than pass the old page off as new.
+    if (s.served.get(key) === data) {
+      s.renderStarts.delete(key);
+      return;
+    }
+    const stamp = takeStamp(s, key);
+    // A page rendered from a saved copy (Postgres down) is not kept: the next request
+    // renders again and shows current data as soon as Postgres is back.
+    if (data.kind === "APP_PAGE" && typeof data.html === "string" && data.html.includes(STALE_PAGE_MARKER)) return;
+    const tagsHeader = (data.kind === "APP_PAGE" || data.kind === "APP_ROUTE") && data.headers?.["x-next-cache-tags"];
+    const tags = typeof tagsHeader === "string" ? tagsHeader.split(",").filter(Boolean) : [];
+    const expire = ctx.cacheControl?.expire;
+    const ttl = Math.min(typeof expire === "number" && expire > 0 ? expire : MAX_ENTRY_TTL_SECONDS, MAX_ENTRY_TTL_SECONDS);
+    await s.cache.store(key, { value: data, cacheControl: ctx.cacheControl, lastModified: Date.now() }, stamp, tags, ttl);
+  }
+
+  async revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void> {
+    const s = state();
+    if (!s.cache) return;
+    // No durations (updateTag, revalidatePath): expire now. A profile ("max"): stale-while-revalidate.
+    const mode = durations?.expire === undefined || durations.expire === 0 ? "hard" : "soft";
+    await s.cache.invalidate(Array.isArray(tags) ? tags : [tags], mode);
+  }
+
+  resetRequestCache(): void {}
+}

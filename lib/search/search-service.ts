@@ -1,0 +1,168 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { CacheUnavailableError, withDeadline, type GuardedStore } from "../cache/guarded-store";
+import type { Keys, Ttls } from "../cache/keys";
+import { decodeEnvelope, encodeEnvelope } from "../cache/protocol";
+import { lua } from "../cache/store";
+import type { Db } from "../db/client";
+import { searchContent } from "../db/queries/search";
+import type { Metrics } from "../observability/metrics";
+import { recordTiming } from "../observability/server-timing";
+import type { ContentChange } from "./content-change";
+import { excerpt, segmentSchema, toSegments, type Segment } from "./snippet";
+import { SEARCH_OFFSET_MAX, normaliseQuery, type SearchParams } from "./validation";
+
+/** One search hit: a room (its name and description) or a message (its body). */
+export interface SearchHit {
+  kind: "room" | "message";
+  roomId: string;
+  roomName: string;
+  messageId: string | null;
+  authorName: string | null;
+  createdAt: Date;
+  /** A room's name, highlighted; null for a message. */
+  title: Segment[] | null;
+  /** A room's description or an excerpt of a message around its first hit, highlighted. */
+  snippet: Segment[];
+}
+
+export interface SearchPage {
+  /** The query as searched (normalised). */
+  query: string;
+  hits: SearchHit[];
+  /** Cursor of the next page; null when this is the last. */
+  nextCursor: string | null;
+}
+
+export interface SearchResult {
+  data: SearchPage;
+  source: "cache" | "db";
+}
+
+const pageSchema = z.object({
+  query: z.string(),
+  hits: z.array(
+    z.object({
+      kind: z.enum(["room", "message"]),
+      roomId: z.string(),
+      roomName: z.string(),
+      messageId: z.string().nullable(),
+      authorName: z.string().nullable(),
+      createdAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
+      title: z.array(segmentSchema).nullable(),
+      snippet: z.array(segmentSchema),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+
+const BUMP = lua(`return redis.call('INCR', KEYS[1])`);
+
+/** Options of {@link SearchService}. */
+export interface SearchServiceDeps {
+  db: Db;
+  /** null when the cache is disabled: every search goes to Postgres. */
+  guarded: GuardedStore | null;
+  keys: Keys;
+  ttls: Ttls;
+  metrics: Metrics;
+  /** Deadline of one Postgres search. Default 3000 ms. */
+  loadTimeoutMs?: number;
+  onError?: (error: unknown, context: { op: string }) => void;
+}
+
+/**
+ * Full-text search of rooms and messages (lib/db/queries/search.ts), each page cached for
+ * `ttls.search` under `search:{gen}:{sha256(query, limit, cursor)}`. Every write that can
+ * change a result INCRs `search:gen`, so pages cached before it are never read again and
+ * simply expire: no KEYS, no key sets to track. A search that read Postgres before a
+ * write and stores its page after lands under the old generation, unreachable too.
+ */
+export class SearchService {
+  private bumpOwed = false;
+
+  constructor(private readonly deps: SearchServiceDeps) {
+    deps.guarded?.onRecovered(() => {
+      if (this.bumpOwed) void this.onContentChange("room.updated");
+    });
+  }
+
+  async search(params: SearchParams): Promise<SearchResult> {
+    const { guarded, keys, metrics, ttls } = this.deps;
+    const query = normaliseQuery(params.q);
+    const input = { query, limit: params.limit, offset: params.cursor };
+    if (!guarded) {
+      metrics.cacheRequests.inc({ cache: "search", outcome: "bypass" });
+      return { data: await this.load(input), source: "db" };
+    }
+    const started = performance.now();
+    const hash = createHash("sha256").update(JSON.stringify([query, params.limit, params.cursor])).digest("hex");
+    let key: string;
+    let generation: number;
+    try {
+      generation = Number((await guarded.read((s) => s.get(keys.searchGen))) ?? "0");
+      key = keys.search(String(generation), hash);
+      const raw = await guarded.read((s) => s.get(key));
+      metrics.cacheLatency.observe({ cache: "search" }, (performance.now() - started) / 1000);
+      const hit = raw === null ? undefined : decodeEnvelope(pageSchema, raw);
+      if (hit) {
+        metrics.cacheRequests.inc({ cache: "search", outcome: "hit" });
+        recordTiming("cache", performance.now() - started, "hit");
+        return { data: hit.data, source: "cache" };
+      }
+      metrics.cacheRequests.inc({ cache: "search", outcome: raw === null ? "miss" : "corrupt" });
+      recordTiming("cache", performance.now() - started, "miss");
+    } catch (error) {
+      metrics.cacheRequests.inc({ cache: "search", outcome: "error" });
+      recordTiming("cache", performance.now() - started, "error");
+      if (!(error instanceof CacheUnavailableError)) this.deps.onError?.(error, { op: "read" });
+      return { data: await this.load(input), source: "db" };
+    }
+    const data = await this.load(input);
+    // Best effort: a failed set costs the next reader a query, nothing more.
+    await guarded.write((s) => s.set(key, encodeEnvelope(generation, data), ttls.search)).catch((error: unknown) => {
+      if (!(error instanceof CacheUnavailableError)) this.deps.onError?.(error, { op: "populate" });
+    });
+    return { data, source: "db" };
+  }
+
+  /**
+   * After a committed write that can change a result (every room and message write):
+   * a new generation. Never throws: when Redis cannot take it, the bump is owed until the
+   * circuit closes again (reads go to Postgres meanwhile) and pages live out their TTL at most.
+   */
+  async onContentChange(_change: ContentChange): Promise<void> {
+    const { guarded, keys } = this.deps;
+    if (!guarded) return;
+    try {
+      await guarded.write((s) => s.eval(BUMP, [keys.searchGen], []));
+      this.bumpOwed = false;
+    } catch (error) {
+      this.bumpOwed = true;
+      this.deps.onError?.(error, { op: "bump-generation" });
+    }
+  }
+
+  private async load(input: { query: string; limit: number; offset: number }): Promise<SearchPage> {
+    const started = performance.now();
+    try {
+      const { rows, hasMore } = await withDeadline(searchContent(this.deps.db, input), this.deps.loadTimeoutMs ?? 3_000);
+      return {
+        query: input.query,
+        hits: rows.map((r) => ({
+          kind: r.kind,
+          roomId: r.roomId,
+          roomName: r.roomName,
+          messageId: r.messageId,
+          authorName: r.authorName,
+          createdAt: r.createdAt,
+          title: r.title === null ? null : toSegments(r.title),
+          snippet: r.kind === "message" ? excerpt(toSegments(r.snippet)) : toSegments(r.snippet),
+        })),
+        nextCursor: hasMore && input.offset + input.limit <= SEARCH_OFFSET_MAX ? String(input.offset + input.limit) : null,
+      };
+    } finally {
+      recordTiming("db", performance.now() - started);
+    }
+  }
+}
