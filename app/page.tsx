@@ -39,13 +39,11 @@ export default async function HomePage() {
       stale={stale}
       since={since}
       aside={
-        <>
-          <div className="card search-card">
-            <SearchForm id="home-search-q" />
-          </div>
-          {stats && <StatsPanel stats={stats} />}
-        </>
+        <div className="card search-card">
+          <SearchForm id="home-search-q" />
+        </div>
       }
+      notes={stats && <StatsPanel stats={stats} />}
     />
   );
 }

@@ -15,15 +15,17 @@ export interface HomeViewProps {
   stale: boolean;
   /** The realtime stream's newest event id when the list was read (replay starts after it). */
   since?: string;
-  /** Shown in the side column under the create form (stats, search). */
+  /** Shown in the side column under the create form (search). */
   aside?: ReactNode;
+  /** Side notes (stats): under the forms on wide screens, after the list on narrow ones. */
+  notes?: ReactNode;
 }
 
 /**
  * The home page's markup, shared by the page and the benchmark's static copy of it
  * (app/bench/static-home), so the two measure the same bytes.
  */
-export function HomeView({ rooms, count, stale, since, aside }: HomeViewProps) {
+export function HomeView({ rooms, count, stale, since, aside, notes }: HomeViewProps) {
   return (
     <SessionProvider>
       <a className="skip-link" href="#rooms-heading">
@@ -36,7 +38,10 @@ export function HomeView({ rooms, count, stale, since, aside }: HomeViewProps) {
           <CreateRoomForm nameMax={ROOM_NAME_MAX} descriptionMax={ROOM_DESCRIPTION_MAX} />
           {aside}
         </aside>
-        <RoomSelector rooms={rooms} count={count} since={since} />
+        <div className="layout-main">
+          <RoomSelector rooms={rooms} count={count} since={since} />
+        </div>
+        {notes && <div className="layout-notes">{notes}</div>}
       </main>
     </SessionProvider>
   );

@@ -26,7 +26,7 @@ export function SearchForm({ defaultValue = "", id = "search-q" }: SearchFormPro
           className="input"
           defaultValue={defaultValue}
           maxLength={SEARCH_QUERY_MAX}
-          placeholder="A word or “a phrase”"
+          placeholder="e.g. climbing"
           autoComplete="off"
           enterKeyHint="search"
         />

@@ -130,7 +130,7 @@ export function createKeys(prefix = "") {
     pagesHardMarks: k("{pages}:tags:hard"),
     /** Hash: page tag to the clock of its last soft invalidation (served once more, refreshed behind). */
     pagesSoftMarks: k("{pages}:tags:soft"),
-    /** Hash of one rendered page or route response: version, stamp, tags, body (Next's cache key). */
+    /** Hash of one rendered page or route response: version, stamp, tags, body (`{buildId}:{Next's cache key}`). */
     pagesEntry: (cacheKey: string) => k(`{pages}:entry:${cacheKey}`),
     /**
      * Hash of one UTC minute's dashboard counters (`yyyymmddHHMM`): fields `{cache}:{outcome}`,

@@ -14,7 +14,7 @@ import type { Runtime } from "../runtime";
  */
 
 /** Caches in the order the dashboard lists them; labels seen in the counts but not here follow. */
-export const KNOWN_CACHES = ["rooms-all", "room", "rooms-count", "messages", "stats", "search"] as const;
+export const KNOWN_CACHES = ["rooms-all", "room", "rooms-count", "messages", "stats", "search", "page"] as const;
 /** Reconciliation runs shown (the history keeps more). */
 export const RECONCILE_RUNS_SHOWN = 20;
 

@@ -135,7 +135,7 @@ describe("page cache handler", () => {
     installPageCache(b);
     await handler.get(KEY, ctx); // B starts later, after the write
     await handler.set(KEY, page("<p>new</p>"), setCtx);
-    expect(await a.store(KEY, { value: page("<p>old</p>"), lastModified: Date.now() }, 0, HOME_PAGE_TAGS, 60)).toBe(false);
+    expect(await a.store(`test:${KEY}`, { value: page("<p>old</p>"), lastModified: Date.now() }, 0, HOME_PAGE_TAGS, 60)).toBe(false);
     expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>new</p>");
   });
 
@@ -168,7 +168,18 @@ describe("page cache handler", () => {
     installPageCache(null);
     await handler.set(KEY, page("<p>v1</p>"), setCtx);
     expect(await handler.get(KEY, ctx)).toBeNull();
-    expect(await redis.exists(pageCacheKeys(prefix).entry(KEY))).toBe(0);
+    expect(await redis.exists(pageCacheKeys(prefix).entry(`test:${KEY}`))).toBe(0);
+  });
+
+  it("serves a page only to the build that rendered it (its HTML names that build's assets)", async () => {
+    installPageCache(instance(), "build-1");
+    await handler.get(KEY, ctx);
+    await handler.set(KEY, page("<p>v1</p>"), setCtx);
+    expect(await redis.exists(pageCacheKeys(prefix).entry(`build-1:${KEY}`))).toBe(1);
+    installPageCache(instance(), "build-2");
+    expect(await handler.get(KEY, ctx)).toBeNull();
+    installPageCache(instance(), "build-1");
+    expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>v1</p>");
   });
 
   it("revalidateTag: no profile expires, a profile marks stale", async () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { CacheHandlerValue } from "next/dist/server/lib/incremental-cache";
 import type { IncrementalCacheValue } from "next/dist/server/response-cache";
 import { createCacheStore } from "../cache/create-store";
@@ -26,6 +28,11 @@ export interface Stored {
 
 interface ProcessState {
   cache: PageCache<Stored> | null;
+  /**
+   * This build's id: part of every entry's key, because a page names its build's asset
+   * files; after a deploy the old entries are simply not found (and expire).
+   */
+  buildId: string;
   /** Per key: the lowest clock seen by a lookup that (may have) started a render, and when. */
   renderStarts: Map<string, { clock: number; at: number }>;
   /** Per key: the value last handed to Next, to recognise Next storing it back unchanged. */
@@ -38,7 +45,16 @@ const MAX_ENTRY_TTL_SECONDS = 86_400;
 
 const g = globalThis as unknown as { __lobbyPageCache?: ProcessState };
 
-function state(): ProcessState {
+/** `.next/BUILD_ID` next to the server output Next hands the handler; "unknown" if unreadable. */
+function readBuildId(serverDistDir: string | undefined): string {
+  try {
+    return serverDistDir ? readFileSync(path.join(serverDistDir, "..", "BUILD_ID"), "utf8").trim() : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function state(serverDistDir?: string): ProcessState {
   if (g.__lobbyPageCache) return g.__lobbyPageCache;
   const e = env();
   // While `next build` prerenders, neither Redis nor Postgres is needed or touched: the
@@ -54,7 +70,7 @@ function state(): ProcessState {
         onError: (error, op) => log.warn({ err: error, op }, "page cache operation failed"),
       })
     : null;
-  g.__lobbyPageCache = { cache, renderStarts: new Map(), served: new Map() };
+  g.__lobbyPageCache = { cache, buildId: readBuildId(serverDistDir), renderStarts: new Map(), served: new Map() };
   return g.__lobbyPageCache;
 }
 
@@ -62,8 +78,8 @@ function state(): ProcessState {
  * Puts a page cache of the caller's making in place of the one built from the environment
  * (tests: their own Redis prefix; null turns the cache off). Forgets this process's state.
  */
-export function installPageCache(cache: PageCache<Stored> | null): void {
-  g.__lobbyPageCache = { cache, renderStarts: new Map(), served: new Map() };
+export function installPageCache(cache: PageCache<Stored> | null, buildId = "test"): void {
+  g.__lobbyPageCache = { cache, buildId, renderStarts: new Map(), served: new Map() };
 }
 
 const isResponse = (kind: unknown): boolean => kind === "APP_PAGE" || kind === "APP_ROUTE";
@@ -87,9 +103,14 @@ function timeStale(stored: Stored): boolean {
 }
 
 export default class LobbyCacheHandler {
-  async get(key: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
+  constructor(ctx?: { serverDistDir?: string }) {
+    state(ctx?.serverDistDir);
+  }
+
+  async get(cacheKey: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
     const s = state();
     if (!s.cache || !isResponse(ctx.kind)) return null;
+    const key = `${s.buildId}:${cacheKey}`;
     const m = metrics();
     const end = m.cacheLatency.startTimer({ cache: "page" });
     const found = await s.cache.lookup(key);
@@ -110,9 +131,10 @@ export default class LobbyCacheHandler {
     };
   }
 
-  async set(key: string, data: IncrementalCacheValue | null, ctx: { cacheControl?: CacheHandlerValue["cacheControl"] }): Promise<void> {
+  async set(cacheKey: string, data: IncrementalCacheValue | null, ctx: { cacheControl?: CacheHandlerValue["cacheControl"] }): Promise<void> {
     const s = state();
     if (!s.cache || !data || !isResponse(data.kind)) return;
+    const key = `${s.buildId}:${cacheKey}`;
     // Next stores the entry it served back when a background render fails: keep the
     // entry as it is, with its own stamp, rather than pass the old page off as new.
     if (s.served.get(key) === data) {

@@ -22,13 +22,11 @@ export default function StaticHomeBaseline() {
       count={rooms.length}
       stale={false}
       aside={
-        <>
-          <div className="card search-card">
-            <SearchForm id="home-search-q" />
-          </div>
-          <StatsPanel stats={stats} />
-        </>
+        <div className="card search-card">
+          <SearchForm id="home-search-q" />
+        </div>
       }
+      notes={<StatsPanel stats={stats} />}
     />
   );
 }

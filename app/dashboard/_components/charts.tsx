@@ -28,7 +28,7 @@ function Legend({ names }: { names: string[] }) {
     <ul className="chart-legend" aria-hidden="true">
       {names.map((name, i) => (
         <li key={name}>
-          <span className={`legend-swatch series-${i % 6}`} />
+          <span className={`legend-swatch series-${i % 7}`} />
           {name}
         </li>
       ))}
@@ -129,7 +129,7 @@ export function LineChart(props: Common & { series: LineSeries[]; yMax: number; 
       <Axes ticks={yTicks} xLabels={props.labelled.map((s) => ({ x: xAt(s), label: props.slotLabel(s) }))} />
       {empty && props.emptyText && <EmptyText text={props.emptyText} />}
       {paths.map((p, i) => (
-        <g key={p.name} className={`series-${i % 6}`}>
+        <g key={p.name} className={`series-${i % 7}`}>
           <path className="chart-line" d={p.d} />
           {p.dots.map((d) => (
             <circle key={`${d.cx}`} className="chart-dot" cx={d.cx} cy={d.cy} r={3} />
@@ -154,7 +154,7 @@ export function StackedBarChart(props: Common & { series: StackSeries[]; emptyTe
       <Axes ticks={yTicks} xLabels={props.labelled.map((s) => ({ x: xAt(s), label: props.slotLabel(s) }))} />
       {empty && props.emptyText && <EmptyText text={props.emptyText} />}
       {rects.map((s, i) => (
-        <g key={s.name} className={`series-${i % 6}`}>
+        <g key={s.name} className={`series-${i % 7}`}>
           {s.rects.map((r) => (
             <rect key={r.slot} className="chart-bar" x={r.x} y={r.y} width={r.width} height={r.height} rx={Math.min(2, r.width / 4)} />
           ))}
