@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
@@ -45,6 +46,34 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     expect(ordered[0]?.lastActivityAt.getTime()).toBe(Math.floor(row!.at.getTime()));
     // Another instance (its own pools and breaker) sees the same order.
     expect(await listed(instance())).toEqual(["Bravo", "Alpha", "Charlie"]);
+  });
+
+  it("a cold stampede over two instances rebuilds the sorted set with one Postgres query", async () => {
+    const [one, two] = [instance(), instance()];
+    await threeRooms(one);
+    // Both instances warm (rooms:all cached, connections open, postgres.js's one-time type
+    // lookup done): only the order is missing.
+    expect(await listed(one)).toEqual(await listed(two));
+    await Promise.all([one, two].map((rt) => rt.db.db.execute(sql`select 1`)));
+    await t.redis.raw.del(key("rooms:activity"));
+    t.queries.reset();
+    const lists = await Promise.all(Array.from({ length: 50 }, (_, i) => listed(i % 2 ? one : two)));
+    expect(t.queries.count).toBe(1);
+    for (const l of lists) expect(l).toEqual(["Charlie", "Bravo", "Alpha"]);
+    expect(await t.redis.raw.zcard(key("rooms:activity"))).toBe(3);
+  });
+
+  it("a cold stampede with the list and the order both gone costs one Postgres statement", async () => {
+    const [one, two] = [instance(), instance()];
+    await threeRooms(one);
+    expect(await listed(one)).toEqual(await listed(two));
+    await Promise.all([one, two].map((rt) => rt.db.db.execute(sql`select 1`)));
+    await t.redis.raw.del(key("rooms:all"), key("rooms:activity"));
+    t.queries.reset();
+    const lists = await Promise.all(Array.from({ length: 50 }, (_, i) => listed(i % 2 ? one : two)));
+    // The list's loader refills the order from the same statement.
+    expect(t.queries.count).toBe(1);
+    for (const l of lists) expect(l).toEqual(["Charlie", "Bravo", "Alpha"]);
   });
 
   it("rebuilds the sorted set from Postgres when it is missing, idempotently, and never moves a score back", async () => {

@@ -1,5 +1,7 @@
 import { CacheUnavailableError, type GuardedStore } from "../cache/guarded-store";
-import { READ_MARKS_TTL_SECONDS, type Keys } from "../cache/keys";
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { LOCK_TTL_MS, READ_MARKS_TTL_SECONDS, type Keys } from "../cache/keys";
 import { lua } from "../cache/store";
 import type { Db } from "../db/client";
 import { liveRoomActivity, type Room } from "../db/queries/rooms";
@@ -16,6 +18,13 @@ for i = 1, #ARGV, 2 do
 end
 return 1
 `);
+const LOCK = lua(`return redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0`);
+const UNLOCK = lua(`
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+`);
+/** How long a caller waits for another instance's rebuild before querying itself (the load deadline). */
+const REBUILD_WAIT_MS = 3_000;
 const ZREM = lua(`return redis.call('zrem', KEYS[1], ARGV[1])`);
 const ZALL = lua(`return redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')`);
 const MARK = lua(`
@@ -57,7 +66,8 @@ export interface RoomActivityDeps {
  */
 export class RoomActivity {
   /** The last ordering made from Redis's scores (see order). */
-  private lastOrder?: { rooms: Room[]; signature: string; result: ActiveRoom[] };
+  private lastOrder?: { rooms: Room[]; signature: string; scores: Map<string, number>; result: ActiveRoom[] };
+  private rebuilding?: Promise<Map<string, number>>;
 
   constructor(private readonly deps: RoomActivityDeps) {}
 
@@ -68,6 +78,19 @@ export class RoomActivity {
     await guarded
       .write((s) => s.eval(ZADD_GT, [keys.roomsActivity], [at.getTime(), roomId]))
       .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.touch", roomId }));
+  }
+
+  /**
+   * Raises scores to what Postgres says (ZADD GT: idempotent, never backwards); the room
+   * list's loader calls it with the activity it read in the same statement. Best effort.
+   */
+  async refill(rows: { id: string; at: number }[]): Promise<void> {
+    const { guarded, keys } = this.deps;
+    if (!guarded || rows.length === 0) return;
+    const args = rows.flatMap((r) => [r.at, r.id]);
+    await guarded
+      .write((s) => s.eval(ZADD_GT, [keys.roomsActivity], args))
+      .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.refill" }));
   }
 
   /** Drops a deleted room from the order; best effort (a stray member is never listed). */
@@ -104,24 +127,70 @@ export class RoomActivity {
       try {
         const read = await (prefetched ?? this.prefetch());
         if (!read.ok) throw read.error;
+        // The same set as last time (the common case): no need to rebuild its map.
+        const signature = Array.isArray(read.reply) ? read.reply.join(";") : "";
+        const last = this.lastOrder;
+        if (last && last.signature === signature && last.rooms === listed) return { scores: last.scores, signature };
         const reply = pairs(read.reply);
         const cached = new Map(reply.map(([id, s]) => [id, Number(s)]));
-        if (listed.every((r) => cached.has(r.id))) return { scores: cached, signature: reply.join(";") };
-        const rows = await liveRoomActivity(db);
-        if (rows.length) {
-          const args = rows.flatMap((r) => [r.at, r.id]);
-          await guarded
-            .write((s) => s.eval(ZADD_GT, [keys.roomsActivity], args))
-            .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.rebuild" }));
-        }
+        if (listed.every((r) => cached.has(r.id))) return { scores: cached, signature };
+        const rebuilt = await this.rebuildOnce(listed);
         // What Redis held wins where it is newer (a send the statement did not see yet).
-        for (const r of rows) if (!(cached.get(r.id)! >= r.at)) cached.set(r.id, r.at);
+        for (const [id, at] of rebuilt) if (!(cached.get(id)! >= at)) cached.set(id, at);
         return { scores: cached };
       } catch (error) {
         if (!(error instanceof CacheUnavailableError)) throw error;
       }
     }
     return { scores: new Map((await liveRoomActivity(db)).map((r) => [r.id, r.at])) };
+  }
+
+  /** One rebuild per process at a time: concurrent callers share it. */
+  private rebuildOnce(listed: Room[]): Promise<Map<string, number>> {
+    this.rebuilding ??= this.rebuildAcrossInstances(listed).finally(() => {
+      this.rebuilding = undefined;
+    });
+    return this.rebuilding;
+  }
+
+  /**
+   * Refills `rooms:activity` from Postgres, once across instances: the caller that takes
+   * `{rooms:activity}:lock` queries and writes (ZADD GT); the others poll the set until it
+   * covers the list (a cold stampede then makes one query, not one per instance), and
+   * query themselves only if it does not within the load deadline.
+   */
+  private async rebuildAcrossInstances(listed: Room[]): Promise<Map<string, number>> {
+    const { guarded, keys, db } = this.deps;
+    const fromRows = (rows: { id: string; at: number }[]) => new Map(rows.map((r) => [r.id, r.at]));
+    const current = async () => {
+      const reply = await guarded?.read((s) => s.eval(ZALL, [keys.roomsActivity], [])).catch(() => null);
+      if (reply === null || reply === undefined) return null;
+      const scores = new Map(pairs(reply).map(([id, sc]) => [id, Number(sc)]));
+      return listed.every((r) => scores.has(r.id)) ? scores : undefined;
+    };
+    // A rebuild that finished after this caller's read (its read predates the refill) is enough.
+    const refilled = await current();
+    if (refilled) return refilled;
+    const lockKey = keys.lock(keys.roomsActivity);
+    const token = randomUUID();
+    const locked = guarded ? await guarded.write((s) => s.eval(LOCK, [lockKey], [token, LOCK_TTL_MS])).catch(() => null) : null;
+    if (!guarded || Number(locked) === 1) {
+      try {
+        const rows = await liveRoomActivity(db);
+        await this.refill(rows);
+        return fromRows(rows);
+      } finally {
+        await guarded?.write((s) => s.eval(UNLOCK, [lockKey], [token])).catch(() => {});
+      }
+    }
+    const deadline = performance.now() + REBUILD_WAIT_MS;
+    for (let delay = 10; performance.now() + delay < deadline; delay = Math.min(delay * 2, 80)) {
+      await sleep(delay);
+      const scores = await current();
+      if (scores === null) break;
+      if (scores) return scores;
+    }
+    return fromRows(await liveRoomActivity(db));
   }
 
   /** `rooms` in activity order, each with `lastActivityAt`; creation order if neither store answers. */
@@ -137,7 +206,7 @@ export class RoomActivity {
     const result = rooms
       .map((r) => ({ ...r, lastActivityAt: new Date(Math.max(scores.get(r.id) ?? 0, r.createdAt.getTime())) }))
       .sort(byActivity);
-    if (signature !== undefined) this.lastOrder = { rooms, signature, result };
+    if (signature !== undefined) this.lastOrder = { rooms, signature, scores, result };
     return result;
   }
 

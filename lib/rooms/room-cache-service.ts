@@ -9,6 +9,8 @@ export interface RoomCacheDeps {
   cache: CacheAside;
   keys: Keys;
   ttls: Ttls;
+  /** Given each live room's last activity (ms) whenever the list is read from Postgres; never rejects. */
+  onListLoaded?: (activity: { id: string; at: number }[]) => Promise<void>;
 }
 
 /**
@@ -30,7 +32,9 @@ export class RoomCacheService {
       ttlSeconds: ttls.roomsAll,
       staleTtlSeconds: ttls.stale,
       load: async () => {
-        const { rooms, version } = await listLiveRoomsWithVersion(db);
+        const { rooms, version, activity } = await listLiveRoomsWithVersion(db);
+        // Before the list is published: a reader that gets the list then finds its order.
+        await this.deps.onListLoaded?.(activity);
         return { data: rooms, version };
       },
     });
