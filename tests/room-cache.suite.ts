@@ -244,7 +244,9 @@ export function roomCacheSuite(driver: DriverUnderTest) {
         try {
           const healthy = instance();
           await healthy.roomWrites.create(alice, { name: "Still here" });
-          const rt = instance({ redis: driver.endpointAt(endpoint.port), guard: {} });
+          // Production deadlines; but a test process sharing its core with other test files
+          // is "busy" by withDeadline's measure, which grants a silent Redis up to 5 s: cap that.
+          const rt = instance({ redis: driver.endpointAt(endpoint.port), guard: { maxBusyWaitMs: 200 } });
           const elapsed: number[] = [];
           for (let i = 0; i < 8; i++) {
             const started = performance.now();

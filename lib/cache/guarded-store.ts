@@ -14,6 +14,12 @@ export interface GuardOptions {
   failuresToOpen?: number;
   /** How long the circuit stays open before one probe is let through, in ms. Default 2000. */
   halfOpenAfterMs?: number;
+  /**
+   * The most a call may wait while the process is too busy to judge the deadline. Default
+   * 5000 ms (see withDeadline). A caller that holds others up while it waits (the page
+   * cache's lookup: every concurrent request for that page joins it) wants far less.
+   */
+  maxBusyWaitMs?: number;
   /** `cause`: the failure that tripped the breaker, when it opens. */
   onStateChange?: (state: "closed" | "half-open" | "open", cause?: unknown) => void;
 }
@@ -51,7 +57,7 @@ const LATE_MS = 5;
  */
 const MAX_WAIT_WHEN_BUSY_MS = 5_000;
 
-export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number, maxBusyWaitMs = MAX_WAIT_WHEN_BUSY_MS): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const started = performance.now();
     let settled = false;
@@ -63,7 +69,7 @@ export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
           const now = performance.now();
           // Next renders in slices of ~20 ms under load; anything past a few ms is our backlog.
           const late = now - due > LATE_MS;
-          if (late && now - started < MAX_WAIT_WHEN_BUSY_MS) return arm(now + ms);
+          if (late && now - started < maxBusyWaitMs) return arm(now + ms);
           settled = true;
           reject(new DeadlineError(ms));
         });
@@ -111,6 +117,7 @@ export class GuardedStore {
   private lastFailure: unknown;
   private readonly readDeadlineMs: number;
   private readonly writeDeadlineMs: number;
+  private readonly maxBusyWaitMs: number;
 
   constructor(
     readonly store: CacheStore,
@@ -125,6 +132,7 @@ export class GuardedStore {
     this.breaker.onStateChange((s) => options.onStateChange?.(stateName(s), s === CircuitState.Open ? this.lastFailure : undefined));
     this.readDeadlineMs = options.readDeadlineMs ?? READ_DEADLINE_MS[store.driver];
     this.writeDeadlineMs = options.writeDeadlineMs ?? 250;
+    this.maxBusyWaitMs = options.maxBusyWaitMs ?? MAX_WAIT_WHEN_BUSY_MS;
   }
 
   get state(): "closed" | "half-open" | "open" {
@@ -149,7 +157,7 @@ export class GuardedStore {
   private async run<T>(deadlineMs: number, op: (store: CacheStore) => Promise<T>): Promise<T> {
     try {
       return await this.breaker.execute(() =>
-        withDeadline(op(this.store), deadlineMs).catch((error: unknown) => {
+        withDeadline(op(this.store), deadlineMs, this.maxBusyWaitMs).catch((error: unknown) => {
           this.lastFailure = error;
           throw error;
         }),

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { CacheHandlerValue } from "next/dist/server/lib/incremental-cache";
 import type { IncrementalCacheValue } from "next/dist/server/response-cache";
 import { createCacheStore } from "../cache/create-store";
-import { GuardedStore } from "../cache/guarded-store";
+import { CacheUnavailableError, GuardedStore } from "../cache/guarded-store";
 import { env } from "../env";
 import { logger } from "../observability/logger";
 import { metrics } from "../observability/metrics";
@@ -63,11 +63,19 @@ function state(serverDistDir?: string): ProcessState {
   const log = logger();
   const cache = store
     ? new PageCache<Stored>({
-        guarded: new GuardedStore(store),
+        // Concurrent requests for a page wait on its one lookup (Next batches them): never
+        // let a slow Redis hold them much past the deadline, busy process or not.
+        guarded: new GuardedStore(store, {
+          maxBusyWaitMs: 250,
+          onStateChange: (state, cause) => log.warn({ breaker: state, ...(cause ? { cause: String(cause) } : {}) }, `page cache: redis circuit ${state}`),
+        }),
         keys: pageCacheKeys(e.keyPrefix),
         encode: pageCacheCodec.encode,
         decode: (body) => pageCacheCodec.decode<Stored>(body),
-        onError: (error, op) => log.warn({ err: error, op }, "page cache operation failed"),
+        // Redis unavailable is logged once, when the circuit opens; other failures each time.
+        onError: (error, op) => {
+          if (!(error instanceof CacheUnavailableError)) log.warn({ err: error, op }, "page cache operation failed");
+        },
       })
     : null;
   g.__lobbyPageCache = { cache, buildId: readBuildId(serverDistDir), renderStarts: new Map(), served: new Map() };

@@ -142,7 +142,8 @@ describe("SearchService (Postgres full-text search, cached per generation)", () 
   it("searches Postgres without waiting when Redis does not answer (breaker open)", async () => {
     const hole = await blackhole();
     try {
-      const rt = instance({ redis: { driver: "ioredis", url: `redis://127.0.0.1:${hole.port}` }, guard: {} });
+      // A test process sharing its core is "busy" by withDeadline's measure: cap the grace (see guarded-store).
+      const rt = instance({ redis: { driver: "ioredis", url: `redis://127.0.0.1:${hole.port}` }, guard: { maxBusyWaitMs: 200 } });
       const room = await rt.roomWrites.create(alice, { name: "Outage" });
       await rt.messageWrites.send(alice, room.id, { body: "found anyway" });
       for (let i = 0; i < 5; i++) {

@@ -191,7 +191,7 @@ export class StatsService {
       );
       set = Number(reply) === 1;
     } catch (error) {
-      this.deps.onError?.(error, { op: "populate" });
+      if (!(error instanceof CacheUnavailableError)) this.deps.onError?.(error, { op: "populate" });
     }
     return { stats, set };
   }
