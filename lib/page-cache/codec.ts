@@ -6,11 +6,20 @@
 const BUFFER = "__lobby_b64";
 const MAP = "__lobby_map";
 
-function replacer(this: unknown, key: string, value: unknown): unknown {
-  // JSON.stringify has already called Buffer#toJSON by now: read the original from the holder.
-  const original = (this as Record<string, unknown>)[key];
-  if (original instanceof Uint8Array) return { [BUFFER]: Buffer.from(original).toString("base64") };
-  if (original instanceof Map) return { [MAP]: [...original.entries()] };
+/**
+ * Buffers and Maps swapped for their tagged forms before JSON.stringify sees them: a
+ * replacer would come too late for Buffers, whose toJSON turns a 100 KB payload into an
+ * array of 100,000 numbers first (a profile of a render-per-request run showed it).
+ */
+function toPlain(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { [BUFFER]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
+  if (value instanceof Map) return { [MAP]: [...value.entries()].map(([k, v]) => [k, toPlain(v)]) };
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON !== "function") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = toPlain(v);
+    return out;
+  }
   return value;
 }
 
@@ -24,7 +33,7 @@ function reviver(_key: string, value: unknown): unknown {
 }
 
 export function encodeCacheValue(value: unknown): string {
-  return JSON.stringify(value, replacer);
+  return JSON.stringify(toPlain(value));
 }
 
 export function decodeCacheValue<T>(body: string): T {

@@ -90,7 +90,10 @@ export class RoomActivity {
     const args = rows.flatMap((r) => [r.at, r.id]);
     await guarded
       .write((s) => s.eval(ZADD_GT, [keys.roomsActivity], args))
-      .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.refill" }));
+      .catch((error: unknown) => {
+        // Redis unavailable is logged once, when the circuit opens; this runs on every list load.
+        if (!(error instanceof CacheUnavailableError)) this.deps.onError?.(error, { op: "activity.refill" });
+      });
   }
 
   /** Drops a deleted room from the order; best effort (a stray member is never listed). */
