@@ -1,3 +1,4 @@
+import { Brand } from "./brand";
 import { formatCount } from "./format";
 import { SessionBadge } from "./session-badge";
 
@@ -5,13 +6,7 @@ export function SiteHeader({ count, stale }: { count: number; stale: boolean }) 
   return (
     <header className="site-header">
       <div className="container site-header-inner">
-        <a className="brand" href="/">
-          <svg className="brand-mark" viewBox="0 0 32 32" width="32" height="32" aria-hidden="true">
-            <rect width="32" height="32" rx="9" fill="var(--accent)" />
-            <path d="M9 11.5A2.5 2.5 0 0 1 11.5 9h9a2.5 2.5 0 0 1 2.5 2.5v6a2.5 2.5 0 0 1-2.5 2.5H15l-4 3.5V20h.5" fill="none" stroke="#fff" strokeWidth="2" strokeLinejoin="round" />
-          </svg>
-          <span className="brand-name">Lobby</span>
-        </a>
+        <Brand />
         <p className={stale ? "count-pill count-pill-stale" : "count-pill"}>
           {/* Green: the count is live; amber: it is the saved copy (see the stale banner). */}
           <span className="count-dot" aria-hidden="true" />
