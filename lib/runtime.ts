@@ -177,6 +177,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       detachCounters?.();
       await minuteCounters?.stop();
       await stats.settled();
+      guarded?.dispose();
       await store?.close();
       await db.close();
     },

@@ -339,7 +339,7 @@ export class CacheAside {
       await this.retryPolicy.execute(() => {
         attempts++;
         // An open circuit will not close within a retry's backoff: defer at once.
-        if (this.options.guarded?.state === "open") throw new CacheUnavailableError("circuit open");
+        if (this.options.guarded?.available === false) throw new CacheUnavailableError("circuit open");
         return this.invalidate(keysToDrop);
       });
       metrics.cacheInvalidations.inc({ outcome: attempts > 1 ? "retried" : "ok" }, keysToDrop.length);

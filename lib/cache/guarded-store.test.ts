@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { blackhole } from "../../tests/support/net-faults";
+import { blackhole, tcpProxy } from "../../tests/support/net-faults";
 import { CacheUnavailableError, GuardedStore } from "./guarded-store";
 import { createIoredisStore } from "./ioredis-store";
 
@@ -14,6 +14,14 @@ function busyLoop(): () => void {
   return () => clearInterval(timer);
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function timed(call: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await call().catch(() => {});
+  return performance.now() - started;
+}
+
 describe("GuardedStore (a Redis that accepts connections and never answers)", async () => {
   const hole = await blackhole();
   const store = createIoredisStore(`redis://127.0.0.1:${hole.port}`);
@@ -22,22 +30,68 @@ describe("GuardedStore (a Redis that accepts connections and never answers)", as
     await hole.close();
   });
 
-  it("gives a busy process grace while the circuit is closed, but a probe of an open circuit only its deadline", async () => {
-    const guarded = new GuardedStore(store, { readDeadlineMs: 50, maxBusyWaitMs: 1_500, failuresToOpen: 1, halfOpenAfterMs: 200 });
+  it("gives a busy process grace while the circuit is closed; once open, no call waits, probe or not", async () => {
+    const states: string[] = [];
+    const guarded = new GuardedStore(store, {
+      readDeadlineMs: 50,
+      maxBusyWaitMs: 1_500,
+      failuresToOpen: 1,
+      halfOpenAfterMs: 200,
+      onStateChange: (s) => states.push(s),
+    });
     const stop = busyLoop();
     try {
-      let started = performance.now();
+      const started = performance.now();
       await expect(guarded.read((s) => s.get("k"))).rejects.toBeInstanceOf(CacheUnavailableError);
       // Closed: checks ran late (the loop was busy), so the call was given the grace.
       expect(performance.now() - started).toBeGreaterThan(1_000);
       expect(guarded.state).toBe("open");
-      await new Promise((r) => setTimeout(r, 250));
-      started = performance.now();
-      await expect(guarded.read((s) => s.get("k"))).rejects.toBeInstanceOf(CacheUnavailableError);
-      // The probe: no grace, however busy the loop.
-      expect(performance.now() - started).toBeLessThan(500);
+      // Through several probe periods, calls keep failing at once, including those made
+      // while a background probe is waiting out its deadline (cockatiel's half-open would
+      // have made the first of them the probe and every other one wait on it).
+      const waits: number[] = [];
+      const until = performance.now() + 1_000;
+      while (performance.now() < until) {
+        waits.push(await timed(() => guarded.read((s) => s.get("k"))));
+        await sleep(5);
+      }
+      expect(Math.max(...waits)).toBeLessThan(10);
+      // The background probes did run, and failed: open → half-open → open, repeatedly.
+      expect(states.filter((s) => s === "half-open").length).toBeGreaterThanOrEqual(2);
+      expect(guarded.available).toBe(false);
     } finally {
       stop();
+      guarded.dispose();
     }
+  });
+});
+
+describe("GuardedStore (Redis down, then back)", async () => {
+  const proxy = await tcpProxy(6379);
+  const store = createIoredisStore(`redis://127.0.0.1:${proxy.port}`);
+  afterAll(async () => {
+    await store.close();
+    await proxy.close();
+  });
+
+  it("closes the circuit from its background probe, with no request in flight, and tells its listeners", async () => {
+    const guarded = new GuardedStore(store, { readDeadlineMs: 200, failuresToOpen: 2, halfOpenAfterMs: 300 });
+    let recovered = 0;
+    guarded.onRecovered(() => recovered++);
+    await guarded.read((s) => s.ping());
+
+    await proxy.cut();
+    for (let i = 0; i < 2; i++) await expect(guarded.read((s) => s.ping())).rejects.toBeInstanceOf(CacheUnavailableError);
+    expect(guarded.state).toBe("open");
+    await sleep(700); // two probe periods, both failing: still open, nobody asked
+    expect(guarded.available).toBe(false);
+
+    await proxy.restore();
+    const deadline = performance.now() + 5_000;
+    while (!guarded.available && performance.now() < deadline) await sleep(20);
+    expect(guarded.state).toBe("closed");
+    expect(recovered).toBe(1);
+    await expect(guarded.read((s) => s.get("no-such-key-for-guarded-store-test"))).resolves.toBeNull();
+    guarded.dispose();
   });
 });

@@ -81,7 +81,7 @@ export class PageCache<T> {
   async store(key: string, value: T, stamp: number, tags: string[], ttlSeconds: number): Promise<boolean> {
     const { guarded, keys } = this.options;
     // With the circuit open the store would be refused anyway: skip encoding ~150 KB.
-    if (guarded.state === "open") return false;
+    if (!guarded.available) return false;
     const version = `${stamp}.${randomUUID().slice(0, 8)}`;
     try {
       const body = this.options.encode(value);

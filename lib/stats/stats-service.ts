@@ -149,7 +149,7 @@ export class StatsService {
         this.markOwed = false;
         return;
       } catch (error) {
-        if (attempt === 1 || guarded.state === "open") {
+        if (attempt === 1 || !guarded.available) {
           // Owed until Redis is back; meanwhile the freshness window bounds how old the stats get.
           this.markOwed = true;
           this.deps.onError?.(error, { op: "mark-stale" });
