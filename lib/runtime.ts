@@ -154,7 +154,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     cache,
     keys,
     ttls,
-    rooms: new RoomCacheService({ db: db.db, cache, keys, ttls, onListLoaded: (rows) => activity.refill(rows) }),
+    rooms: new RoomCacheService({ db: db.db, cache, keys, ttls, onListLoaded: (rooms, rows) => activity.listLoaded(rooms, rows) }),
     activity,
     roomWrites: new RoomService({ db: db.db, cache, keys, publish: (event) => events.publish("rooms", event), limiter, activity, afterCommit }),
     messages: new MessageCacheService({ db: db.db, cache, keys, ttls }),

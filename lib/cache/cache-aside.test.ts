@@ -22,27 +22,30 @@ describe("CacheAside with Redis unavailable", async () => {
     await store.close();
   });
 
-  function table() {
-    const t = {
-      committed: 0,
-      failing: false,
-      gates: [] as ReturnType<typeof gate>[],
-      spec: {
-        cache: "test",
-        key: `test:coalesce:${Math.random()}`,
-        schema: z.number(),
-        ttlSeconds: 60,
-        staleTtlSeconds: 60,
-        load: async () => {
-          const seen = t.committed;
-          const failing = t.failing;
-          const g = gate();
-          t.gates.push(g);
-          await g.pass();
-          if (failing) throw new Error("postgres down");
-          return { data: seen, version: seen };
-        },
-      } satisfies ReadSpec<number>,
+  interface Table {
+    committed: number;
+    failing: boolean;
+    gates: ReturnType<typeof gate>[];
+    spec: ReadSpec<number>;
+  }
+
+  function table(): Table {
+    const t: Table = { committed: 0, failing: false, gates: [], spec: undefined as never };
+    t.spec = {
+      cache: "test",
+      key: `test:coalesce:${Math.random()}`,
+      schema: z.number(),
+      ttlSeconds: 60,
+      staleTtlSeconds: 60,
+      load: async () => {
+        const seen = t.committed;
+        const failing = t.failing;
+        const g = gate();
+        t.gates.push(g);
+        await g.pass();
+        if (failing) throw new Error("postgres down");
+        return { data: seen, version: seen };
+      },
     };
     return t;
   }

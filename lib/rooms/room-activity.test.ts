@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
 import { useInstances } from "../../tests/support/instances";
+import { closedPort } from "../../tests/support/net-faults";
 
 const alice: Session = { id: "alice-session-0001", name: "Alice" };
 const bob: Session = { id: "bob-session-000001", name: "Bob" };
@@ -74,6 +75,22 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     // The list's loader refills the order from the same statement.
     expect(t.queries.count).toBe(1);
     for (const l of lists) expect(l).toEqual(["Charlie", "Bravo", "Alpha"]);
+  });
+
+  it.each([
+    ["off (CACHE_ENABLED=false)", async () => ({ cacheEnabled: false })],
+    ["unreachable", async () => ({ redis: { driver: "ioredis" as const, url: `redis://127.0.0.1:${await closedPort()}` }, guard: { maxBusyWaitMs: 200 } })],
+  ])("Redis %s: the list and its order come from one Postgres statement, in activity order", async (_label, config) => {
+    const healthy = instance();
+    const { a } = await threeRooms(healthy);
+    await healthy.messageWrites.send(bob, a.id, { body: "Hi" });
+    const rt = instance(await config());
+    await rt.db.db.execute(sql`select 1`); // postgres.js's one-time type lookup
+    for (let i = 0; i < 5; i++) {
+      t.queries.reset();
+      expect(await listed(rt)).toEqual(["Alpha", "Charlie", "Bravo"]);
+      expect(t.queries.count).toBe(1);
+    }
   });
 
   it("rebuilds the sorted set from Postgres when it is missing, idempotently, and never moves a score back", async () => {

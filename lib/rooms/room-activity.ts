@@ -68,6 +68,8 @@ export class RoomActivity {
   /** The last ordering made from Redis's scores (see order). */
   private lastOrder?: { rooms: Room[]; signature: string; scores: Map<string, number>; result: ActiveRoom[] };
   private rebuilding?: Promise<Map<string, number>>;
+  /** Activity read by the list's loader, per list it loaded (see listLoaded). */
+  private readonly loaded = new WeakMap<Room[], Map<string, number>>();
 
   constructor(private readonly deps: RoomActivityDeps) {}
 
@@ -78,6 +80,16 @@ export class RoomActivity {
     await guarded
       .write((s) => s.eval(ZADD_GT, [keys.roomsActivity], [at.getTime(), roomId]))
       .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.touch", roomId }));
+  }
+
+  /**
+   * The room list's loader read `rooms` and their activity in one statement: keeps that
+   * activity for ordering this very list when Redis cannot answer (an outage, or the cache
+   * turned off), so the order costs no second query; and refills the sorted set.
+   */
+  listLoaded(rooms: Room[], rows: { id: string; at: number }[]): Promise<void> {
+    this.loaded.set(rooms, new Map(rows.map((r) => [r.id, r.at])));
+    return this.refill(rows);
   }
 
   /**
@@ -145,6 +157,9 @@ export class RoomActivity {
         if (!(error instanceof CacheUnavailableError)) throw error;
       }
     }
+    // Redis unavailable or off: the activity read with this list, else Postgres.
+    const known = this.loaded.get(listed);
+    if (known) return { scores: known };
     return { scores: new Map((await liveRoomActivity(db)).map((r) => [r.id, r.at])) };
   }
 

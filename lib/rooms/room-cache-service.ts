@@ -9,8 +9,11 @@ export interface RoomCacheDeps {
   cache: CacheAside;
   keys: Keys;
   ttls: Ttls;
-  /** Given each live room's last activity (ms) whenever the list is read from Postgres; never rejects. */
-  onListLoaded?: (activity: { id: string; at: number }[]) => Promise<void>;
+  /**
+   * Given the list and each live room's last activity (ms), read in the same statement,
+   * whenever the list is read from Postgres; never rejects.
+   */
+  onListLoaded?: (rooms: Room[], activity: { id: string; at: number }[]) => Promise<void>;
 }
 
 /**
@@ -34,7 +37,7 @@ export class RoomCacheService {
       load: async () => {
         const { rooms, version, activity } = await listLiveRoomsWithVersion(db);
         // Before the list is published: a reader that gets the list then finds its order.
-        await this.deps.onListLoaded?.(activity);
+        await this.deps.onListLoaded?.(rooms, activity);
         return { data: rooms, version };
       },
     });
