@@ -104,7 +104,12 @@ export class CacheUnavailableError extends Error {
   }
 }
 
+/**
+ * An open circuit's error: the same object every time. Requests meet it at the rate they
+ * arrive, and a fresh Error (a stack trace) per call was a measurable part of their cost.
+ */
 let circuitOpenError: CacheUnavailableError | undefined;
+const circuitOpen = () => (circuitOpenError ??= new CacheUnavailableError(new BrokenCircuitError()));
 
 const stateName = (s: CircuitState) =>
   s === CircuitState.Closed ? "closed" : s === CircuitState.HalfOpen ? "half-open" : "open";
@@ -204,9 +209,7 @@ export class GuardedStore {
 
   private async run<T>(deadlineMs: number, op: (store: CacheStore) => Promise<T>): Promise<T> {
     // Open or being probed: fail at once (the probe runs in the background, see above).
-    // Open circuit: the same error every time. Requests meet it at the rate they arrive,
-    // and a fresh Error (a stack trace) per call was a measurable part of their cost.
-    if (this.breaker.state !== CircuitState.Closed) throw (circuitOpenError ??= new CacheUnavailableError(new BrokenCircuitError()));
+    if (this.breaker.state !== CircuitState.Closed) throw circuitOpen();
     try {
       return await this.breaker.execute(() =>
         withDeadline(op(this.store), deadlineMs, this.maxBusyWaitMs).catch((error: unknown) => {
@@ -215,7 +218,7 @@ export class GuardedStore {
         }),
       );
     } catch (error) {
-      if (error instanceof BrokenCircuitError) throw (circuitOpenError ??= new CacheUnavailableError(error));
+      if (error instanceof BrokenCircuitError) throw circuitOpen();
       throw new CacheUnavailableError(error);
     }
   }

@@ -5,7 +5,7 @@ import type { Keys, Ttls } from "../cache/keys";
 import { decodeEnvelope, encodeEnvelope } from "../cache/protocol";
 import { lua } from "../cache/store";
 import type { Db } from "../db/client";
-import { searchContent } from "../db/queries/search";
+import { searchContent, type SearchRow } from "../db/queries/search";
 import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
 import type { ContentChange } from "./content-change";
@@ -13,13 +13,7 @@ import { excerpt, segmentSchema, toSegments, type Segment } from "./snippet";
 import { SEARCH_OFFSET_MAX, normaliseQuery, type SearchParams } from "./validation";
 
 /** One search hit: a room (its name and description) or a message (its body). */
-export interface SearchHit {
-  kind: "room" | "message";
-  roomId: string;
-  roomName: string;
-  messageId: string | null;
-  authorName: string | null;
-  createdAt: Date;
+export interface SearchHit extends Omit<SearchRow, "rank" | "title" | "snippet"> {
   /** A room's name, highlighted; null for a message. */
   title: Segment[] | null;
   /** A room's description or an excerpt of a message around its first hit, highlighted. */

@@ -94,15 +94,30 @@ function Axes({ ticks, xLabels }: { ticks: { at: number; label: string }[]; xLab
   );
 }
 
-function Figure({ title, summary, legend, children, table }: { title: string; summary: string; legend: string[]; children: ReactNode; table: ReactNode }) {
+/**
+ * The frame every chart shares: title, legend, the SVG with its axes and empty text
+ * around the chart's own marks (`children`), and the hidden table of the same numbers.
+ */
+function Figure(props: Common & {
+  series: { name: string; values: (number | null)[] }[];
+  yTicks: { at: number; label: string }[];
+  xAt: (slot: string) => number;
+  /** Shows `emptyText` across the plot. */
+  empty: boolean;
+  emptyText?: string;
+  children: ReactNode;
+}) {
+  const { title, summary, series } = props;
   return (
     <figure className="chart">
       <figcaption className="chart-title">{title}</figcaption>
-      <Legend names={legend} />
+      <Legend names={series.map((s) => s.name)} />
       <svg className="chart-svg" viewBox={`0 0 ${FRAME.width} ${FRAME.height}`} role="img" aria-label={`${title}. ${summary}`}>
-        {children}
+        <Axes ticks={props.yTicks} xLabels={props.labelled.map((slot) => ({ x: props.xAt(slot), label: props.slotLabel(slot) }))} />
+        {props.empty && props.emptyText && <EmptyText text={props.emptyText} />}
+        {props.children}
       </svg>
-      {table}
+      <DataTable caption={title} slotHeader={props.slotHeader} slots={props.slots} slotLabel={props.slotLabel} series={series} format={props.format} />
     </figure>
   );
 }
@@ -120,14 +135,7 @@ export function LineChart(props: Common & { series: LineSeries[]; yMax: number; 
   const { paths, yTicks, xAt } = linePaths(FRAME, props.slots, props.series, props.yMax, props.yFormat);
   const empty = props.series.every((s) => s.values.every((v) => v === null));
   return (
-    <Figure
-      title={props.title}
-      summary={props.summary}
-      legend={props.series.map((s) => s.name)}
-      table={<DataTable caption={props.title} slotHeader={props.slotHeader} slots={props.slots} slotLabel={props.slotLabel} series={props.series} format={props.format} />}
-    >
-      <Axes ticks={yTicks} xLabels={props.labelled.map((s) => ({ x: xAt(s), label: props.slotLabel(s) }))} />
-      {empty && props.emptyText && <EmptyText text={props.emptyText} />}
+    <Figure {...props} yTicks={yTicks} xAt={xAt} empty={empty}>
       {paths.map((p, i) => (
         <g key={p.name} className={`series-${i % 7}`}>
           <path className="chart-line" d={p.d} />
@@ -145,14 +153,7 @@ export function StackedBarChart(props: Common & { series: StackSeries[]; emptyTe
   const { rects, yTicks, xAt } = stackedBars(FRAME, props.slots, props.series);
   const empty = rects.every((s) => s.rects.length === 0);
   return (
-    <Figure
-      title={props.title}
-      summary={props.summary}
-      legend={props.series.map((s) => s.name)}
-      table={<DataTable caption={props.title} slotHeader={props.slotHeader} slots={props.slots} slotLabel={props.slotLabel} series={props.series} format={props.format} />}
-    >
-      <Axes ticks={yTicks} xLabels={props.labelled.map((s) => ({ x: xAt(s), label: props.slotLabel(s) }))} />
-      {empty && props.emptyText && <EmptyText text={props.emptyText} />}
+    <Figure {...props} yTicks={yTicks} xAt={xAt} empty={empty}>
       {rects.map((s, i) => (
         <g key={s.name} className={`series-${i % 7}`}>
           {s.rects.map((r) => (
