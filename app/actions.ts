@@ -18,11 +18,10 @@ import type { CreateRoomState, DisplayNameState, RoomsData } from "./form-state"
 export async function getInitialRoomsData(): Promise<RoomsData> {
   const { rooms, activity } = runtime();
   // The count is decoration: if it alone fails, the list's length is a fine stand-in.
-  const scores = activity.prefetch();
-  const [all, count] = await Promise.all([rooms.getAllRooms(), rooms.getRoomCount().catch(() => null)]);
+  const [all, count] = await Promise.all([activity.activeRooms(rooms), rooms.getRoomCount().catch(() => null)]);
   return {
-    // Most recent activity first: the order (and only it) comes from `rooms:activity`.
-    rooms: await activity.order(all.data, scores),
+    // Most recent activity first: the order (and only it) comes from `{rooms:all}:activity`.
+    rooms: all.data,
     count: count?.data ?? all.data.length,
     stale: all.source === "stale" || count?.source === "stale",
   };

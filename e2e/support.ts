@@ -73,7 +73,8 @@ export async function seedMessages(roomId: string, bodies: string[]): Promise<vo
     await redis.incr(`{${key}}:gen`);
     await redis.del(key);
     // The room list's order, as a send bumps it (GT: never backwards).
-    await redis.zadd(`${E2E_KEY_PREFIX}rooms:activity`, "GT", activityMs, roomId);
+    const { createKeys } = await import("../lib/cache/keys");
+    await redis.zadd(createKeys(E2E_KEY_PREFIX).roomsActivity, "GT", activityMs, roomId);
     // And the home page's render, which shows that order, expires (lib/page-cache).
     const { pageCacheKeys } = await import("../lib/page-cache/page-cache");
     const { HOME_PAGE_TAGS } = await import("../lib/page-cache/page-tags");

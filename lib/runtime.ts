@@ -60,7 +60,7 @@ export interface Runtime {
   keys: Keys;
   ttls: Ttls;
   rooms: RoomCacheService;
-  /** The room list's activity order (`rooms:activity`) and per-session read marks. */
+  /** The room list's activity order (`{rooms:all}:activity`) and per-session read marks. */
   activity: RoomActivity;
   roomWrites: RoomService;
   messages: MessageCacheService;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Env } from "../lib/env";
 import type { Session } from "../lib/session/session";
 import { blackhole, closedPort, gate, tcpProxy } from "./support/net-faults";
@@ -97,6 +97,33 @@ export function roomCacheSuite(driver: DriverUnderTest) {
       expect((await b.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Dogs"]);
       expect((await b.rooms.getRoom(other.id)).data).toBeNull();
       expect((await b.rooms.getRoomCount()).data).toBe(1);
+    });
+
+    it("reads the list and its activity order in one call that sends only what changed", async () => {
+      const [a, b] = [instance(), instance()];
+      const cats = await a.roomWrites.create(alice, { name: "Cats" });
+      await a.roomWrites.create(alice, { name: "Dogs" });
+      const names = async () => (await b.activity.activeRooms(b.rooms)).data.map((r) => r.name);
+      expect(await names()).toEqual(["Dogs", "Cats"]);
+      expect(await names()).toEqual(["Dogs", "Cats"]);
+      const get = vi.spyOn(b.store!, "get");
+      const evals = vi.spyOn(b.store!, "eval");
+      queries.reset();
+      expect(await names()).toEqual(["Dogs", "Cats"]);
+      expect(get).not.toHaveBeenCalled();
+      expect(evals).toHaveBeenCalledTimes(1);
+      const [state, value, signature, members] = (await evals.mock.results[0]!.value) as unknown[];
+      expect([state, value, members]).toEqual([1, "", undefined]);
+      // Activity on another instance: the order is sent, the list is not, and it shows at once.
+      await a.activity.touch(cats.id, new Date(Date.now() + 1_000));
+      evals.mockClear();
+      expect(await names()).toEqual(["Cats", "Dogs"]);
+      const moved = (await evals.mock.results[0]!.value) as unknown[];
+      expect(moved.slice(0, 2)).toEqual([1, ""]);
+      expect(moved[2]).not.toBe(signature);
+      expect(moved[3]).toHaveLength(4);
+      expect(evals).toHaveBeenCalledTimes(1);
+      expect(queries.count).toBe(0);
     });
 
     it("refuses bad input, duplicate names and non-owners, storing nothing", async () => {

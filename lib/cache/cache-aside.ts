@@ -6,7 +6,17 @@ import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
 import { CacheUnavailableError, withDeadline, type GuardedStore } from "./guarded-store";
 import { LOCK_TTL_MS, type Keys } from "./keys";
-import { GET_OR_LOCK, INVALIDATE, POPULATE, RELEASE, decodeEnvelope, encodeEnvelope, invalidateCall } from "./protocol";
+import {
+  GET_OR_LOCK,
+  GET_WITH_SET,
+  INVALIDATE,
+  POPULATE,
+  RELEASE,
+  decodeEnvelope,
+  encodeEnvelope,
+  envelopeTag,
+  invalidateCall,
+} from "./protocol";
 
 /*
  * The read and write paths over the protocol of ./protocol.ts: single flight across
@@ -28,12 +38,28 @@ export interface ReadSpec<T> {
   load: () => Promise<{ data: T; version: number }>;
   /** False for values not worth caching (an unknown id): returned, lock released, nothing set. Default: all. */
   shouldCache?: (data: T) => boolean;
+  /**
+   * A sorted set on the key's hash slot to read in the same round trip when the key hits
+   * (the room list's order), with the signature of the copy the caller holds, if any.
+   */
+  alongside?: { key: string; knownSignature?: string };
 }
 
 export interface ReadResult<T> {
   data: T;
   source: Source;
   version: number;
+  /** The spec's `alongside` set, when the read hit and Redis answered both. */
+  alongside?: SortedSetRead;
+}
+
+/**
+ * A sorted set as Redis held it: `signature` (SHA-1 of its members and scores, in order) and
+ * `flat` (member, score, member, score, ...), left out when the signature is the caller's.
+ */
+export interface SortedSetRead {
+  signature: string;
+  flat?: string[];
 }
 
 export interface CacheAsideHooks {
@@ -77,6 +103,14 @@ interface LoadOutcome<T> {
   loadStartedAt?: number;
 }
 
+/** A key's last decoded value: its bytes, their envelope's tag, and what they decoded to. */
+interface Decoded {
+  raw: string;
+  tag: string;
+  schema: z.ZodType<unknown>;
+  result: ReadResult<unknown>;
+}
+
 /** A Postgres read shared by callers while Redis is unavailable: settled, never rejected. */
 interface DirectLoad<T> {
   startedAt: number;
@@ -90,7 +124,7 @@ export class CacheAside {
   /** Keys whose invalidation failed; retried when the circuit closes again. */
   private readonly pending = new Set<string>();
   /** The last decoded value of each recently read key (see decode). */
-  private readonly decoded = new Map<string, { raw: string; schema: z.ZodType<unknown>; result: ReadResult<unknown> }>();
+  private readonly decoded = new Map<string, Decoded>();
   private readonly retryPolicy = retry(handleAll, {
     maxAttempts: 2,
     backoff: new ExponentialBackoff({ initialDelay: 25, maxDelay: 100 }),
@@ -120,8 +154,7 @@ export class CacheAside {
     }
     const started = performance.now();
     try {
-      const raw = await guarded.read((s) => s.get(spec.key));
-      const hit = raw === null ? undefined : this.decode(spec, raw);
+      const { raw, hit } = spec.alongside ? await this.getWithSet(spec, guarded) : await this.get(spec, guarded);
       this.observe(spec.cache, started);
       if (hit) {
         metrics.cacheRequests.inc({ cache: spec.cache, outcome: "hit" });
@@ -135,6 +168,29 @@ export class CacheAside {
     metrics.cacheRequests.inc({ cache: spec.cache, outcome: "miss" });
     recordTiming("cache", performance.now() - started, "miss");
     return this.readMiss(spec);
+  }
+
+  private async get<T>(spec: ReadSpec<T>, guarded: GuardedStore): Promise<{ raw: string | null; hit?: ReadResult<T> }> {
+    const raw = await guarded.read((s) => s.get(spec.key));
+    return { raw, hit: raw === null ? undefined : this.decode(spec, raw) };
+  }
+
+  /**
+   * The key and its `alongside` sorted set in one script (one round trip), sent only where
+   * they differ from what this process holds: the key's last decoded value (by envelope
+   * tag) and the caller's copy of the set (by signature). A hot read then moves a few bytes.
+   */
+  private async getWithSet<T>(spec: ReadSpec<T>, guarded: GuardedStore): Promise<{ raw: string | null; hit?: ReadResult<T> }> {
+    const { key, knownSignature } = spec.alongside!;
+    const known = this.decoded.get(spec.key);
+    const held = known?.schema === spec.schema ? known : undefined;
+    const [state, value, signature, flat] = (await guarded.read((s) =>
+      s.eval(GET_WITH_SET, [spec.key, key], [held?.tag ?? "", knownSignature ?? ""]),
+    )) as [number, string, string, string[] | undefined];
+    const alongside: SortedSetRead = flat ? { signature, flat } : { signature };
+    if (state === 0) return { raw: null };
+    const hit = state === 1 && held ? (held.result as ReadResult<T>) : this.decode(spec, value);
+    return { raw: value, hit: hit && { ...hit, alongside } };
   }
 
   /**
@@ -331,7 +387,7 @@ export class CacheAside {
     const result: ReadResult<T> | undefined = decoded && { ...decoded, source: "cache" };
     if (result) {
       this.decoded.delete(spec.key);
-      this.decoded.set(spec.key, { raw, schema: spec.schema, result });
+      this.decoded.set(spec.key, { raw, tag: envelopeTag(raw), schema: spec.schema, result });
       if (this.decoded.size > DECODED_MEMO_SIZE) this.decoded.delete(this.decoded.keys().next().value as string);
     }
     return result;

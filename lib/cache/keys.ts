@@ -114,8 +114,10 @@ export function createKeys(prefix = "") {
     /**
      * Sorted set: member a room id, score its last activity (ms): the room list's order.
      * No TTL; rebuilt from Postgres when missing or incomplete (lib/rooms/room-activity.ts).
+     * A companion of `rooms:all` (`{rooms:all}:activity`), so one script reads the list and
+     * its order in a single round trip, on Redis Cluster too.
      */
-    roomsActivity: k("rooms:activity"),
+    roomsActivity: companion(k("rooms:all"), "activity"),
     /** Hash of one session's last-read marks: room id to ms (plus `_since`, the first look). */
     readMarks: (sessionId: string) => k(`read:${sessionId}`),
     /** GCRA state (theoretical arrival time, ms) of one rate limit: scope e.g. `message:session`. */

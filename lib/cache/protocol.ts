@@ -26,6 +26,36 @@ end
 return {0, ''}
 `);
 
+/**
+ * A hit read of KEYS[1] together with the sorted set KEYS[2] on its hash slot (the room
+ * list and its activity order), answering only what the caller does not hold already:
+ * {state, value, signature, members?}. state 0: KEYS[1] missing; 1: its value starts with
+ * ARGV[1] (the caller's copy: see envelopeTag), value ''; 2: value sent. The signature is
+ * the SHA-1 of the set (members and scores, in order); members are left out when it equals
+ * ARGV[2], the signature of the caller's copy.
+ */
+export const GET_WITH_SET = lua(`
+local v = redis.call('GET', KEYS[1])
+local state, value = 0, ''
+if v then
+  if ARGV[1] ~= '' and string.sub(v, 1, #ARGV[1]) == ARGV[1] then state = 1 else state, value = 2, v end
+end
+local members = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+local signature = redis.sha1hex(table.concat(members, ';'))
+if signature == ARGV[2] then return {state, value, signature} end
+return {state, value, signature, members}
+`);
+
+/**
+ * A cached value's identity: its envelope's head (`{"v":<version>,"at":ISO`), which names
+ * the Postgres version it was read at and when it was encoded. Two values with one head
+ * hold the same data, so a reader holding one need not be sent the other.
+ */
+export function envelopeTag(raw: string): string {
+  const end = raw.indexOf(',"data":');
+  return end > 0 ? raw.slice(0, end) : "";
+}
+
 /** 1: set; 0: refused, a write landed during the load; 2: refused, a newer value is cached. */
 export const POPULATE = lua(`
 local result = 0

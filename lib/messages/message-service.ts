@@ -16,7 +16,7 @@ export interface MessageServiceDeps {
   cache: CacheAside;
   keys: Keys;
   limiter: RateLimiter;
-  /** The room list's order (`rooms:activity`): bumped after each send; best effort. */
+  /** The room list's order (`{rooms:all}:activity`): bumped after each send; best effort. */
   activity?: RoomActivity;
   /** The event bus's publish; best effort, never throws. */
   publish: (topic: Topic, event: LobbyEvent) => Promise<void>;

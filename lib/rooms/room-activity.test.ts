@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
 import { useInstances } from "../../tests/support/instances";
@@ -11,13 +11,14 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The room list as the home page and GET /api/rooms build it. */
 async function listed(rt: Runtime): Promise<string[]> {
-  const all = await rt.rooms.getAllRooms();
-  return (await rt.activity.order(all.data)).map((r) => r.name);
+  return (await rt.activity.activeRooms(rt.rooms)).data.map((r) => r.name);
 }
 
 describe("room list by last activity, and unread marks (real Postgres and Redis)", () => {
   const t = useInstances({ truncate: "rooms, messages" });
   const { instance, key } = t;
+  /** The order's sorted set: a companion of the list, on its hash slot. */
+  const orderKey = () => `{${key("rooms:all")}}:activity`;
 
   async function threeRooms(rt: Runtime) {
     const a = await rt.roomWrites.create(alice, { name: "Alpha" });
@@ -33,7 +34,7 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     const rt = instance();
     const { a, b, c } = await threeRooms(rt);
     expect(await listed(rt)).toEqual(["Charlie", "Bravo", "Alpha"]);
-    expect(Number(await t.redis.raw.zscore(key("rooms:activity"), c.id))).toBe(c.createdAt.getTime());
+    expect(Number(await t.redis.raw.zscore(orderKey(), c.id))).toBe(c.createdAt.getTime());
 
     expect((await rt.rooms.getAllRooms()).source).toBe("cache");
     await rt.messageWrites.send(bob, a.id, { body: "Hi" });
@@ -56,12 +57,12 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     // lookup done): only the order is missing.
     expect(await listed(one)).toEqual(await listed(two));
     await Promise.all([one, two].map((rt) => rt.db.db.execute(sql`select 1`)));
-    await t.redis.raw.del(key("rooms:activity"));
+    await t.redis.raw.del(orderKey());
     t.queries.reset();
     const lists = await Promise.all(Array.from({ length: 50 }, (_, i) => listed(i % 2 ? one : two)));
     expect(t.queries.count).toBe(1);
     for (const l of lists) expect(l).toEqual(["Charlie", "Bravo", "Alpha"]);
-    expect(await t.redis.raw.zcard(key("rooms:activity"))).toBe(3);
+    expect(await t.redis.raw.zcard(orderKey())).toBe(3);
   });
 
   it("a cold stampede with the list and the order both gone costs one Postgres statement", async () => {
@@ -69,7 +70,7 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     await threeRooms(one);
     expect(await listed(one)).toEqual(await listed(two));
     await Promise.all([one, two].map((rt) => rt.db.db.execute(sql`select 1`)));
-    await t.redis.raw.del(key("rooms:all"), key("rooms:activity"));
+    await t.redis.raw.del(key("rooms:all"), orderKey());
     t.queries.reset();
     const lists = await Promise.all(Array.from({ length: 50 }, (_, i) => listed(i % 2 ? one : two)));
     // The list's loader refills the order from the same statement.
@@ -93,28 +94,73 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     }
   });
 
+  it("a hot read of the list and its order is one Redis call answering only what changed", async () => {
+    const [rt, other] = [instance(), instance()];
+    const { a, b } = await threeRooms(other);
+    expect(await listed(rt)).toEqual(["Charlie", "Bravo", "Alpha"]);
+    expect(await listed(rt)).toEqual(["Charlie", "Bravo", "Alpha"]);
+    const store = rt.store!;
+    const calls = [vi.spyOn(store, "get"), vi.spyOn(store, "eval"), vi.spyOn(store, "mget")];
+    const replies = async () => {
+      const made = calls.flatMap((c) => c.mock.results.map((r) => r.value as Promise<unknown>));
+      for (const c of calls) c.mockClear();
+      return Promise.all(made);
+    };
+    t.queries.reset();
+    // Nothing changed: one call, and neither the list nor the order crosses the wire.
+    expect(await listed(rt)).toEqual(["Charlie", "Bravo", "Alpha"]);
+    const [unchanged, ...more] = await replies();
+    expect(more).toEqual([]);
+    expect(unchanged).toEqual([1, "", expect.stringMatching(/^[0-9a-f]{40}$/)]);
+    // Another instance's send moves a room: the next read gets the order, not the list.
+    await other.messageWrites.send(bob, a.id, { body: "Hi" });
+    expect(await listed(rt)).toEqual(["Alpha", "Charlie", "Bravo"]);
+    const [moved, ...none] = (await replies()) as [unknown[], ...unknown[]];
+    expect(none).toEqual([]);
+    expect(moved.slice(0, 2)).toEqual([1, ""]);
+    expect(moved[3]).toHaveLength(6);
+    // A rename on the other instance: the list is read again and shown at once.
+    await other.roomWrites.update(alice, b.id, { name: "Bravissimo" });
+    t.queries.reset();
+    expect(await listed(rt)).toEqual(["Alpha", "Charlie", "Bravissimo"]);
+    expect(t.queries.count).toBe(1);
+    await replies();
+    // The new list is sent once, then this process holds it again.
+    for (let i = 0; i < 2; i++) expect(await listed(rt)).toEqual(["Alpha", "Charlie", "Bravissimo"]);
+    const [first, second] = (await replies()) as [unknown[], unknown[]];
+    expect(first[1]).toMatch(/Bravissimo/);
+    expect(second).toEqual([1, "", moved[2]]);
+    expect(t.queries.count).toBe(1);
+    // A signature compared with a copy since replaced: the members are read again, not Postgres.
+    t.queries.reset();
+    const { data } = await rt.rooms.getAllRooms();
+    const ordered = await rt.activity.order([...data], { ok: true, set: { signature: "0".repeat(40) } });
+    expect(ordered.map((r) => r.name)).toEqual(["Alpha", "Charlie", "Bravissimo"]);
+    expect(t.queries.count).toBe(0);
+  });
+
   it("rebuilds the sorted set from Postgres when it is missing, idempotently, and never moves a score back", async () => {
     const rt = instance();
     const { a, b } = await threeRooms(rt);
     await rt.messageWrites.send(bob, a.id, { body: "Hi" });
-    await t.redis.raw.del(key("rooms:activity"));
+    await t.redis.raw.del(orderKey());
     expect(await listed(rt)).toEqual(["Alpha", "Charlie", "Bravo"]);
-    expect(await t.redis.raw.zcard(key("rooms:activity"))).toBe(3);
-    const before = await t.redis.raw.zrange(key("rooms:activity"), "0", "-1", "WITHSCORES");
+    expect(await t.redis.raw.zcard(orderKey())).toBe(3);
+    const before = await t.redis.raw.zrange(orderKey(), "0", "-1", "WITHSCORES");
     // A member missing (e.g. a touch lost while Redis was away) also triggers a rebuild.
-    await t.redis.raw.zrem(key("rooms:activity"), b.id);
+    await t.redis.raw.zrem(orderKey(), b.id);
     expect(await listed(instance())).toEqual(["Alpha", "Charlie", "Bravo"]);
-    expect(await t.redis.raw.zrange(key("rooms:activity"), "0", "-1", "WITHSCORES")).toEqual(before);
+    expect(await t.redis.raw.zrange(orderKey(), "0", "-1", "WITHSCORES")).toEqual(before);
     // A stale write (older score) is ignored: ZADD GT.
     await rt.activity.touch(a.id, new Date(0));
-    expect(await t.redis.raw.zrange(key("rooms:activity"), "0", "-1", "WITHSCORES")).toEqual(before);
+    expect(await t.redis.raw.zrange(orderKey(), "0", "-1", "WITHSCORES")).toEqual(before);
   });
 
   it("removes a deleted room's member", async () => {
     const rt = instance();
     const { b } = await threeRooms(rt);
     await rt.roomWrites.remove(alice, b.id);
-    expect(await t.redis.raw.zscore(key("rooms:activity"), b.id)).toBeNull();
+    expect(await t.redis.raw.zscore(orderKey(), b.id)).toBeNull();
     expect(await listed(rt)).toEqual(["Charlie", "Alpha"]);
   });
 
@@ -125,7 +171,7 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     await pause(5);
     await rt.messageWrites.send(bob, a.id, { body: "Hi" });
     // Redis holds a wrong order: the instances below must not see it.
-    await t.redis.raw.zadd(key("rooms:activity"), Date.now() + 1_000_000, (await rt.rooms.getAllRooms()).data.find((r) => r.name === "Charlie")!.id);
+    await t.redis.raw.zadd(orderKey(), Date.now() + 1_000_000, (await rt.rooms.getAllRooms()).data.find((r) => r.name === "Charlie")!.id);
     const down = instance({ redis: { driver: "ioredis", url: "redis://127.0.0.1:1" }, guard: {} });
     expect(await listed(down)).toEqual(["Alpha", "Bravo", "Charlie"]);
     const off = instance({ cacheEnabled: false });

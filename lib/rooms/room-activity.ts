@@ -1,3 +1,4 @@
+import type { ReadResult, SortedSetRead } from "../cache/cache-aside";
 import { CacheUnavailableError, type GuardedStore } from "../cache/guarded-store";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -5,6 +6,7 @@ import { LOCK_TTL_MS, READ_MARKS_TTL_SECONDS, type Keys } from "../cache/keys";
 import { lua } from "../cache/store";
 import type { Db } from "../db/client";
 import { liveRoomActivity, type Room } from "../db/queries/rooms";
+import type { RoomCacheService } from "./room-cache-service";
 
 import { byActivity, type ActiveRoom } from "./activity-order";
 
@@ -26,7 +28,13 @@ return 0
 /** How long a caller waits for another instance's rebuild before querying itself (the load deadline). */
 const REBUILD_WAIT_MS = 3_000;
 const ZREM = lua(`return redis.call('zrem', KEYS[1], ARGV[1])`);
-const ZALL = lua(`return redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')`);
+/** The set's signature (as GET_WITH_SET makes it), and its members unless the signature is ARGV[1]. */
+const ZALL = lua(`
+local members = redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')
+local signature = redis.sha1hex(table.concat(members, ';'))
+if signature == ARGV[1] then return {signature} end
+return {signature, members}
+`);
 const MARK = lua(`
 redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
 redis.call('hsetnx', KEYS[1], '_since', ARGV[2])
@@ -46,8 +54,13 @@ function pairs(reply: unknown): [string, string][] {
   return out;
 }
 
-/** A read of the sorted set begun by {@link RoomActivity.prefetch}. */
-export type ScoresRead = { ok: true; reply: unknown } | { ok: false; error: unknown };
+/** A read of the sorted set: begun by {@link RoomActivity.prefetch}, or made with the list (GET_WITH_SET). */
+export type ScoresRead = { ok: true; set: SortedSetRead } | { ok: false; error: unknown };
+
+function setRead(reply: unknown): SortedSetRead {
+  const [signature, flat] = reply as [string, string[] | undefined];
+  return flat ? { signature: String(signature), flat } : { signature: String(signature) };
+}
 
 export interface RoomActivityDeps {
   db: Db;
@@ -57,7 +70,7 @@ export interface RoomActivityDeps {
 }
 
 /**
- * The room list's order: `rooms:activity` (room id → last activity ms), kept by message
+ * The room list's order: `{rooms:all}:activity` (room id → last activity ms), kept by message
  * sends and room creations (ZADD GT) and deletions (ZREM), rebuilt from Postgres when it is
  * missing or lacks a listed room. The list itself stays `rooms:all` (a message never
  * invalidates it); only the order and `lastActivityAt` come from here. Redis down or the
@@ -123,36 +136,47 @@ export class RoomActivity {
   }
 
   /**
-   * Starts reading the sorted set now, so the read overlaps the list's (one round trip
-   * instead of two in a row); hand the result to {@link order}.
+   * The signature of the set behind the last order made from Redis: a read that passes it
+   * (see {@link prefetch}, and the room list's read) is sent the members only if they changed.
+   */
+  get knownSignature(): string | undefined {
+    return this.lastOrder?.signature;
+  }
+
+  /**
+   * Starts reading the sorted set now, so the read can overlap another; hand the result to
+   * {@link order}. Members come back only when they differ from the last order's.
    */
   prefetch(): Promise<ScoresRead> {
     const { guarded, keys } = this.deps;
     if (!guarded) return Promise.resolve({ ok: false, error: new CacheUnavailableError("cache off") });
-    return guarded.read((s) => s.eval(ZALL, [keys.roomsActivity], [])).then(
-      (reply) => ({ ok: true, reply }),
+    return guarded.read((s) => s.eval(ZALL, [keys.roomsActivity], [this.knownSignature ?? ""])).then(
+      (reply) => ({ ok: true, set: setRead(reply) }),
       (error: unknown) => ({ ok: false, error }),
     );
   }
 
-  /** The scores, with `signature` (the sorted set's reply) when they came from Redis as they were. */
-  private async signedScores(listed: Room[], prefetched?: Promise<ScoresRead>): Promise<{ scores: Map<string, number>; signature?: string }> {
-    const { guarded, keys, db } = this.deps;
+  /** The scores, with `signature` (the sorted set's, from Redis) when they came from Redis as they were. */
+  private async signedScores(listed: Room[], prefetched?: ScoresRead | Promise<ScoresRead>): Promise<{ scores: Map<string, number>; signature?: string }> {
+    const { guarded, db } = this.deps;
     if (guarded) {
       try {
         const read = await (prefetched ?? this.prefetch());
         if (!read.ok) throw read.error;
-        // The same set as last time (the common case): no need to rebuild its map.
-        const signature = Array.isArray(read.reply) ? read.reply.join(";") : "";
+        const { signature, flat } = read.set;
         const last = this.lastOrder;
-        if (last && last.signature === signature && last.rooms === listed) return { scores: last.scores, signature };
-        const reply = pairs(read.reply);
-        const cached = new Map(reply.map(([id, s]) => [id, Number(s)]));
+        // The same set as last time (the common case): no need to rebuild its map.
+        const same = last?.signature === signature ? last : undefined;
+        if (same?.rooms === listed) return { scores: same.scores, signature };
+        // No members and no copy (the copy they were compared with was replaced meanwhile):
+        // an empty set, so the rebuild below reads the set whole before it queries anything.
+        const cached = same?.scores ?? new Map(pairs(flat).map(([id, s]) => [id, Number(s)]));
         if (listed.every((r) => cached.has(r.id))) return { scores: cached, signature };
         const rebuilt = await this.rebuildOnce(listed);
         // What Redis held wins where it is newer (a send the statement did not see yet).
-        for (const [id, at] of rebuilt) if (!(cached.get(id)! >= at)) cached.set(id, at);
-        return { scores: cached };
+        const merged = new Map(cached);
+        for (const [id, at] of rebuilt) if (!(merged.get(id)! >= at)) merged.set(id, at);
+        return { scores: merged };
       } catch (error) {
         if (!(error instanceof CacheUnavailableError)) throw error;
       }
@@ -172,8 +196,8 @@ export class RoomActivity {
   }
 
   /**
-   * Refills `rooms:activity` from Postgres, once across instances: the caller that takes
-   * `{rooms:activity}:lock` queries and writes (ZADD GT); the others poll the set until it
+   * Refills `{rooms:all}:activity` from Postgres, once across instances: the caller that takes
+   * the order's lock queries and writes (ZADD GT); the others poll the set until it
    * covers the list (a cold stampede then makes one query, not one per instance), and
    * query themselves only if it does not within the load deadline.
    */
@@ -181,9 +205,9 @@ export class RoomActivity {
     const { guarded, keys, db } = this.deps;
     const fromRows = (rows: { id: string; at: number }[]) => new Map(rows.map((r) => [r.id, r.at]));
     const current = async () => {
-      const reply = await guarded?.read((s) => s.eval(ZALL, [keys.roomsActivity], [])).catch(() => null);
+      const reply = await guarded?.read((s) => s.eval(ZALL, [keys.roomsActivity], [""])).catch(() => null);
       if (reply === null || reply === undefined) return null;
-      const scores = new Map(pairs(reply).map(([id, sc]) => [id, Number(sc)]));
+      const scores = new Map(pairs(setRead(reply).flat).map(([id, sc]) => [id, Number(sc)]));
       return listed.every((r) => scores.has(r.id)) ? scores : undefined;
     };
     // A rebuild that finished after this caller's read (its read predates the refill) is enough.
@@ -211,8 +235,18 @@ export class RoomActivity {
     return fromRows(await liveRoomActivity(db));
   }
 
+  /**
+   * The live rooms, most recently active first: on a hit the list and its order come in one
+   * round trip, and only what changed since this process's last read of them.
+   */
+  async activeRooms(list: RoomCacheService): Promise<ReadResult<ActiveRoom[]>> {
+    const all = await list.getAllRooms({ knownSignature: this.knownSignature });
+    const ordered = await this.order(all.data, all.alongside && { ok: true, set: all.alongside });
+    return { data: ordered, source: all.source, version: all.version };
+  }
+
   /** `rooms` in activity order, each with `lastActivityAt`; creation order if neither store answers. */
-  async order(rooms: Room[], prefetched?: Promise<ScoresRead>): Promise<ActiveRoom[]> {
+  async order(rooms: Room[], prefetched?: ScoresRead | Promise<ScoresRead>): Promise<ActiveRoom[]> {
     const { scores, signature } = await this.signedScores(rooms, prefetched).catch((error: unknown) => {
       this.deps.onError?.(error, { op: "activity.order" });
       return { scores: new Map<string, number>(), signature: undefined };

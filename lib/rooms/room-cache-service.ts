@@ -26,11 +26,17 @@ export interface RoomCacheDeps {
 export class RoomCacheService {
   constructor(private readonly deps: RoomCacheDeps) {}
 
-  getAllRooms(): Promise<ReadResult<Room[]>> {
+  /**
+   * Every live room, newest created first. With `order`, a hit also reads the list's
+   * activity order (`{rooms:all}:activity`) in the same round trip, as `alongside`; its
+   * members only when their signature is not `order.knownSignature`.
+   */
+  getAllRooms(order?: { knownSignature?: string }): Promise<ReadResult<Room[]>> {
     const { db, cache, keys, ttls } = this.deps;
     return cache.read({
       cache: "rooms-all",
       key: keys.roomsAll,
+      alongside: order && { key: keys.roomsActivity, knownSignature: order.knownSignature },
       schema: cachedRoomListSchema,
       ttlSeconds: ttls.roomsAll,
       staleTtlSeconds: ttls.stale,

@@ -3,7 +3,7 @@ import { liveActivityPage, liveMessageVersions } from "../db/queries/room-reconc
 import { isUuid, type RunContext } from "./room-reconciliation-service-context";
 
 /*
- * rooms:activity (room id → last activity, ms) against Postgres's
+ * {rooms:all}:activity (room id → last activity, ms) against Postgres's
  * coalesce(last_activity_at, created_at), in two bounded passes:
  *
  * 1. live rooms, keyset pages by id: a member missing or scored below Postgres is raised

@@ -6,7 +6,7 @@ import type { Room } from "../db/queries/rooms";
 
 /**
  * Where a run is: `rooms` (cached room:{id} keys), `list` (rooms:all), `count` (rooms:count),
- * `messages` (cached messages:{roomId} keys), `activity` (the rooms:activity sorted set).
+ * `messages` (cached messages:{roomId} keys), `activity` (the {rooms:all}:activity sorted set).
  */
 export type ReconcilePhase = "rooms" | "list" | "count" | "messages" | "activity";
 
@@ -50,9 +50,9 @@ export interface DriftCounts {
   messagesRepaired: number;
   /** Cached conversations of deleted or unknown rooms: invalidated. */
   messagesRemoved: number;
-  /** Live rooms missing from rooms:activity or scored below Postgres's last activity: raised (ZADD GT). */
+  /** Live rooms missing from {rooms:all}:activity or scored below Postgres's last activity: raised (ZADD GT). */
   activityRepaired: number;
-  /** rooms:activity members that are not live rooms: removed. */
+  /** {rooms:all}:activity members that are not live rooms: removed. */
   activityRemoved: number;
 }
 

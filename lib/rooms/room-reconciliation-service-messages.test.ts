@@ -10,7 +10,7 @@ import type { Session } from "../session/session";
 import { RoomReconciliationService, type ReconcileHooks } from "./room-reconciliation-service";
 
 /*
- * The reconciler's messages:{roomId} and rooms:activity passes, against real Postgres and
+ * The reconciler's messages:{roomId} and {rooms:all}:activity passes, against real Postgres and
  * Redis, over both drivers. Each test has its own database and key prefix.
  */
 
@@ -35,7 +35,7 @@ const drivers: { name: string; store: (rt: Runtime) => CacheStore }[] = [
 ];
 
 for (const driver of drivers)
-  describe(`reconciliation of messages:{roomId} and rooms:activity over ${driver.name}`, () => {
+  describe(`reconciliation of messages:{roomId} and {rooms:all}:activity over ${driver.name}`, () => {
     let db: TestDatabase;
     let redis: TestRedis;
     let rt: Runtime;

@@ -77,7 +77,7 @@ return 1
 /**
  * Keeps the room cache true to Postgres (DESIGN.md, Reconciliation): diffs every cached
  * room:{id}, rooms:all and rooms:count, every cached messages:{roomId} and the
- * rooms:activity order against Postgres in batches, repairs what differs
+ * {rooms:all}:activity order against Postgres in batches, repairs what differs
  * through the same generation guard as the read path (so it never undoes a concurrent
  * write), and records `rooms:last_sync` and a summary. It takes no lock itself: callers
  * that may run concurrently (the worker) hold one.

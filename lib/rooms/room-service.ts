@@ -29,7 +29,7 @@ export interface RoomServiceDeps {
   publish: (event: RoomEvent) => Promise<void>;
   /** Room creations per session and IP (429). Default: no limit. */
   limiter?: RateLimiter;
-  /** The room list's order (`rooms:activity`): created rooms join it, deleted ones leave. */
+  /** The room list's order (`{rooms:all}:activity`): created rooms join it, deleted ones leave. */
   activity?: RoomActivity;
   /** Told of every committed write (stats and search invalidation); never rejects. */
   afterCommit?: ContentChangeListener;

@@ -38,10 +38,8 @@ function listBody(ordered: ActiveRoom[], count: number, stale: boolean, limit: n
 export const GET = route(async (request) => {
   const { limit } = parseParam(Object.fromEntries(request.nextUrl.searchParams), listQuerySchema, "query");
   const rt = runtime();
-  const scores = rt.activity.prefetch();
-  const { data, source } = await rt.rooms.getAllRooms();
-  const ordered = await rt.activity.order(data, scores);
-  return new NextResponse(listBody(ordered, data.length, source === "stale", limit), {
+  const { data, source } = await rt.activity.activeRooms(rt.rooms);
+  return new NextResponse(listBody(data, data.length, source === "stale", limit), {
     headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
   });
 });

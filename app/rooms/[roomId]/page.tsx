@@ -34,10 +34,10 @@ async function loadRoom(props: Props) {
     rooms.getRoom(roomId.data),
     messages.getPage(roomId.data, before.success ? { before: before.data } : {}),
     // The list beside the conversation is decoration: without it the room still works.
-    // Most recent activity first, as on the home page and GET /api/rooms (order only: rooms:activity).
-    rooms
-      .getAllRooms()
-      .then((all) => activity.order(all.data))
+    // Most recent activity first, as on the home page and GET /api/rooms.
+    activity
+      .activeRooms(rooms)
+      .then((all) => all.data)
       .catch(() => null),
   ]);
   if (!room.data || !page.data) notFound();

@@ -124,7 +124,7 @@ export async function liveMessageVersions(db: Db, ids: string[]): Promise<{ id: 
 
 /**
  * One keyset page (by id, after `afterId`) of live rooms with their activity in ms, as
- * `rooms:activity` scores it: last message, else creation. floor, not a cast: a cast to
+ * `{rooms:all}:activity` scores it: last message, else creation. floor, not a cast: a cast to
  * bigint rounds the microseconds, while the app's writers score with a JS Date, which
  * truncates them; rounding would make every other room look one millisecond behind.
  */

@@ -27,7 +27,7 @@ export const roomColumns = {
 };
 
 const live = isNull(rooms.deletedAt);
-/** A room's last activity in ms: its last message, else its creation (rounded down, as `rooms:activity` scores). */
+/** A room's last activity in ms: its last message, else its creation (rounded down, as `{rooms:all}:activity` scores). */
 const activityMs = sql<string>`floor(extract(epoch from coalesce(${rooms.lastActivityAt}, ${rooms.createdAt})) * 1000)::bigint`;
 const nextVersion = sql<number>`nextval('room_version_seq')`;
 
@@ -76,7 +76,7 @@ export async function listLiveRooms(db: Db): Promise<Room[]> {
  */
 /**
  * Every live room, newest created first, the version the list was read at, and each room's
- * last activity (ms) from the same snapshot: the list's loader refills `rooms:activity` with
+ * last activity (ms) from the same snapshot: the list's loader refills `{rooms:all}:activity` with
  * it, so a cold cache costs one statement, not one for the list and one for the order.
  */
 export async function listLiveRoomsWithVersion(db: Db): Promise<{ rooms: Room[]; version: number; activity: { id: string; at: number }[] }> {
