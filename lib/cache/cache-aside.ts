@@ -4,6 +4,7 @@ import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import { z } from "zod";
 import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
+import { FreshReads } from "./fresh-reads";
 import { CacheUnavailableError, withDeadline, type GuardedStore } from "./guarded-store";
 import { LOCK_TTL_MS, type Keys } from "./keys";
 import {
@@ -111,15 +112,10 @@ interface Decoded {
   result: ReadResult<unknown>;
 }
 
-/** A Postgres read shared by callers while Redis is unavailable: settled, never rejected. */
-interface DirectLoad<T> {
-  startedAt: number;
-  settled: Promise<{ ok: true; result: ReadResult<T> } | { ok: false; error: unknown }>;
-}
-
 export class CacheAside {
   private readonly inflight = new Map<string, Promise<LoadOutcome<unknown>>>();
-  private readonly directLoads = new Map<string, DirectLoad<unknown>>();
+  /** Postgres reads shared by concurrent readers while Redis is unavailable. */
+  private readonly directLoads = new FreshReads();
   private readonly waitForLoaderMs: number;
   /** Keys whose invalidation failed; retried when the circuit closes again. */
   private readonly pending = new Set<string>();
@@ -309,35 +305,13 @@ export class CacheAside {
   }
 
   /**
-   * Redis unavailable: concurrent readers of a key in this process share Postgres reads,
-   * so an outage (or a burst that outruns Redis and opens the breaker) costs Postgres
-   * about one query per key per query time, not one per request. A caller only takes a
-   * read that began after it arrived, so it still sees every write acknowledged before
-   * its request: it waits out a read already running and shares the next one. At most
-   * two reads per key are in flight, however many callers.
+   * Redis unavailable: concurrent readers of a key in this process share Postgres reads
+   * that began after they arrived (see FreshReads), so an outage, or a burst that outruns
+   * Redis and opens the breaker, costs Postgres about one query per key per query time,
+   * not one per request.
    */
-  private async loadCoalesced<T>(spec: ReadSpec<T>): Promise<ReadResult<T>> {
-    const arrivedAt = performance.now();
-    for (;;) {
-      const running = this.directLoads.get(spec.key) as DirectLoad<T> | undefined;
-      if (!running) break;
-      const outcome = await running.settled;
-      if (running.startedAt < arrivedAt) continue;
-      if (outcome.ok) return outcome.result;
-      throw outcome.error;
-    }
-    const own: DirectLoad<T> = {
-      startedAt: performance.now(),
-      settled: this.loadDirect(spec).then(
-        (result) => ({ ok: true as const, result }),
-        (error: unknown) => ({ ok: false as const, error }),
-      ),
-    };
-    this.directLoads.set(spec.key, own);
-    const outcome = await own.settled;
-    if (this.directLoads.get(spec.key) === own) this.directLoads.delete(spec.key);
-    if (outcome.ok) return outcome.result;
-    throw outcome.error;
+  private loadCoalesced<T>(spec: ReadSpec<T>): Promise<ReadResult<T>> {
+    return this.directLoads.read(spec.key, () => this.loadDirect(spec));
   }
 
   /**

@@ -139,6 +139,21 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     expect(t.queries.count).toBe(0);
   });
 
+  it("a burst that misses the list reads the order about twice, not once per request", async () => {
+    const writer = instance();
+    await threeRooms(writer);
+    await listed(writer);
+    const rt = instance();
+    await t.redis.raw.del(key("rooms:all"));
+    const evals = vi.spyOn(rt.store!, "eval");
+    const lists = await Promise.all(Array.from({ length: 50 }, () => listed(rt)));
+    for (const l of lists) expect(l).toEqual(["Charlie", "Bravo", "Alpha"]);
+    // Reads of the set alone (the list's hit read names both keys; the refill writes).
+    const orderReads = evals.mock.calls.filter(([script, keys]) => keys.length === 1 && script.source.includes("zrange"));
+    expect(orderReads.length).toBeGreaterThan(0);
+    expect(orderReads.length).toBeLessThanOrEqual(2);
+  });
+
   it("rebuilds the sorted set from Postgres when it is missing, idempotently, and never moves a score back", async () => {
     const rt = instance();
     const { a, b } = await threeRooms(rt);

@@ -1,4 +1,5 @@
 import type { ReadResult, SortedSetRead } from "../cache/cache-aside";
+import { FreshReads } from "../cache/fresh-reads";
 import { CacheUnavailableError, type GuardedStore } from "../cache/guarded-store";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -81,6 +82,8 @@ export class RoomActivity {
   /** The last ordering made from Redis's scores (see order). */
   private lastOrder?: { rooms: Room[]; signature: string; scores: Map<string, number>; result: ActiveRoom[] };
   private rebuilding?: Promise<Map<string, number>>;
+  /** Reads of the set shared by concurrent callers (after a miss of the list, every one of them). */
+  private readonly reads = new FreshReads();
   /** Activity read by the list's loader, per list it loaded (see listLoaded). */
   private readonly loaded = new WeakMap<Room[], Map<string, number>>();
 
@@ -146,11 +149,14 @@ export class RoomActivity {
   /**
    * Starts reading the sorted set now, so the read can overlap another; hand the result to
    * {@link order}. Members come back only when they differ from the last order's.
+   * Concurrent callers share reads that began after they arrived: a burst that missed the
+   * list (a cold start: every request of it) then reads the set about twice, not once each.
    */
   prefetch(): Promise<ScoresRead> {
     const { guarded, keys } = this.deps;
     if (!guarded) return Promise.resolve({ ok: false, error: new CacheUnavailableError("cache off") });
-    return guarded.read((s) => s.eval(ZALL, [keys.roomsActivity], [this.knownSignature ?? ""])).then(
+    const known = this.knownSignature ?? "";
+    return this.reads.read(known, () => guarded.read((s) => s.eval(ZALL, [keys.roomsActivity], [known]))).then(
       (reply) => ({ ok: true, set: setRead(reply) }),
       (error: unknown) => ({ ok: false, error }),
     );
