@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { blackhole, tcpProxy } from "../../tests/support/net-faults";
 import { CacheUnavailableError, GuardedStore } from "./guarded-store";
@@ -28,6 +29,14 @@ describe("GuardedStore (a Redis that accepts connections and never answers)", as
   afterAll(async () => {
     await store.close();
     await hole.close();
+  });
+
+  it("on an idle process, a call with no answer fails after about one deadline", async () => {
+    const guarded = new GuardedStore(store, { readDeadlineMs: 50 });
+    const waited = await timed(() => expect(guarded.read((s) => s.get("k"))).rejects.toBeInstanceOf(CacheUnavailableError));
+    expect(waited).toBeGreaterThanOrEqual(49);
+    expect(waited).toBeLessThan(1_000); // not the busy grace (5 s)
+    guarded.dispose();
   });
 
   it("gives a busy process grace while the circuit is closed; once open, no call waits, probe or not", async () => {
@@ -92,6 +101,33 @@ describe("GuardedStore (Redis down, then back)", async () => {
     expect(guarded.state).toBe("closed");
     expect(recovered).toBe(1);
     await expect(guarded.read((s) => s.get("no-such-key-for-guarded-store-test"))).resolves.toBeNull();
+    guarded.dispose();
+  });
+});
+
+describe("GuardedStore (a connection draining a backlog)", async () => {
+  // Replies reach the client at 1.6 MB/s: each 64 KB value takes ~40 ms to arrive.
+  const proxy = await tcpProxy(6379, "127.0.0.1", { throttle: { bytes: 16_384, everyMs: 10 } });
+  const store = createIoredisStore(`redis://127.0.0.1:${proxy.port}`);
+  const direct = createIoredisStore("redis://127.0.0.1:6379");
+  const big = `guarded-store-test:${randomUUID()}`;
+  afterAll(async () => {
+    await direct.del([big]);
+    await Promise.all([store.close(), direct.close()]);
+    await proxy.close();
+  });
+
+  it("waits for a reply queued behind others that keep arriving, though each check runs on time", async () => {
+    await direct.set(big, "x".repeat(64 * 1024), 60);
+    const guarded = new GuardedStore(store, { readDeadlineMs: 50, failuresToOpen: 1 });
+    await guarded.read((s) => s.ping());
+    const started = performance.now();
+    // 20 reads of 64 KB, then a small one: its reply comes ~800 ms later, behind theirs.
+    const backlog = Array.from({ length: 20 }, () => guarded.read((s) => s.get(big)));
+    await expect(guarded.read((s) => s.ping())).resolves.toBeUndefined();
+    expect(performance.now() - started).toBeGreaterThan(500);
+    for (const value of await Promise.all(backlog)) expect(value).toHaveLength(64 * 1024);
+    expect(guarded.state).toBe("closed");
     guarded.dispose();
   });
 });

@@ -30,9 +30,10 @@ export async function blackhole(): Promise<{ port: number; close(): Promise<void
 /**
  * A TCP forwarder in front of a real service, which a test can cut (open connections
  * dropped, the port closed so new ones are refused, as when Postgres is down) and
- * restore on the same port.
+ * restore on the same port. With `throttle`, the service's replies reach the client at
+ * most `bytes` every `everyMs` (a link, or a reader, that drains a backlog slowly).
  */
-export async function tcpProxy(targetPort: number, targetHost = "127.0.0.1") {
+export async function tcpProxy(targetPort: number, targetHost = "127.0.0.1", options: { throttle?: { bytes: number; everyMs: number } } = {}) {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
@@ -41,7 +42,9 @@ export async function tcpProxy(targetPort: number, targetHost = "127.0.0.1") {
       s.on("close", () => sockets.delete(s));
       s.on("error", () => {});
     }
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    if (options.throttle) throttled(upstream, client, options.throttle);
+    else upstream.pipe(client);
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
@@ -59,6 +62,19 @@ export async function tcpProxy(targetPort: number, targetHost = "127.0.0.1") {
     close: stop,
   };
 }
+/** Forwards `from` to `to`, `bytes` per `everyMs`. */
+function throttled(from: net.Socket, to: net.Socket, { bytes, everyMs }: { bytes: number; everyMs: number }) {
+  let queued = Buffer.alloc(0);
+  const timer = setInterval(() => {
+    if (queued.length === 0 || to.destroyed) return;
+    to.write(queued.subarray(0, bytes));
+    queued = queued.subarray(bytes);
+  }, everyMs);
+  from.on("data", (chunk: Buffer) => (queued = Buffer.concat([queued, chunk])));
+  from.on("close", () => clearInterval(timer));
+  to.on("close", () => clearInterval(timer));
+}
+
 /** A promise a test resolves by hand: the pause button of a forced interleaving. */
 export function gate() {
   let open!: () => void;
