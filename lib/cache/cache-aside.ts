@@ -183,8 +183,8 @@ export class CacheAside {
     const [state, value, signature, flat] = (await guarded.read((s) =>
       s.eval(GET_WITH_SET, [spec.key, key], [held?.tag ?? "", knownSignature ?? ""]),
     )) as [number, string, string, string[] | undefined];
-    const alongside: SortedSetRead = flat ? { signature, flat } : { signature };
     if (state === 0) return { raw: null };
+    const alongside: SortedSetRead = flat ? { signature, flat } : { signature };
     const hit = state === 1 && held ? (held.result as ReadResult<T>) : this.decode(spec, value);
     return { raw: value, hit: hit && { ...hit, alongside } };
   }

@@ -27,6 +27,13 @@ return {0, ''}
 `);
 
 /**
+ * Lua: the signature of a sorted set's reply in `members` (ZRANGE WITHSCORES), the SHA-1 of
+ * its members and scores in order. Every script that reads a set with a signature uses this
+ * one, so a signature from one of them can be passed to another.
+ */
+export const SET_SIGNATURE_LUA = "redis.sha1hex(table.concat(members, ';'))";
+
+/**
  * A hit read of KEYS[1] together with the sorted set KEYS[2] on its hash slot (the room
  * list and its activity order), answering only what the caller does not hold already:
  * {state, value, signature, members?}. state 0: KEYS[1] missing; 1: its value starts with
@@ -41,7 +48,7 @@ if v then
   if ARGV[1] ~= '' and string.sub(v, 1, #ARGV[1]) == ARGV[1] then state = 1 else state, value = 2, v end
 end
 local members = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-local signature = redis.sha1hex(table.concat(members, ';'))
+local signature = ${SET_SIGNATURE_LUA}
 if signature == ARGV[2] then return {state, value, signature} end
 return {state, value, signature, members}
 `);

@@ -4,6 +4,7 @@ import { CacheUnavailableError, type GuardedStore } from "../cache/guarded-store
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LOCK_TTL_MS, READ_MARKS_TTL_SECONDS, type Keys } from "../cache/keys";
+import { SET_SIGNATURE_LUA } from "../cache/protocol";
 import { lua } from "../cache/store";
 import type { Db } from "../db/client";
 import { liveRoomActivity, type Room } from "../db/queries/rooms";
@@ -32,7 +33,7 @@ const ZREM = lua(`return redis.call('zrem', KEYS[1], ARGV[1])`);
 /** The set's signature (as GET_WITH_SET makes it), and its members unless the signature is ARGV[1]. */
 const ZALL = lua(`
 local members = redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')
-local signature = redis.sha1hex(table.concat(members, ';'))
+local signature = ${SET_SIGNATURE_LUA}
 if signature == ARGV[1] then return {signature} end
 return {signature, members}
 `);
