@@ -18,7 +18,7 @@ import { deleteMatching } from "../tests/support/redis-keys";
 import { fanout } from "./support/fanout";
 import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, seedInsight } from "./support/insight";
 import { load, median, type LoadResult } from "./support/load";
-import { cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
+import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 import { sizeScenario, type SizeRow } from "./support/size";
 import { checkTargets, type BenchFacts } from "./support/targets";
 
@@ -209,15 +209,21 @@ async function main() {
     }
     if (args.scenario.includes("stampede")) {
       const other = await second();
-      for (const s of [cached, other]) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
+      const pair = [cached, other];
+      for (const s of pair) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
       await clearRedis();
-      const before = (await dbQueries(cached)) + (await dbQueries(other));
+      const before = await Promise.all(pair.map(dbQueries));
       const responses = await Promise.all(
         Array.from({ length: 500 }, (_, i) => fetch(`${(i % 2 ? cached : other).url}/api/rooms`).then((r) => r.status)),
       );
-      const made = (await dbQueries(cached)) + (await dbQueries(other)) - before;
+      const each = (await Promise.all(pair.map(dbQueries))).map((n, i) => n - before[i]!);
+      const made = each[0]! + each[1]!;
       facts.stampedeQueries = made;
-      notes.push(`cold-cache stampede, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries, ${responses.filter((s) => s === 200).length}/500 answered 200`);
+      notes.push(
+        `cold-cache stampede, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries ` +
+          `(${each[0]} by the instance that served the earlier scenarios, ${each[1]} by the fresh one; logs in ${LOG_DIR}/), ` +
+          `${responses.filter((s) => s === 200).length}/500 answered 200`,
+      );
     }
     const ab = [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }];
     if (args.scenario.includes("stats")) {

@@ -1,4 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from "node:child_process";
+import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs";
+import path from "node:path";
 import { availableParallelism } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -16,16 +18,27 @@ export interface AppServer {
   stop(): Promise<void>;
 }
 
+/** Where each server's output goes: `bench/logs/server-{port}.log` (git-ignored), replaced every run. */
+export const LOG_DIR = "bench/logs";
+
 /** `next start` as one node process (so stopping it frees the port), pinned to core 0. */
 export async function startApp(port: number, env: Record<string, string>): Promise<AppServer> {
   const args = ["node_modules/next/dist/bin/next", "start", "-p", String(port)];
   // The load generator plays the reverse proxy: its X-Forwarded-For is the client address.
   env = { TRUSTED_PROXY_HOPS: "1", ...env };
+  // The server's log (warnings: breaker state changes, failed loads) is kept for after the run.
+  mkdirSync(LOG_DIR, { recursive: true });
+  const log = openSync(path.join(LOG_DIR, `server-${port}.log`), "w");
+  const stdio: StdioOptions = ["ignore", log, "pipe"];
   const child: ChildProcess = canPin
-    ? spawn("taskset", ["-c", "0", process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] })
-    : spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    ? spawn("taskset", ["-c", "0", process.execPath, ...args], { env: { ...process.env, ...env }, stdio })
+    : spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio });
+  closeSync(log);
   let stderr = "";
-  child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  child.stderr?.on("data", (d) => {
+    stderr = (stderr + d).slice(-4000);
+    appendFileSync(path.join(LOG_DIR, `server-${port}.log`), d);
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`next start exited: ${stderr}`);
