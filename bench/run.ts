@@ -99,6 +99,10 @@ type Row = {
   errors: number;
   ratio?: string;
   vsNoCache?: string;
+  /** p99 against the baseline, paired by round like `ratio`. */
+  p99Ratio?: string;
+  /** Throughput as the ratio of the two medians (results.json only; `ratio` pairs rounds). */
+  ratioOfMedians?: string;
   /** Each round's figures, in the order run (results.json only). */
   rounds?: { rps: number; p99: number }[];
 };
@@ -130,8 +134,8 @@ async function warm(url: string) {
 
 /**
  * Runs each variant once per round, the order reversed every other round (A/B, B/A, ...:
- * no variant always runs first after a scenario's warm-up or another's load), and
- * records medians. `minRounds` raises the round count for a scenario judged on p99, the
+ * no variant always runs first after a scenario's warm-up or another's load). Records each
+ * variant's medians, and its ratios to the baseline paired by round. `minRounds` raises the round count for a scenario judged on p99, the
  * noisiest figure: in one run of two warm servers, each round's p99 ratio between them
  * ranged over 0.86-1.36x.
  */
@@ -144,19 +148,31 @@ async function abRuns(scenario: string, path: string, variants: Variant[], basel
     for (const v of round % 2 ? [...variants].reverse() : variants) results.get(v.name)!.push(await load(url(v), args.seconds));
   }
   const med = (name: string, k: keyof LoadResult) => median(results.get(name)!.map((r) => r[k]));
-  const baseRps = med(baseline, "rps");
-  const noCache = variants.some((v) => v.name === NO_CACHE) && baseline !== NO_CACHE ? med(NO_CACHE, "rps") : undefined;
+  /**
+   * A variant against another: the median over rounds of the two runs' ratio in the same
+   * round. The runs of a round are next to each other in time, so a slow spell of the
+   * machine (minutes long here) divides out; a ratio of the two columns' medians can pair a
+   * fast round of one with a slow round of the other.
+   */
+  const paired = (name: string, other: string, k: "rps" | "p99") => {
+    const of = results.get(other)!;
+    return median(results.get(name)!.map((r, i) => r[k] / of[i]![k]));
+  };
+  const x = (n: number) => `${n.toFixed(2)}x`;
+  const hasNoCache = variants.some((v) => v.name === NO_CACHE) && baseline !== NO_CACHE;
   for (const v of variants) {
+    const runs = results.get(v.name)!;
     rows.push({
       scenario,
       variant: v.name,
       rps: Math.round(med(v.name, "rps")),
       p50: med(v.name, "p50"),
       p99: med(v.name, "p99"),
-      errors: results.get(v.name)!.reduce((n, r) => n + r.errors + r.non2xx, 0),
-      rounds: results.get(v.name)!.map((r) => ({ rps: Math.round(r.rps), p99: r.p99 })),
-      ratio: v.name === baseline ? "1.00x" : `${(med(v.name, "rps") / baseRps).toFixed(2)}x`,
-      ...(noCache && v.name !== NO_CACHE ? { vsNoCache: `${(med(v.name, "rps") / noCache).toFixed(2)}x` } : {}),
+      errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+      ratio: v.name === baseline ? "1.00x" : x(paired(v.name, baseline, "rps")),
+      ...(v.name === baseline ? {} : { p99Ratio: x(paired(v.name, baseline, "p99")), ratioOfMedians: x(med(v.name, "rps") / med(baseline, "rps")) }),
+      ...(hasNoCache && v.name !== NO_CACHE ? { vsNoCache: x(paired(v.name, NO_CACHE, "rps")) } : {}),
+      rounds: runs.map((r) => ({ rps: Math.round(r.rps), p99: r.p99 })),
     });
   }
 }
@@ -257,8 +273,8 @@ async function main() {
     await hole.close();
   }
 
-  console.log(`\nLobby benchmark: ${args.rooms} rooms, ${args.seconds} s x ${args.rounds} rounds per variant, 50 connections, medians; ${canPin ? "server pinned to core 0, load generator to core 1" : "no core pinning (fewer than 2 cores or no taskset)"}`);
-  console.table(rows.map((r) => ({ scenario: r.scenario, variant: r.variant, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, "vs baseline": r.ratio, "vs no cache": r.vsNoCache ?? "", errors: r.errors })));
+  console.log(`\nLobby benchmark: ${args.rooms} rooms, ${args.seconds} s x ${args.rounds} rounds per variant (at least ${P99_ROUNDS} for Redis down), 50 connections, medians, ratios paired by round; ${canPin ? "server pinned to core 0, load generator to core 1" : "no core pinning (fewer than 2 cores or no taskset)"}`);
+  console.table(rows.map((r) => ({ scenario: r.scenario, variant: r.variant, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, "vs baseline": r.ratio, "p99 vs baseline": r.p99Ratio ?? "", "vs no cache": r.vsNoCache ?? "", errors: r.errors })));
   for (const n of notes) console.log(`- ${n}`);
   const targets = checkTargets(rows, facts);
   console.log("\nTargets:");
