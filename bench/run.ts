@@ -135,9 +135,9 @@ async function warm(url: string) {
 /**
  * Runs each variant once per round, the order reversed every other round (A/B, B/A, ...:
  * no variant always runs first after a scenario's warm-up or another's load). Records each
- * variant's medians, and its ratios to the baseline paired by round. `minRounds` raises the round count for a scenario judged on p99, the
- * noisiest figure: in one run of two warm servers, each round's p99 ratio between them
- * ranged over 0.86-1.36x.
+ * variant's medians, and its ratios to the baseline paired by round. `minRounds` raises
+ * the round count for a scenario judged on p99, the noisiest figure: in one run of two
+ * warm servers, each round's p99 ratio between them ranged over 0.86-1.36x.
  */
 async function abRuns(scenario: string, path: string, variants: Variant[], baseline: string, minRounds = 1) {
   const results = new Map<string, LoadResult[]>(variants.map((v) => [v.name, []]));
