@@ -5,7 +5,7 @@ import { createIoredisStore } from "../lib/cache/ioredis-store";
 import { createKeys, ttlsFor } from "../lib/cache/keys";
 import { createDb } from "../lib/db/client";
 import { RoomReconciliationService } from "../lib/rooms/room-reconciliation-service";
-import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, appEnv } from "./env";
+import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, appEnv, e2ePort } from "./env";
 
 /**
  * /dashboard with JavaScript off: server-rendered SVG charts and tables carrying real
@@ -113,8 +113,8 @@ function serverOn(port: number, env: Record<string, string>) {
 
 test.describe("degraded", () => {
   // No configured e2e server runs with the cache off or Redis down: these two start their own.
-  const cacheOff = serverOn(3107, { CACHE_ENABLED: "false" });
-  const redisDown = serverOn(3108, { REDIS_URL: "redis://127.0.0.1:1" });
+  const cacheOff = serverOn(e2ePort(7), { CACHE_ENABLED: "false" });
+  const redisDown = serverOn(e2ePort(8), { REDIS_URL: "redis://127.0.0.1:1" });
   test.beforeAll(async () => {
     await Promise.all([cacheOff.start(), redisDown.start()]);
   });

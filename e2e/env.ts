@@ -3,11 +3,19 @@
  * touches a developer's `lobby` database or another run's keys. Shared by the Playwright
  * config (the app's environment), the global setup and the specs.
  */
-export const E2E_PORT = 3100;
+/**
+ * `E2E_RUN` (a small number, default 0) moves the ports, database and key prefix of a run,
+ * so two checkouts can run their e2e suites on one machine at once.
+ */
+const RUN = Number(process.env.E2E_RUN ?? 0);
+const SUFFIX = RUN ? `_${RUN}` : "";
+/** Ports of this run: the app, and the specs' own servers (`e2ePort(n)`, n < 10). */
+export const e2ePort = (n: number) => 3100 + RUN * 10 + n;
+export const E2E_PORT = e2ePort(0);
 export const BASE_URL = `http://127.0.0.1:${E2E_PORT}`;
-export const E2E_DATABASE_URL = process.env.E2E_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/lobby_e2e";
+export const E2E_DATABASE_URL = process.env.E2E_DATABASE_URL ?? `postgres://postgres@127.0.0.1:5432/lobby_e2e${SUFFIX}`;
 export const E2E_REDIS_URL = process.env.E2E_REDIS_URL ?? "redis://127.0.0.1:6379";
-export const E2E_KEY_PREFIX = "e2e:";
+export const E2E_KEY_PREFIX = `e2e${SUFFIX}:`;
 export const SEEDED_ROOM_COUNT = 12;
 
 /**
@@ -15,14 +23,14 @@ export const SEEDED_ROOM_COUNT = 12;
  * port 1), sharing the first one's Redis keys: what a web node sees during a database
  * outage, for the stale-data spec.
  */
-export const NO_DB_PORT = 3101;
+export const NO_DB_PORT = e2ePort(1);
 export const NO_DB_URL = `http://127.0.0.1:${NO_DB_PORT}`;
 
 /**
  * A second instance of the same build on the same database and Redis keys: what a load
  * balancer's second web node sees, for the cross-instance spec.
  */
-export const PEER_PORT = 3102;
+export const PEER_PORT = e2ePort(2);
 export const PEER_URL = `http://127.0.0.1:${PEER_PORT}`;
 
 /** The environment the app under test (and the seed script) runs with. */
@@ -38,5 +46,5 @@ export const appEnv: Record<string, string> = {
 
 export const noDbAppEnv: Record<string, string> = {
   ...appEnv,
-  DATABASE_URL: "postgres://postgres@127.0.0.1:1/lobby_e2e",
+  DATABASE_URL: `postgres://postgres@127.0.0.1:1/lobby_e2e${SUFFIX}`,
 };
