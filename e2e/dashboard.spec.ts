@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { expect, test, type Page, type TestInfo } from "@playwright/test";
 import { createIoredisStore } from "../lib/cache/ioredis-store";
 import { createKeys, ttlsFor } from "../lib/cache/keys";
 import { createDb } from "../lib/db/client";
 import { RoomReconciliationService } from "../lib/rooms/room-reconciliation-service";
-import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, appEnv, e2ePort } from "./env";
+import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, e2ePort } from "./env";
+import { serverOn } from "./support";
 
 /**
  * /dashboard with JavaScript off: server-rendered SVG charts and tables carrying real
@@ -87,29 +87,6 @@ test("the site header links to the dashboard", async ({ page }, info) => {
   await page.getByRole("link", { name: "Dashboard" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
 });
-
-/** Another `next start` of the same build, with a different environment; stopped by its own handle. */
-function serverOn(port: number, env: Record<string, string>) {
-  let server: ChildProcess | undefined;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async start() {
-      server = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port)], {
-        env: { ...process.env, ...appEnv, ...env },
-        stdio: "ignore",
-      });
-      await expect(async () => {
-        expect((await fetch(`http://127.0.0.1:${port}/api/session`)).ok).toBe(true);
-      }).toPass({ timeout: 30_000, intervals: [250] });
-    },
-    async stop() {
-      if (!server || server.exitCode !== null) return;
-      const exited = new Promise((resolve) => server!.once("exit", resolve));
-      server.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
 
 test.describe("degraded", () => {
   // No configured e2e server runs with the cache off or Redis down: these two start their own.

@@ -1,7 +1,8 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { expect, type Page } from "@playwright/test";
 import postgres from "postgres";
-import { E2E_DATABASE_URL } from "./env";
+import { E2E_DATABASE_URL, appEnv } from "./env";
 
 /** The rooms global setup seeded, newest created first (the page lists rooms by last activity). */
 export function seededRooms(): string[] {
@@ -89,4 +90,35 @@ export async function seedMessages(roomId: string, bodies: string[]): Promise<vo
 export async function messageCount(roomId: string): Promise<number> {
   const [row] = await db()<{ n: number }[]>`select count(*)::int as n from messages where room_id = ${roomId} and deleted_at is null`;
   return row?.n ?? 0;
+}
+
+/**
+ * Another `next start` of the same build, with a different environment (over the e2e app's;
+ * `undefined` removes a variable); stopped by its own handle. `output()` is what it printed.
+ */
+export function serverOn(port: number, env: Record<string, string | undefined>) {
+  let server: ChildProcess | undefined;
+  let output = "";
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    async start() {
+      const merged: Record<string, string | undefined> = { ...process.env, ...appEnv, ...env };
+      for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+      server = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port)], {
+        env: merged as NodeJS.ProcessEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      for (const stream of [server.stdout, server.stderr]) stream?.on("data", (d: Buffer) => (output = (output + d).slice(-20_000)));
+      await expect(async () => {
+        expect((await fetch(`http://127.0.0.1:${port}/api/session`)).ok).toBe(true);
+      }).toPass({ timeout: 30_000, intervals: [250] });
+    },
+    async stop() {
+      if (!server || server.exitCode !== null) return;
+      const exited = new Promise((resolve) => server!.once("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
+    },
+  };
 }

@@ -132,3 +132,19 @@ describe("GuardedStore (a connection draining a backlog)", async () => {
     guarded.dispose();
   });
 });
+
+describe("GuardedStore (a framework error thrown through a Redis call)", async () => {
+  const { DynamicServerError } = await import("next/dist/client/components/hooks-server-context.js");
+  const store = createIoredisStore("redis://127.0.0.1:6379");
+  afterAll(() => store.close());
+
+  it("a static render turning dynamic never counts as Redis failing: rethrown as is, circuit closed", async () => {
+    // What @upstash/redis's `no-store` fetch made Next throw inside the static home page's render.
+    const guarded = new GuardedStore(store, { failuresToOpen: 1 });
+    const dynamic = new DynamicServerError("Page changed from static to dynamic at runtime /, reason: no-store fetch");
+    for (let i = 0; i < 3; i++) await expect(guarded.read(() => Promise.reject(dynamic))).rejects.toBe(dynamic);
+    expect(guarded.state).toBe("closed");
+    await expect(guarded.read((s) => s.ping())).resolves.toBeUndefined();
+    guarded.dispose();
+  });
+});

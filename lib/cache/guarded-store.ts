@@ -1,4 +1,5 @@
-import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from "cockatiel";
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
+import { isFrameworkError } from "./framework-errors";
 import type { CacheStore } from "./store";
 
 /** Options of a {@link GuardedStore}. */
@@ -160,7 +161,9 @@ export class GuardedStore {
     // Open the connection now (TCP connect, TLS for REST) rather than on the first request.
     store.ping().catch(() => {});
     this.probeEveryMs = options.halfOpenAfterMs ?? 2_000;
-    this.breaker = circuitBreaker(handleAll, {
+    // A framework error (a static render turning dynamic, a redirect) passes through
+    // without counting: it says nothing about Redis (./framework-errors.ts).
+    this.breaker = circuitBreaker(handleWhen((error) => !isFrameworkError(error)), {
       halfOpenAfter: this.probeEveryMs,
       breaker: new ConsecutiveBreaker(options.failuresToOpen ?? 3),
     });
@@ -246,6 +249,7 @@ export class GuardedStore {
       );
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw circuitOpen();
+      if (isFrameworkError(error)) throw error;
       throw new CacheUnavailableError(error);
     }
   }

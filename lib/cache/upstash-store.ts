@@ -19,6 +19,13 @@ export function createUpstashStore(options: UpstashStoreOptions): CacheStore {
     enableTelemetry: false,
     retry: { retries: options.retries ?? 1, backoff: (n) => 20 * 2 ** n },
     signal: () => AbortSignal.timeout(options.timeoutMs ?? 1_000),
+    /*
+     * The client's default, `no-store`, tells Next's fetch that the render in progress is
+     * dynamic: inside the static home page's render it throws "Page changed from static to
+     * dynamic at runtime", so every Redis call of that render failed and opened the breaker.
+     * `default` is plain: Next neither caches these POSTs nor turns the page dynamic.
+     */
+    cache: "default",
   });
   const asString = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
   const evalOne = async (script: LuaScript, keys: string[], args: (string | number)[]) => {
