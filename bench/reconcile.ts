@@ -20,7 +20,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { CACHE_SCRIPTS, encodeEnvelope, populateCall } from "../lib/cache/protocol";
+import { CACHE_SCRIPTS, encodeEnvelope, invalidateCall, populateCall } from "../lib/cache/protocol";
 import { createIoredisStore } from "../lib/cache/ioredis-store";
 import { lua } from "../lib/cache/store";
 import { countLiveRooms, listLiveRoomsWithVersion, pageLiveRoomsById } from "../lib/db/queries/rooms";
@@ -94,22 +94,28 @@ async function benchSize(n: number): Promise<Result> {
     await sql`insert into rooms (name, description, owner_id, owner_name)
       select 'Room ' || i, 'Benchmark room number ' || i, 'owner-' || (i % 500), 'Owner ' || (i % 500) from generate_series(1, ${n}) i`;
     await sql`analyze rooms`;
-    // Every room cached through the protocol's populate script, 1000 per pipeline.
+    // Every value cached as the read path leaves it: a generation (INVALIDATE makes one), then
+    // the guarded populate under it, 1000 per pipeline.
+    const seed = async (values: { key: string; value: string; version: number; ttlSeconds: number }[]) => {
+      const gens = values.map((v) => invalidateCall(rt.keys, v.key));
+      await seeder.evalMany(CACHE_SCRIPTS.invalidate, gens);
+      await seeder.evalMany(
+        CACHE_SCRIPTS.populate,
+        values.map((v, i) => populateCall(rt.keys, { ...v, generation: String(gens[i]!.args[1]), staleTtlSeconds: rt.ttls.stale })),
+      );
+    };
     for (let after: string | null = null; ; ) {
       const page = await pageLiveRoomsById(rt.db.db, after, 1_000);
       if (page.length === 0) break;
-      const calls = page.map((r) =>
-        populateCall(rt.keys, { key: rt.keys.room(r.id), generation: null, value: encodeEnvelope(r.version, r), version: r.version, ttlSeconds: rt.ttls.room, staleTtlSeconds: rt.ttls.stale }),
-      );
-      await seeder.evalMany(CACHE_SCRIPTS.populate, calls);
+      await seed(page.map((r) => ({ key: rt.keys.room(r.id), value: encodeEnvelope(r.version, r), version: r.version, ttlSeconds: rt.ttls.room })));
       after = page[page.length - 1]!.id;
     }
     // rooms:all and rooms:count as the read path writes them (through the seeder's long timeout).
     const list = await listLiveRoomsWithVersion(rt.db.db);
     const count = await countLiveRooms(rt.db.db);
-    await seeder.evalMany(CACHE_SCRIPTS.populate, [
-      populateCall(rt.keys, { key: rt.keys.roomsAll, generation: null, value: encodeEnvelope(list.version, list.rooms), version: list.version, ttlSeconds: rt.ttls.roomsAll, staleTtlSeconds: rt.ttls.stale }),
-      populateCall(rt.keys, { key: rt.keys.roomsCount, generation: null, value: encodeEnvelope(count.version, count.count), version: count.version, ttlSeconds: rt.ttls.roomsAll, staleTtlSeconds: rt.ttls.stale }),
+    await seed([
+      { key: rt.keys.roomsAll, value: encodeEnvelope(list.version, list.rooms), version: list.version, ttlSeconds: rt.ttls.roomsAll },
+      { key: rt.keys.roomsCount, value: encodeEnvelope(count.version, count.count), version: count.version, ttlSeconds: rt.ttls.roomsAll },
     ]);
 
     const drift = { renamed: (n * 4) / 1000, deleted: (n * 3) / 1000, inserted: (n * 2) / 1000, garbage: n / 1000 };

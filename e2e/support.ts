@@ -70,12 +70,13 @@ export async function seedMessages(roomId: string, bodies: string[]): Promise<vo
   const { E2E_KEY_PREFIX, E2E_REDIS_URL } = await import("./env");
   const redis = new Redis(E2E_REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
-    const key = `${E2E_KEY_PREFIX}messages:${roomId}`;
-    await redis.incr(`{${key}}:gen`);
-    await redis.del(key);
-    // The room list's order, as a send bumps it (GT: never backwards).
     const { createKeys } = await import("../lib/cache/keys");
-    await redis.zadd(createKeys(E2E_KEY_PREFIX).roomsActivity, "GT", activityMs, roomId);
+    const { INVALIDATE, invalidateCall } = await import("../lib/cache/protocol");
+    const keys = createKeys(E2E_KEY_PREFIX);
+    const call = invalidateCall(keys, keys.messages(roomId));
+    await redis.eval(INVALIDATE.source, call.keys.length, ...call.keys, ...call.args);
+    // The room list's order, as a send bumps it (GT: never backwards).
+    await redis.zadd(keys.roomsActivity, "GT", activityMs, roomId);
     // And the home page's render, which shows that order, expires (lib/page-cache).
     const { pageCacheKeys } = await import("../lib/page-cache/page-cache");
     const { HOME_PAGE_TAGS } = await import("../lib/page-cache/page-tags");

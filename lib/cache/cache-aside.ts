@@ -6,7 +6,7 @@ import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
 import { FreshReads } from "./fresh-reads";
 import { CacheUnavailableError, withDeadline, type GuardedStore } from "./guarded-store";
-import { LOCK_TTL_MS, type Keys } from "./keys";
+import { GEN_TTL_SECONDS, LOCK_TTL_MS, type Keys } from "./keys";
 import {
   GET_OR_LOCK,
   GET_WITH_SET,
@@ -227,7 +227,7 @@ export class CacheAside {
       const started = performance.now();
       try {
         reply = (await guarded.read((s) =>
-          s.eval(GET_OR_LOCK, [spec.key, keys.lock(spec.key), keys.gen(spec.key)], [token, LOCK_TTL_MS]),
+          s.eval(GET_OR_LOCK, [spec.key, keys.lock(spec.key), keys.gen(spec.key)], [token, LOCK_TTL_MS, GEN_TTL_SECONDS]),
         )) as [number, string];
       } catch (error) {
         const loadStartedAt = performance.now();

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { GEN_TTL_SECONDS, type Keys } from "./keys";
 import { lua, type EvalCall } from "./store";
@@ -5,26 +6,54 @@ import { lua, type EvalCall } from "./store";
 /*
  * The consistency protocol (DESIGN.md, "The race that must not happen").
  *
- * Every cached key K has a generation counter {K}:gen in Redis. A writer, after its
- * transaction commits, runs INVALIDATE: INCR {K}:gen, DEL K. A loader reads the
- * generation *before* it reads Postgres (in the same script that takes the single-flight
- * lock), and POPULATE sets K only if the generation is unchanged. So if a write commits
- * after the loader's snapshot, its invalidation lands after the loader's generation read,
- * and either the populate sees the new generation and refuses, or the populate came first
- * and the invalidation deletes it. Either way no reader is served the old row after the
- * writer has returned. POPULATE also refuses to replace a value whose version (the
- * Postgres-side sequence number inside the JSON) is newer than its own.
+ * Every cached key K has a generation {K}:gen in Redis: a random token, replaced by every
+ * invalidation. A writer, after its transaction commits, runs INVALIDATE: a new token in
+ * {K}:gen, DEL K. A loader reads the generation *before* it reads Postgres (in the same
+ * script that takes the single-flight lock), and POPULATE sets K only if the generation is
+ * unchanged. So if a write commits after the loader's snapshot, its invalidation lands
+ * after the loader's generation read, and either the populate sees the new generation and
+ * refuses, or the populate came first and the invalidation deletes it. Either way no
+ * reader is served the old row after the writer has returned. POPULATE also refuses to
+ * replace a value whose version (the Postgres-side sequence number inside the JSON) is
+ * newer than its own.
+ *
+ * Tokens, not a counter, and a missing generation never matches: when Redis loses its
+ * data (a restart without persistence, FLUSHDB, an eviction), a counter would start again
+ * from 0 and could come back to the very number a loader read before the loss, after an
+ * invalidation the loss erased; the loader's populate would then pass. A token is never
+ * handed out twice, and a loader that finds no generation creates one (its lock token).
  */
 
-/** Returns {1, value} on a hit; {2, generation} when this caller took the lock; {0, ""} otherwise. */
-export const GET_OR_LOCK = lua(`
+/**
+ * Lua: `gen_of(key, fresh, ttl)`, the generation in `key`, or `fresh` stored there (with
+ * `ttl` seconds) when there is none. Every read of a generation that a populate will
+ * compare goes through it: a missing generation never matches, so it must exist first.
+ */
+export const GEN_OF_LUA = `
+local function gen_of(key, fresh, ttl)
+  local g = redis.call('GET', key)
+  if not g then
+    g = fresh
+    redis.call('SET', key, g, 'EX', ttl)
+  end
+  return g
+end
+`;
+
+/**
+ * KEYS: key, lock, gen. ARGV: token, lock ms, gen TTL s.
+ * Returns {1, value} on a hit; {2, generation} when this caller took the lock (a missing
+ * generation is created from the token); {0, ""} otherwise.
+ */
+export const GET_OR_LOCK = lua(`${GEN_OF_LUA}
 local v = redis.call('GET', KEYS[1])
 if v then return {1, v} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {2, redis.call('GET', KEYS[3]) or '0'}
+  return {2, gen_of(KEYS[3], ARGV[1], ARGV[3])}
 end
 return {0, ''}
 `);
+
 
 /**
  * Lua: the signature of a sorted set's reply in `members` (ZRANGE WITHSCORES), the SHA-1 of
@@ -63,11 +92,16 @@ export function envelopeTag(raw: string): string {
   return end > 0 ? raw.slice(0, end) : "";
 }
 
-/** 1: set; 0: refused, a write landed during the load; 2: refused, a newer value is cached. */
+/**
+ * KEYS: key, gen, lock, stale copy. ARGV: lock token, generation read, value, TTL s,
+ * stale TTL s, version, guard ('0' turns it off).
+ * 1: set; 0: refused, a write landed during the load (or the generation is gone: Redis
+ * lost it); 2: refused, a newer value is cached.
+ */
 export const POPULATE = lua(`
 local result = 0
-local gen = redis.call('GET', KEYS[2]) or '0'
-if ARGV[7] == '0' or gen == ARGV[2] then
+local gen = redis.call('GET', KEYS[2])
+if ARGV[7] == '0' or (gen and gen == ARGV[2]) then
   local cur = redis.call('GET', KEYS[1])
   local curv = cur and tonumber(string.match(cur, '^{"v":(%d+)'))
   if curv and curv > tonumber(ARGV[6]) then
@@ -82,11 +116,11 @@ if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return result
 `);
 
+/** KEYS: key, gen. ARGV: gen TTL s, a fresh token (the new generation). */
 export const INVALIDATE = lua(`
-local g = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
 redis.call('DEL', KEYS[1])
-return g
+return 1
 `);
 
 /**
@@ -96,9 +130,9 @@ return g
  */
 const POPULATE_STAGED = lua(`
 local result = 0
-local gen = redis.call('GET', KEYS[2]) or '0'
+local gen = redis.call('GET', KEYS[2])
 if redis.call('EXISTS', KEYS[5]) == 0 then return -1 end
-if gen == ARGV[2] then
+if gen and gen == ARGV[2] then
   local curv = nil
   if redis.call('TYPE', KEYS[1]).ok == 'string' then
     curv = tonumber(string.match(redis.call('GETRANGE', KEYS[1], 0, 40), '^{"v":(%d+)'))
@@ -163,18 +197,18 @@ export function decodeEnvelope<T>(schema: z.ZodType<T>, raw: string): { data: T;
 
 /**
  * A POPULATE of `key` with `value` (an encoded envelope) read at `version`, allowed only
- * while `{key}:gen` still equals `generation` (read before the Postgres read; a missing
- * counter is "0"). The script answers 1 when it set, 0 when a write landed since, 2 when
+ * while `{key}:gen` still equals `generation` (read before the Postgres read). A key whose
+ * generation was missing when read cannot be populated: invalidate it instead. The script answers 1 when it set, 0 when a write landed since, 2 when
  * a newer value is cached. It also refreshes the last-known-good copy, like the read path.
  */
 export function populateCall(
   keys: Keys,
-  p: { key: string; generation: string | null; value: string; version: number; ttlSeconds: number; staleTtlSeconds: number },
+  p: { key: string; generation: string; value: string; version: number; ttlSeconds: number; staleTtlSeconds: number },
 ): EvalCall {
   return {
     keys: [p.key, keys.gen(p.key), keys.lock(p.key), keys.stale(p.key)],
     // The empty token never matches a single-flight lock, so a reader's lock is left alone.
-    args: ["", p.generation ?? "0", p.value, p.ttlSeconds, p.staleTtlSeconds, p.version, "1"],
+    args: ["", p.generation, p.value, p.ttlSeconds, p.staleTtlSeconds, p.version, "1"],
   };
 }
 
@@ -184,18 +218,19 @@ export function populateCall(
  */
 export function populateStagedCall(
   keys: Keys,
-  p: { key: string; generation: string | null; version: number; ttlSeconds: number; staleTtlSeconds: number },
+  p: { key: string; generation: string; version: number; ttlSeconds: number; staleTtlSeconds: number },
 ): EvalCall {
   return {
     keys: [p.key, keys.gen(p.key), keys.lock(p.key), keys.stale(p.key), keys.staging(p.key)],
-    args: ["", p.generation ?? "0", p.ttlSeconds, p.staleTtlSeconds, p.version],
+    args: ["", p.generation, p.ttlSeconds, p.staleTtlSeconds, p.version],
   };
 }
 
-/** An INVALIDATE of `key` (INCR its generation, DEL it), exactly as a writer does after a commit. */
+/** An INVALIDATE of `key` (a new generation, DEL it), exactly as a writer does after a commit. */
 export function invalidateCall(keys: Keys, key: string): EvalCall {
-  return { keys: [key, keys.gen(key)], args: [GEN_TTL_SECONDS] };
+  return { keys: [key, keys.gen(key)], args: [GEN_TTL_SECONDS, randomUUID()] };
 }
+
 
 
 interface Envelope {

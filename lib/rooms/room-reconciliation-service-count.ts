@@ -16,8 +16,13 @@ export async function reconcileCount(ctx: RunContext): Promise<void> {
   tally.countFixed = true;
   if (ctx.dryRun) return;
   await ctx.hooks.beforeRepair?.({ phase: "count", keys: [key] });
+  // A generation that was missing (evicted, lost) can never be matched: drop the count instead.
+  if (generation === null || generation === undefined) {
+    await store.evalMany(CACHE_SCRIPTS.invalidate, [invalidateCall(keys, key)]);
+    return;
+  }
   const value = encodeEnvelope(version, count);
-  const call = populateCall(keys, { key, generation: generation ?? null, value, version, ttlSeconds: ttls.roomsAll, staleTtlSeconds: ttls.stale });
+  const call = populateCall(keys, { key, generation, value, version, ttlSeconds: ttls.roomsAll, staleTtlSeconds: ttls.stale });
   const [result] = await store.evalMany(CACHE_SCRIPTS.populate, [call]);
   if (Number(result) === 0) tally.refused++;
   // 2: the cached count claims a version newer than Postgres has; no populate will ever replace it.

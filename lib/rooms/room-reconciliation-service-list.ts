@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { GEN_TTL_SECONDS } from "../cache/keys";
 import { CACHE_SCRIPTS, invalidateCall, populateStagedCall } from "../cache/protocol";
 import { digest, type RunContext } from "./room-reconciliation-service-context";
 import { EnvelopeElementScanner } from "./room-reconciliation-service-json";
@@ -26,7 +28,7 @@ export async function reconcileList(ctx: RunContext): Promise<void> {
   const { store, keys, ttls, tally } = ctx;
   const key = keys.roomsAll;
   const [snapshot, diff, staging] = [keys.snapshot(key), keys.diff(key), keys.staging(key)];
-  const [length, generation] = (await store.eval(SNAPSHOT, [key, snapshot, keys.gen(key), diff, staging, keys.liveIds(key)], [SCRATCH_TTL_MS])) as [
+  const [length, generation] = (await store.eval(SNAPSHOT, [key, snapshot, keys.gen(key), diff, staging, keys.liveIds(key)], [SCRATCH_TTL_MS, randomUUID(), GEN_TTL_SECONDS])) as [
     number,
     string,
   ];

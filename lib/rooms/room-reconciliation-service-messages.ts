@@ -70,7 +70,8 @@ async function checkBatch(ctx: RunContext, ids: string[], handled: Set<string>):
   for (const { id, generation } of stale) {
     const { version, ...page } = await newestMessagesWithVersion(ctx.db, { roomId: id });
     const key = keys.messages(id);
-    if (version === null) drops.push(invalidateCall(keys, key)); // deleted since the batch's read
+    // Deleted since the batch's read, or a generation that was missing (evicted, lost: it can never be matched).
+    if (version === null || generation === null) drops.push(invalidateCall(keys, key));
     else sets.push(populateCall(keys, { key, generation, value: encodeEnvelope(version, page), version, ttlSeconds: ttls.messages, staleTtlSeconds: ttls.stale }));
   }
   await ctx.hooks.beforeRepair?.({ phase: "messages", keys: [...sets, ...drops].map((c) => c.keys[0]!) });

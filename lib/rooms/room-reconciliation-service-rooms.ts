@@ -122,8 +122,12 @@ async function repairBatch(ctx: RunContext, { ids, values, generations, live }: 
   const { counted } = tally;
   const sets: EvalCall[] = [];
   const drops: EvalCall[] = [];
+  const drop = (id: string) => drops.push(invalidateCall(keys, keys.room(id)));
+  // A generation that was missing (evicted, lost) can never be matched: drop the key instead.
   const set = (id: string, generation: string | null, row: Room) =>
-    sets.push(
+    generation === null
+      ? drop(id)
+      : sets.push(
       populateCall(keys, {
         key: keys.room(id),
         generation,
@@ -133,7 +137,6 @@ async function repairBatch(ctx: RunContext, { ids, values, generations, live }: 
         staleTtlSeconds: ttls.stale,
       }),
     );
-  const drop = (id: string) => drops.push(invalidateCall(keys, keys.room(id)));
   // Counted once per room, whether its key, its list entry or both differ.
   const count = (kind: "corrupt" | "removed" | "modified", id: string) => {
     if (counted[kind].has(id)) return;

@@ -1,3 +1,4 @@
+import { GEN_OF_LUA } from "../cache/protocol";
 import { lua } from "../cache/store";
 
 /*
@@ -9,11 +10,11 @@ import { lua } from "../cache/store";
 /**
  * Copies the list to a scratch key (so the chunked read sees one value even if the list
  * is replaced meanwhile) and returns its length with the generation, read in the same
- * step and so before any Postgres read; clears a crashed run's scratch keys. -1: no
- * list; -2: not a string.
+ * step and so before any Postgres read (created from ARGV[2] when missing, as the read
+ * path's lock does); clears a crashed run's scratch keys. -1: no list; -2: not a string.
  */
-export const SNAPSHOT = lua(`
-local g = redis.call('GET', KEYS[3]) or '0'
+export const SNAPSHOT = lua(`${GEN_OF_LUA}
+local g = gen_of(KEYS[3], ARGV[2], ARGV[3])
 redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' then return {-1, g} end

@@ -101,11 +101,13 @@ describe(`RoomReconciliationService over ${driver.name}`, () => {
 
   it("removes a room deleted by SQL from its key, the list and the count", async () => {
     await deleteBySql(ids[1]!);
-    const genBefore = Number((await raw(rt.keys.gen(rt.keys.room(ids[1]!)))) ?? 0);
+    const genBefore = await raw(rt.keys.gen(rt.keys.room(ids[1]!)));
     expect(await run()).toMatchObject({ ...clean, removed: 1, listRebuilt: true, countFixed: true });
     expect(await raw(rt.keys.room(ids[1]!))).toBeNull();
     // Removed with the writers' INVALIDATE: the generation moved, so no load in flight can resurrect it.
-    expect(Number(await raw(rt.keys.gen(rt.keys.room(ids[1]!))))).toBe(genBefore + 1);
+    const genAfter = await raw(rt.keys.gen(rt.keys.room(ids[1]!)));
+    expect(genAfter).not.toBeNull();
+    expect(genAfter).not.toBe(genBefore);
     await expectConsistent(["Alpha", "Charlie"]);
   });
 
