@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import { Redis } from "ioredis";
 import { pageCacheKeys } from "../lib/page-cache/page-cache";
 import { HOME_PAGE_TAGS } from "../lib/page-cache/page-tags";
-import { PAGE_INVALIDATE } from "../lib/page-cache/protocol";
+import { PAGE_INVALIDATE, pageInvalidateCall } from "../lib/page-cache/protocol";
 import { E2E_KEY_PREFIX, E2E_REDIS_URL, NO_DB_URL } from "./env";
 import { expectNoLoadingUi, roomLink, seededRooms } from "./support";
 
@@ -19,7 +19,8 @@ test.use({ javaScriptEnabled: false });
 const pageKeys = pageCacheKeys(E2E_KEY_PREFIX);
 const dropLiveKeys = async (redis: Redis) => {
   await redis.unlink(`${E2E_KEY_PREFIX}rooms:all`, `${E2E_KEY_PREFIX}rooms:count`);
-  await redis.eval(PAGE_INVALIDATE.source, 2, pageKeys.clock, pageKeys.hard, ...HOME_PAGE_TAGS);
+  const mark = pageInvalidateCall(pageKeys, HOME_PAGE_TAGS, "hard");
+  await redis.eval(PAGE_INVALIDATE.source, mark.keys.length, ...mark.keys, ...mark.args);
 };
 
 test("with the database unreachable, the saved list is served with a banner", async ({ page }) => {

@@ -80,9 +80,9 @@ export async function seedMessages(roomId: string, bodies: string[]): Promise<vo
     // And the home page's render, which shows that order, expires (lib/page-cache).
     const { pageCacheKeys } = await import("../lib/page-cache/page-cache");
     const { HOME_PAGE_TAGS } = await import("../lib/page-cache/page-tags");
-    const { PAGE_INVALIDATE } = await import("../lib/page-cache/protocol");
-    const pages = pageCacheKeys(E2E_KEY_PREFIX);
-    await redis.eval(PAGE_INVALIDATE.source, 2, pages.clock, pages.hard, ...HOME_PAGE_TAGS);
+    const { PAGE_INVALIDATE, pageInvalidateCall } = await import("../lib/page-cache/protocol");
+    const mark = pageInvalidateCall(pageCacheKeys(E2E_KEY_PREFIX), HOME_PAGE_TAGS, "hard");
+    await redis.eval(PAGE_INVALIDATE.source, mark.keys.length, ...mark.keys, ...mark.args);
   } finally {
     redis.disconnect();
   }

@@ -19,7 +19,7 @@ import { RoomCacheService } from "./rooms/room-cache-service";
 import { RedisEventBus } from "./realtime/event-bus";
 import { RoomService } from "./rooms/room-service";
 import type { ContentChange } from "./search/content-change";
-import { SearchService } from "./search/search-service";
+import { SearchService, type SearchServiceDeps } from "./search/search-service";
 import { StatsService, type StatsHooks } from "./stats/stats-service";
 
 /** What a process (web, worker, test) needs to build its services. */
@@ -49,6 +49,8 @@ export interface RuntimeConfig {
   minuteCounters?: boolean;
   /** Test hooks of the stats computation (slow it down, count it). */
   statsHooks?: StatsHooks;
+  /** Test hooks of a search (pause between its Postgres read and its cache set). */
+  searchHooks?: SearchServiceDeps["hooks"];
 }
 
 export interface Runtime {
@@ -137,7 +139,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     // A home page rendered while the stats refreshed shows the older numbers: regenerate it.
     onRefreshed: () => pages?.invalidate(HOME_PAGE_TAGS, "soft"),
   });
-  const search = new SearchService({ db: db.db, guarded, keys, ttls, metrics: m, onError: onError("search") });
+  const search = new SearchService({ db: db.db, guarded, keys, ttls, metrics: m, hooks: config.searchHooks, onError: onError("search") });
   // After every committed room or message write: mark the stats stale, retire cached searches.
   const pages = guarded ? new PageCache<unknown>({ guarded, keys: pageCacheKeys(config.keyPrefix), ...pageCacheCodec, onError: (error, op) => log.warn({ err: error, op }, "page cache invalidation failed") }) : null;
   const afterCommit = async (change: ContentChange) => {

@@ -92,6 +92,21 @@ describe("page cache handler", () => {
     expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>new</p>");
   });
 
+  it("Redis loses its data while a page renders → the render from before the loss is not served as fresh after writes", async () => {
+    const a = instance();
+    installPageCache(a);
+    // A busy clock: many invalidations before the loss.
+    for (let i = 0; i < 20; i++) await a.invalidate(HOME_PAGE_TAGS, "hard");
+    await handler.get(KEY, ctx); // miss: a render starts, stamped with today's clock
+    await deleteMatching(redis, `${prefix}*`); // Redis restarts empty (or FLUSHDB)
+    for (let i = 0; i < 3; i++) await instance().invalidate(HOME_PAGE_TAGS, "hard"); // writes after the loss
+    await handler.set(KEY, page("<p>rendered before the loss</p>"), setCtx); // the old render finishes
+    // A counter that restarted (1, 2, 3) would take the old stamp for the newer one.
+    expect(await handler.get(KEY, ctx)).toBeNull();
+    await handler.set(KEY, page("<p>after</p>"), setCtx);
+    expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>after</p>");
+  });
+
   it("a write on one instance expires the page on the other's next lookup", async () => {
     installPageCache(instance());
     await handler.get(KEY, ctx);
@@ -129,13 +144,12 @@ describe("page cache handler", () => {
   it("a render that began earlier does not replace one that began later", async () => {
     const a = instance();
     const b = instance();
-    installPageCache(a);
-    await handler.get(KEY, ctx); // A starts rendering at the current clock
+    const { clock: aStarted } = await a.lookup(`test:${KEY}`); // A starts rendering at the current clock
     await b.invalidate(HOME_PAGE_TAGS, "hard");
     installPageCache(b);
     await handler.get(KEY, ctx); // B starts later, after the write
     await handler.set(KEY, page("<p>new</p>"), setCtx);
-    expect(await a.store(`test:${KEY}`, { value: page("<p>old</p>"), lastModified: Date.now() }, 0, HOME_PAGE_TAGS, 60)).toBe(false);
+    expect(await a.store(`test:${KEY}`, { value: page("<p>old</p>"), lastModified: Date.now() }, aStarted, HOME_PAGE_TAGS, 60)).toBe(false);
     expect(htmlOf(await handler.get(KEY, ctx))).toBe("<p>new</p>");
   });
 

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { CacheHandlerValue } from "next/dist/server/lib/incremental-cache";
 import type { IncrementalCacheValue } from "next/dist/server/response-cache";
 import { createCacheStore } from "../cache/create-store";
+import { formatStamp, parseStamp, type Stamp } from "../cache/epoch-counter";
 import { CacheUnavailableError, GuardedStore } from "../cache/guarded-store";
 import { env } from "../env";
 import { logger } from "../observability/logger";
@@ -33,13 +34,13 @@ interface ProcessState {
    * files; after a deploy the old entries are simply not found (and expire).
    */
   buildId: string;
-  /** Per key: the lowest clock seen by a lookup that (may have) started a render, and when. */
-  renderStarts: Map<string, { clock: number; at: number }>;
+  /** Per key: the oldest clock seen by a lookup that (may have) started a render, and when. */
+  renderStarts: Map<string, { clock: Stamp; at: number }>;
   /** Per key: the value last handed to Next, to recognise Next storing it back unchanged. */
   served: Map<string, IncrementalCacheValue>;
 }
 
-/** A render that began longer ago than this is not waited for: its stamp is forgotten (stamp 0 is safe). */
+/** A render that began longer ago than this is not waited for: its stamp is forgotten (no stamp is never stored). */
 const RENDER_START_TTL_MS = 60_000;
 const MAX_ENTRY_TTL_SECONDS = 86_400;
 
@@ -92,17 +93,21 @@ export function installPageCache(cache: PageCache<Stored> | null, buildId = "tes
 
 const isResponse = (kind: unknown): boolean => kind === "APP_PAGE" || kind === "APP_ROUTE";
 
-function noteRenderStart(s: ProcessState, key: string, clock: number): void {
+function noteRenderStart(s: ProcessState, key: string, clockValue: string): void {
+  const clock = parseStamp(clockValue);
+  if (!clock) return;
   const now = Date.now();
   const prev = s.renderStarts.get(key);
-  if (prev && now - prev.at < RENDER_START_TTL_MS && prev.clock <= clock) return;
+  // Keep the older start. A start in another epoch is kept too: it is the one a render in
+  // flight may carry, and its stamp makes the store refused (never passed off as newer).
+  if (prev && now - prev.at < RENDER_START_TTL_MS && (prev.clock.epoch !== clock.epoch || prev.clock.n <= clock.n)) return;
   s.renderStarts.set(key, { clock, at: now });
 }
 
-function takeStamp(s: ProcessState, key: string): number {
+function takeStamp(s: ProcessState, key: string): string {
   const start = s.renderStarts.get(key);
   s.renderStarts.delete(key);
-  return start && Date.now() - start.at < RENDER_START_TTL_MS ? start.clock : 0;
+  return start && Date.now() - start.at < RENDER_START_TTL_MS ? formatStamp(start.clock) : "";
 }
 
 function timeStale(stored: Stored): boolean {

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
+import { freshEpoch } from "../cache/epoch-counter";
 import type { GuardedStore } from "../cache/guarded-store";
 import { createKeys } from "../cache/keys";
-import { PAGE_GET, PAGE_INVALIDATE, PAGE_SET, parseLookup, type EntryState } from "./protocol";
+import { PAGE_GET, PAGE_INVALIDATE, PAGE_SET, pageInvalidateCall, parseLookup, type EntryState } from "./protocol";
 
 /** Redis keys of the page cache (named in lib/cache/keys.ts). */
 export function pageCacheKeys(prefix: string) {
@@ -14,7 +15,8 @@ export type PageCacheKeys = ReturnType<typeof pageCacheKeys>;
 
 /** What a lookup hands back: the decoded entry (when usable) and the render stamp. */
 export interface PageLookup<T> {
-  clock: number;
+  /** The clock as the lookup read it (`<epoch>.<n>`); "" when Redis could not be read. */
+  clock: string;
   state: EntryState | "miss";
   value?: T;
 }
@@ -50,12 +52,12 @@ export class PageCache<T> {
     let reply;
     try {
       reply = parseLookup(
-        await guarded.read((s) => s.eval(PAGE_GET, [keys.entry(key), keys.clock, keys.hard, keys.soft], [known?.version ?? ""])),
+        await guarded.read((s) => s.eval(PAGE_GET, [keys.entry(key), keys.clock, keys.hard, keys.soft], [known?.version ?? "", freshEpoch()])),
       );
     } catch (error) {
       this.options.onError?.(error, "lookup");
-      // Stamp 0: were a render from here ever stored, any later mark would expire it.
-      return { clock: 0, state: "miss" };
+      // No stamp: a render from here is never stored.
+      return { clock: "", state: "miss" };
     }
     const { clock, entry } = reply;
     if (!entry || entry.state === "expired") return { clock, state: entry ? "expired" : "miss" };
@@ -78,15 +80,19 @@ export class PageCache<T> {
    * Stores a render stamped with the clock read before it began. Refused (false) when the
    * entry already holds a render that began later.
    */
-  async store(key: string, value: T, stamp: number, tags: string[], ttlSeconds: number): Promise<boolean> {
+  async store(key: string, value: T, stamp: string, tags: string[], ttlSeconds: number): Promise<boolean> {
     const { guarded, keys } = this.options;
-    // With the circuit open the store would be refused anyway: skip encoding ~150 KB.
-    if (!guarded.available) return false;
+    // With the circuit open, or no stamp, the store would be refused anyway: skip encoding ~150 KB.
+    if (!guarded.available || !stamp) return false;
     const version = `${stamp}.${randomUUID().slice(0, 8)}`;
     try {
       const body = this.options.encode(value);
       const stored = await guarded.write((s) =>
-        s.eval(PAGE_SET, [keys.entry(key)], [version, stamp, tags.join(","), body, Math.max(1, Math.round(ttlSeconds))]),
+        s.eval(
+          PAGE_SET,
+          [keys.entry(key), keys.clock, keys.hard, keys.soft],
+          [version, stamp, tags.join(","), body, Math.max(1, Math.round(ttlSeconds)), freshEpoch()],
+        ),
       );
       if (Number(stored) === 1) this.remember(key, version, value);
       return Number(stored) === 1;
@@ -106,7 +112,10 @@ export class PageCache<T> {
     const { guarded, keys } = this.options;
     try {
       await this.retryPolicy.execute(() =>
-        guarded.write((s) => s.eval(PAGE_INVALIDATE, [keys.clock, mode === "hard" ? keys.hard : keys.soft], tags)),
+        guarded.write((s) => {
+          const call = pageInvalidateCall(keys, tags, mode);
+          return s.eval(PAGE_INVALIDATE, call.keys, call.args);
+        }),
       );
       return true;
     } catch (error) {

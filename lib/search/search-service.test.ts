@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { metrics } from "../observability/metrics";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
-import { blackhole } from "../../tests/support/net-faults";
+import { blackhole, gate } from "../../tests/support/net-faults";
 import { useInstances } from "../../tests/support/instances";
 import type { SearchPage } from "./search-service";
 import { searchParamsSchema } from "./validation";
@@ -166,5 +166,25 @@ describe("SearchService (Postgres full-text search, cached per generation)", () 
     expect((await search(rt, "searchable")).source).toBe("db");
     expect((await search(rt, "searchable")).source).toBe("db");
     expect(await t.redis.raw.exists(t.key("search:gen"))).toBe(0);
+  });
+  it("Redis loses its data while a search runs → its page is never served under a generation counted again", async () => {
+    const pause = { gate: null as ReturnType<typeof gate> | null };
+    const reader = instance({ searchHooks: { afterLoad: () => pause.gate?.pass() } });
+    const writer = instance();
+    const room = await writer.roomWrites.create(alice, { name: "Orchard", description: "apples" });
+    await writer.roomWrites.update(alice, room.id, { description: "apples, mostly" });
+    await writer.roomWrites.update(alice, room.id, { description: "apples again" }); // three bumps
+    pause.gate = gate();
+    const searching = search(reader, "apples"); // reads the generation, finds the room
+    await pause.gate.arrived;
+    await t.redis.clear(); // Redis restarts empty (or FLUSHDB)
+    // Three writes after the loss: a counter that restarted would be back at the number the search read.
+    await writer.roomWrites.update(alice, room.id, { description: "pears" });
+    await writer.roomWrites.update(alice, room.id, { description: "pears, mostly" });
+    await writer.roomWrites.update(alice, room.id, { description: "pears again" });
+    pause.gate.open();
+    expect((await searching).data.hits).toHaveLength(1); // it began before the writes: allowed
+    pause.gate = null;
+    expect((await search(reader, "apples")).data.hits).toHaveLength(0);
   });
 });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { CacheUnavailableError, withDeadline, type GuardedStore } from "../cache/guarded-store";
 import type { Keys, Ttls } from "../cache/keys";
 import { decodeEnvelope, encodeEnvelope } from "../cache/protocol";
+import { EPOCH_COUNTER_LUA, freshEpoch } from "../cache/epoch-counter";
 import { lua } from "../cache/store";
 import type { Db } from "../db/client";
 import { searchContent, type SearchRow } from "../db/queries/search";
@@ -50,7 +51,17 @@ const pageSchema = z.object({
   nextCursor: z.string().nullable(),
 });
 
-const BUMP = lua(`return redis.call('INCR', KEYS[1])`);
+/** KEYS: search:gen. ARGV: a fresh epoch. The generation (`<epoch>.<n>`), started if missing. */
+const READ_GEN = lua(`${EPOCH_COUNTER_LUA}
+local e, n = counter_read(KEYS[1], ARGV[1])
+return e .. '.' .. n
+`);
+
+/** KEYS: search:gen. ARGV: a fresh epoch. A new generation: every page cached under an older one is unreachable. */
+const BUMP = lua(`${EPOCH_COUNTER_LUA}
+local e, n = counter_bump(KEYS[1], ARGV[1])
+return e .. '.' .. n
+`);
 
 /** Options of {@link SearchService}. */
 export interface SearchServiceDeps {
@@ -62,6 +73,8 @@ export interface SearchServiceDeps {
   metrics: Metrics;
   /** Deadline of one Postgres search. Default 3000 ms. */
   loadTimeoutMs?: number;
+  /** Test hooks: `afterLoad` runs between a search's Postgres read and its cache set (tests pause there to force races). */
+  hooks?: { afterLoad?: () => Promise<void> | void };
   onError?: (error: unknown, context: { op: string }) => void;
 }
 
@@ -92,10 +105,10 @@ export class SearchService {
     const started = performance.now();
     const hash = createHash("sha256").update(JSON.stringify([query, params.limit, params.cursor])).digest("hex");
     let key: string;
-    let generation: number;
+    let generation: string;
     try {
-      generation = Number((await guarded.read((s) => s.get(keys.searchGen))) ?? "0");
-      key = keys.search(String(generation), hash);
+      generation = String(await guarded.read((s) => s.eval(READ_GEN, [keys.searchGen], [freshEpoch()])));
+      key = keys.search(generation, hash);
       const raw = await guarded.read((s) => s.get(key));
       metrics.cacheLatency.observe({ cache: "search" }, (performance.now() - started) / 1000);
       const hit = raw === null ? undefined : decodeEnvelope(pageSchema, raw);
@@ -113,8 +126,9 @@ export class SearchService {
       return { data: await this.load(input), source: "db" };
     }
     const data = await this.load(input);
+    await this.deps.hooks?.afterLoad?.();
     // Best effort: a failed set costs the next reader a query, nothing more.
-    await guarded.write((s) => s.set(key, encodeEnvelope(generation, data), ttls.search)).catch((error: unknown) => {
+    await guarded.write((s) => s.set(key, encodeEnvelope(0, data), ttls.search)).catch((error: unknown) => {
       if (!(error instanceof CacheUnavailableError)) this.deps.onError?.(error, { op: "populate" });
     });
     return { data, source: "db" };
@@ -129,7 +143,7 @@ export class SearchService {
     const { guarded, keys } = this.deps;
     if (!guarded) return;
     try {
-      await guarded.write((s) => s.eval(BUMP, [keys.searchGen], []));
+      await guarded.write((s) => s.eval(BUMP, [keys.searchGen], [freshEpoch()]));
       this.bumpOwed = false;
     } catch (error) {
       this.bumpOwed = true;

@@ -176,6 +176,28 @@ describe("StatsService (stale-while-revalidate, real Postgres and Redis)", () =>
     expect(await counts(rt)).toMatchObject({ messages: 2, fresh: true });
   });
 
+  it("Redis loses its data while a refresh runs → its numbers never pass for fresh after later writes", async () => {
+    const pause = { gate: null as ReturnType<typeof gate> | null };
+    const rt = instance({ statsHooks: { afterLoad: () => pause.gate?.pass() } });
+    const writer = instance();
+    const room = await writer.roomWrites.create(alice, { name: "Busy" });
+    for (let i = 0; i < 5; i++) await writer.messageWrites.send(alice, room.id, { body: `before ${i}` });
+    pause.gate = gate();
+    const reading = rt.stats.read(); // a cold read: it computes (5 messages), having read the generation
+    await pause.gate.arrived;
+    await t.redis.clear(); // Redis restarts empty (or FLUSHDB)
+    await writer.messageWrites.send(alice, room.id, { body: "after the loss" });
+    pause.gate.open();
+    await reading;
+    pause.gate = null;
+    await rt.stats.settled();
+    // A restarted counter (1) below the one the refresh read (6) made its 5 pass for fresh.
+    const next = await counts(instance());
+    expect(next.fresh && next.messages === 5).toBe(false);
+    await rt.stats.settled();
+    expect(await counts(instance())).toMatchObject({ messages: 6, fresh: true });
+  });
+
   it("replaces a cached value that fails validation, in the read that finds it", async () => {
     const rt = instance();
     await rt.roomWrites.create(alice, { name: "Valid" });

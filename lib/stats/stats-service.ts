@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { CacheUnavailableError, withDeadline, type GuardedStore } from "../cache/guarded-store";
+import { freshEpoch } from "../cache/epoch-counter";
 import { GEN_TTL_SECONDS, LOCK_TTL_MS, type Keys, type Ttls } from "../cache/keys";
 import { RELEASE } from "../cache/protocol";
 import type { Db } from "../db/client";
@@ -15,7 +16,7 @@ export type { Stats };
 
 const count = z.number().int().nonnegative();
 const envelopeSchema = z.object({
-  v: z.number().int().nonnegative(),
+  v: z.string(),
   t: z.number(),
   data: z.object({
     rooms: count,
@@ -95,7 +96,7 @@ export class StatsService {
     let reply: [number, string, string?, number?];
     try {
       reply = (await guarded.read((s) =>
-        s.eval(SWR_READ, [keys.stats, keys.gen(keys.stats), keys.lock(keys.stats)], [token, LOCK_TTL_MS, Date.now(), ttls.stats * 1000]),
+        s.eval(SWR_READ, [keys.stats, keys.gen(keys.stats), keys.lock(keys.stats)], [token, LOCK_TTL_MS, Date.now(), ttls.stats * 1000, freshEpoch(), GEN_TTL_SECONDS]),
       )) as typeof reply;
     } catch (error) {
       metrics.cacheRequests.inc({ cache: "stats", outcome: "error" });
@@ -104,7 +105,7 @@ export class StatsService {
       return { stats: await this.load(), source: "db", fresh: true };
     }
     metrics.cacheLatency.observe({ cache: "stats" }, (performance.now() - started) / 1000);
-    const [kind, raw, generation = "0", locked = 0] = reply;
+    const [kind, raw, generation = "", locked = 0] = reply;
     const cached = raw ? this.decode(raw) : undefined;
     if (kind === 0 && cached) {
       metrics.cacheRequests.inc({ cache: "stats", outcome: "hit" });
@@ -114,7 +115,7 @@ export class StatsService {
     if (kind === 1 && cached) {
       metrics.cacheRequests.inc({ cache: "stats", outcome: "stale" });
       recordTiming("cache", performance.now() - started, "stale");
-      if (locked === 1) this.refreshInBackground(token, Number(generation));
+      if (locked === 1) this.refreshInBackground(token, generation);
       return { stats: cached.data, source: "cache", fresh: false };
     }
     metrics.cacheRequests.inc({ cache: "stats", outcome: raw ? "corrupt" : "miss" });
@@ -126,7 +127,7 @@ export class StatsService {
       await this.markStale();
       return this.readOnce(false);
     }
-    if (locked === 1) return { stats: (await this.loadAndStore(token, Number(generation))).stats, source: "db", fresh: true };
+    if (locked === 1) return { stats: (await this.loadAndStore(token, generation)).stats, source: "db", fresh: true };
     return this.waitForValue();
   }
 
@@ -145,7 +146,7 @@ export class StatsService {
     if (!guarded) return;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await guarded.write((s) => s.eval(MARK_STALE, [keys.gen(keys.stats)], [GEN_TTL_SECONDS]));
+        await guarded.write((s) => s.eval(MARK_STALE, [keys.gen(keys.stats)], [GEN_TTL_SECONDS, freshEpoch()]));
         this.markOwed = false;
         return;
       } catch (error) {
@@ -160,7 +161,7 @@ export class StatsService {
     }
   }
 
-  private refreshInBackground(token: string, generation: number): void {
+  private refreshInBackground(token: string, generation: string): void {
     const run = this.loadAndStore(token, generation).then(
       async (stored) => {
         if (stored.set) await this.deps.onRefreshed?.();
@@ -172,7 +173,7 @@ export class StatsService {
   }
 
   /** Computes and stores; the lock holder's path. Releases the lock if Postgres fails. */
-  private async loadAndStore(token: string, generation: number): Promise<{ stats: Stats; set: boolean }> {
+  private async loadAndStore(token: string, generation: string): Promise<{ stats: Stats; set: boolean }> {
     const { guarded, keys, ttls } = this.deps;
     const lockKeys = [keys.stats, keys.gen(keys.stats), keys.lock(keys.stats)];
     let stats: Stats;
@@ -187,7 +188,7 @@ export class StatsService {
     let set = false;
     try {
       const reply = await guarded?.write((s) =>
-        s.eval(SWR_SET, lockKeys, [token, encodeSwr(generation, at, stats), generation, at, ttls.stale, GEN_TTL_SECONDS]),
+        s.eval(SWR_SET, lockKeys, [token, encodeSwr(generation, at, stats), generation, at, ttls.stale, GEN_TTL_SECONDS, freshEpoch()]),
       );
       set = Number(reply) === 1;
     } catch (error) {
@@ -237,7 +238,7 @@ export class StatsService {
     }
   }
 
-  private decode(raw: string): { data: Stats; v: number } | undefined {
+  private decode(raw: string): { data: Stats; v: string } | undefined {
     try {
       const parsed = envelopeSchema.safeParse(JSON.parse(raw));
       return parsed.success ? { data: parsed.data.data, v: parsed.data.v } : undefined;
