@@ -27,7 +27,7 @@ describe("startWorker", () => {
     expect((await w.app.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Old Name"]);
 
     const pages = pageCacheKeys(w.redis.prefix);
-    const clockBefore = Number(await w.redis.raw.get(pages.clock));
+    const clockBefore = Number((await w.redis.raw.hget(pages.marks, "clock")) ?? 0);
     const job = await enqueue(w.queue, JOB.reconcile, { force: true, reason: "test" });
     expect(await job.waitUntilFinished(w.events, 10_000)).toMatchObject({ modified: 1, listRebuilt: true });
     const after = await w.app.rooms.getAllRooms();
@@ -36,7 +36,7 @@ describe("startWorker", () => {
     // The home page rendered from the drifted list is expired too (lib/page-cache): its
     // tag carries a hard mark newer than any render stamped before the repair.
     const mark = await eventually(async () => {
-      const m = Number(await w.redis.raw.hget(pages.hard, HOME_PAGE_TAGS[0]!));
+      const m = Number(await w.redis.raw.hget(pages.marks, `h:${HOME_PAGE_TAGS[0]!}`));
       return m > clockBefore ? m : undefined;
     }, 5_000);
     expect(mark).toBeGreaterThan(clockBefore);

@@ -126,12 +126,13 @@ export function createKeys(prefix = "") {
      * The page cache (lib/page-cache): one `{pages}` hash tag, so on Redis Cluster the
      * clock, the marks and the entries share a slot and each script stays on it.
      */
-    /** Counts page invalidations; a render is stamped with its value before it began. */
-    pagesClock: k("{pages}:clock"),
-    /** Hash: page tag to the clock of its last hard invalidation (the page must render again). */
-    pagesHardMarks: k("{pages}:tags:hard"),
-    /** Hash: page tag to the clock of its last soft invalidation (served once more, refreshed behind). */
-    pagesSoftMarks: k("{pages}:tags:soft"),
+    /**
+     * Hash of the page clock and every mark, lost together or not at all: `epoch`, `clock`
+     * (counts page invalidations; a render is stamped with it before it begins), `h:<tag>`
+     * (the clock of the tag's last hard invalidation: the page must render again) and
+     * `s:<tag>` (its last soft one: served once more, refreshed behind).
+     */
+    pagesMarks: k("{pages}:marks"),
     /** Hash of one rendered page or route response: version, stamp, tags, body (`{buildId}:{Next's cache key}`). */
     pagesEntry: (cacheKey: string) => k(`{pages}:entry:${cacheKey}`),
     /**

@@ -8,7 +8,7 @@ import { PAGE_GET, PAGE_INVALIDATE, PAGE_SET, pageInvalidateCall, parseLookup, t
 /** Redis keys of the page cache (named in lib/cache/keys.ts). */
 export function pageCacheKeys(prefix: string) {
   const keys = createKeys(prefix);
-  return { clock: keys.pagesClock, hard: keys.pagesHardMarks, soft: keys.pagesSoftMarks, entry: keys.pagesEntry };
+  return { marks: keys.pagesMarks, entry: keys.pagesEntry };
 }
 
 export type PageCacheKeys = ReturnType<typeof pageCacheKeys>;
@@ -52,7 +52,7 @@ export class PageCache<T> {
     let reply;
     try {
       reply = parseLookup(
-        await guarded.read((s) => s.eval(PAGE_GET, [keys.entry(key), keys.clock, keys.hard, keys.soft], [known?.version ?? "", freshEpoch()])),
+        await guarded.read((s) => s.eval(PAGE_GET, [keys.entry(key), keys.marks], [known?.version ?? "", freshEpoch()])),
       );
     } catch (error) {
       this.options.onError?.(error, "lookup");
@@ -90,7 +90,7 @@ export class PageCache<T> {
       const stored = await guarded.write((s) =>
         s.eval(
           PAGE_SET,
-          [keys.entry(key), keys.clock, keys.hard, keys.soft],
+          [keys.entry(key), keys.marks],
           [version, stamp, tags.join(","), body, Math.max(1, Math.round(ttlSeconds)), freshEpoch()],
         ),
       );
