@@ -13,12 +13,15 @@ import { metrics } from "./observability/metrics";
 import { pageCacheCodec } from "./page-cache/codec";
 import { PageCache, pageCacheKeys } from "./page-cache/page-cache";
 import { HOME_PAGE_TAGS, type PageInvalidator } from "./page-cache/page-tags";
+import { InvalidationLog } from "./cache/invalidation/log";
+import { DEFAULT_LEASE_MS, Lease, processLease } from "./cache/invalidation/lease";
+import type { ApplyOps } from "./cache/invalidation/ops";
+import { noInvalidations } from "./cache/invalidation/write";
 import { MinuteCounters } from "./observability/minute-counters";
 import { RoomActivity } from "./rooms/room-activity";
 import { RoomCacheService } from "./rooms/room-cache-service";
 import { RedisEventBus } from "./realtime/event-bus";
 import { RoomService } from "./rooms/room-service";
-import type { ContentChange } from "./search/content-change";
 import { SearchService, type SearchServiceDeps } from "./search/search-service";
 import { StatsService, type StatsHooks } from "./stats/stats-service";
 
@@ -51,6 +54,14 @@ export interface RuntimeConfig {
   statsHooks?: StatsHooks;
   /** Test hooks of a search (pause between its Postgres read and its cache set). */
   searchHooks?: SearchServiceDeps["hooks"];
+  /**
+   * This process's lease on the cache (lib/cache/invalidation/lease.ts). Default: one of the
+   * runtime's own; the web process passes the process-wide one, which the page cache's
+   * handler reads too.
+   */
+  lease?: Lease;
+  /** The invalidation log's timing (tests shorten or stretch it). Defaults: lease 1000 ms, a read every 250 ms. */
+  invalidationLog?: { leaseMs?: number; pollMs?: number };
 }
 
 export interface Runtime {
@@ -78,7 +89,9 @@ export interface Runtime {
   pages: PageInvalidator | null;
   /** The dashboard's per-minute counters; null when the cache is off (no Redis to count in) or they are off. */
   minuteCounters: MinuteCounters | null;
-  /** Flushes the minute counters, then closes Redis and Postgres. */
+  /** The invalidation log (lib/cache/invalidation): what writes commit with; null when the cache is off. */
+  invalidationLog: InvalidationLog | null;
+  /** Flushes the minute counters, stops reading the invalidation log, then closes Redis and Postgres. */
   close(): Promise<void>;
 }
 
@@ -91,9 +104,12 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     },
   });
   const store = config.cacheEnabled ? createCacheStore(config.redis) : null;
+  const leaseMs = config.invalidationLog?.leaseMs ?? DEFAULT_LEASE_MS;
+  const lease = store ? (config.lease ?? new Lease(leaseMs)) : undefined;
   const guarded = store
     ? new GuardedStore(store, {
         ...config.guard,
+        lease,
         onStateChange: (state, cause) => {
           m.breakerState.set(state === "closed" ? 0 : state === "half-open" ? 1 : 2);
           log.warn({ breaker: state, ...(cause ? { cause: String(cause) } : {}) }, `redis circuit ${state}`);
@@ -140,14 +156,40 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     onRefreshed: () => pages?.invalidate(HOME_PAGE_TAGS, "soft"),
   });
   const search = new SearchService({ db: db.db, guarded, keys, ttls, metrics: m, hooks: config.searchHooks, onError: onError("search") });
-  // After every committed room or message write: mark the stats stale, retire cached searches.
   const pages = guarded ? new PageCache<unknown>({ guarded, keys: pageCacheKeys(config.keyPrefix), ...pageCacheCodec, onError: (error, op) => log.warn({ err: error, op }, "page cache invalidation failed") }) : null;
-  const afterCommit = async (change: ContentChange) => {
-    // The home page shows the list and its activity order, so every write expires it: the
-    // writer's next page load, on any instance, shows its write. (A render per write at
-    // most, off the hit path; a hit stays one Lua call.)
-    await Promise.all([stats.onContentChange(change), search.onContentChange(change), pages?.invalidate(HOME_PAGE_TAGS, "hard")]);
+  // What a write's invalidation does to Redis, for the writer and for whoever reads the log.
+  // The home page's marks come last: a render they trigger must see the data already fresh.
+  const apply: ApplyOps = async (batch) => {
+    const activityChanges = batch.flatMap((ops) => (ops.activity ? [ops.activity] : []));
+    await Promise.all([
+      cache.invalidate([...new Set(batch.flatMap((ops) => ops.keys))]),
+      batch.some((ops) => ops.stats) ? stats.markStale() : undefined,
+      batch.some((ops) => ops.search) ? search.bumpGeneration() : undefined,
+      ...activityChanges.map((change) => activity.apply(change)),
+    ]);
+    await pages?.mark([...new Set(batch.flatMap((ops) => ops.pages))], "hard");
   };
+  const logDb = guarded ? createDb(config.databaseUrl, { max: 1 }) : null;
+  const invalidationLog =
+    guarded && lease && logDb
+      ? new InvalidationLog({
+          db: logDb.db,
+          keyPrefix: config.keyPrefix,
+          guarded,
+          apply,
+          lease,
+          pollMs: config.invalidationLog?.pollMs,
+          onApplied: (path, rows) => m.cacheInvalidations.inc({ outcome: path }, rows),
+          onTrustChange: (trusted, cause) => {
+            m.cacheTrusted.set(trusted ? 1 : 0);
+            if (trusted) log.info("cache trusted: the invalidation log is read and applied");
+            else log.warn({ cause: cause === undefined ? undefined : String(cause) }, "cache not trusted: the invalidation log cannot be read or applied; reads go to Postgres");
+          },
+          onError: (error, context) => log.warn({ err: error, ...context }, "invalidation log"),
+        })
+      : null;
+  invalidationLog?.start();
+  const invalidations = invalidationLog ?? noInvalidations;
   const limiter = (config.rateLimits ?? config.mode !== "test") ? new RedisRateLimiter(guarded, keys) : noRateLimit;
   return {
     db,
@@ -158,16 +200,14 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     ttls,
     rooms: new RoomCacheService({ db: db.db, cache, keys, ttls, onListLoaded: (rooms, rows) => activity.listLoaded(rooms, rows) }),
     activity,
-    roomWrites: new RoomService({ db: db.db, cache, keys, publish: (event) => events.publish("rooms", event), limiter, activity, afterCommit }),
+    roomWrites: new RoomService({ db: db.db, invalidations, keys, publish: (event) => events.publish("rooms", event), limiter }),
     messages: new MessageCacheService({ db: db.db, cache, keys, ttls }),
     messageWrites: new MessageService({
       db: db.db,
-      cache,
+      invalidations,
       keys,
       limiter,
-      activity,
       publish: (topic, event) => events.publish(topic, event),
-      afterCommit,
     }),
     limiter,
     stats,
@@ -175,10 +215,13 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     events,
     minuteCounters,
     pages,
+    invalidationLog,
     async close() {
       detachCounters?.();
       await minuteCounters?.stop();
       await stats.settled();
+      await invalidationLog?.stop();
+      await logDb?.close();
       guarded?.dispose();
       await store?.close();
       await db.close();
@@ -193,6 +236,8 @@ export function runtimeConfigFromEnv(e: Env = env()): RuntimeConfig {
     cacheEnabled: e.cacheEnabled,
     keyPrefix: e.keyPrefix,
     mode: e.nodeEnv,
+    // One lease per process: the page cache's handler trusts the cache exactly when this runtime does.
+    lease: processLease(),
   };
 }
 

@@ -6,6 +6,8 @@ import { createDb } from "@/lib/db/client";
 import { rooms } from "@/lib/db/schema";
 import { env } from "@/lib/env";
 import { runtime } from "@/lib/runtime";
+import { contentChangeOps } from "@/lib/cache/invalidation/content-change";
+import { noInvalidations } from "@/lib/cache/invalidation/write";
 import { generateRooms, type SeedRoom } from "./seed-data";
 
 /**
@@ -75,11 +77,14 @@ try {
   bar.stop();
 
   const rt = runtime();
-  const invalidated = await rt.cache.invalidateAfterWrite([rt.keys.roomsAll, rt.keys.roomsCount]);
-  console.log(
-    `${inserted} rooms inserted, ${done - inserted} already existed, in ${Math.round(performance.now() - started)} ms` +
-      (invalidated ? "" : " (cache invalidation failed: the app may show the old list until the TTL or the reconciler catches up)"),
-  );
+  // What a room creation invalidates, through the invalidation log like every write: applied
+  // now, or by the app when it next reads the log.
+  if (inserted > 0) {
+    await (rt.invalidationLog ?? noInvalidations).commit(rt.db.db, async () => inserted, () =>
+      contentChangeOps("room.created", [rt.keys.roomsAll, rt.keys.roomsCount]),
+    );
+  }
+  console.log(`${inserted} rooms inserted, ${done - inserted} already existed, in ${Math.round(performance.now() - started)} ms`);
 } catch (error) {
   bar.stop();
   console.error("seed failed:", error);

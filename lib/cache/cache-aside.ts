@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import { z } from "zod";
 import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
@@ -20,9 +19,9 @@ import {
 } from "./protocol";
 
 /*
- * The read and write paths over the protocol of ./protocol.ts: single flight across
- * instances and within this process, the guarded populate, stale-on-outage, and
- * invalidation that never fails a committed write.
+ * The read path over the protocol of ./protocol.ts: single flight across instances and
+ * within this process, the guarded populate, stale-on-outage; and the INVALIDATE that the
+ * invalidation log (./invalidation/log.ts) applies for every write.
  */
 
 export type Source = "cache" | "db" | "stale";
@@ -117,18 +116,11 @@ export class CacheAside {
   /** Postgres reads shared by concurrent readers while Redis is unavailable. */
   private readonly directLoads = new FreshReads();
   private readonly waitForLoaderMs: number;
-  /** Keys whose invalidation failed; retried when the circuit closes again. */
-  private readonly pending = new Set<string>();
   /** The last decoded value of each recently read key (see decode). */
   private readonly decoded = new Map<string, Decoded>();
-  private readonly retryPolicy = retry(handleAll, {
-    maxAttempts: 2,
-    backoff: new ExponentialBackoff({ initialDelay: 25, maxDelay: 100 }),
-  });
 
   constructor(private readonly options: CacheAsideOptions) {
     this.waitForLoaderMs = options.waitForLoaderMs ?? 3_000;
-    options.guarded?.onRecovered(() => void this.flushPending());
   }
 
   get enabled(): boolean {
@@ -167,7 +159,7 @@ export class CacheAside {
   }
 
   private async get<T>(spec: ReadSpec<T>, guarded: GuardedStore): Promise<{ raw: string | null; hit?: ReadResult<T> }> {
-    const raw = await guarded.read((s) => s.get(spec.key));
+    const raw = await guarded.readTrusted((s) => s.get(spec.key));
     return { raw, hit: raw === null ? undefined : this.decode(spec, raw) };
   }
 
@@ -180,7 +172,7 @@ export class CacheAside {
     const { key, knownSignature } = spec.alongside!;
     const known = this.decoded.get(spec.key);
     const held = known?.schema === spec.schema ? known : undefined;
-    const [state, value, signature, flat] = (await guarded.read((s) =>
+    const [state, value, signature, flat] = (await guarded.readTrusted((s) =>
       s.eval(GET_WITH_SET, [spec.key, key], [held?.tag ?? "", knownSignature ?? ""]),
     )) as [number, string, string, string[] | undefined];
     if (state === 0) return { raw: null };
@@ -226,7 +218,7 @@ export class CacheAside {
       let reply: [number, string];
       const started = performance.now();
       try {
-        reply = (await guarded.read((s) =>
+        reply = (await guarded.readTrusted((s) =>
           s.eval(GET_OR_LOCK, [spec.key, keys.lock(spec.key), keys.gen(spec.key)], [token, LOCK_TTL_MS, GEN_TTL_SECONDS]),
         )) as [number, string];
       } catch (error) {
@@ -379,8 +371,10 @@ export class CacheAside {
   }
 
   /**
-   * Deletes keys and bumps their generations, so no load that began before now can
-   * populate them. Throws CacheUnavailableError when Redis cannot be reached.
+   * Deletes keys and gives them new generations, so no load that began before now can
+   * populate them. Throws CacheUnavailableError when Redis cannot be reached. A write does
+   * not call this itself: its invalidation goes through the invalidation log
+   * (./invalidation/log.ts), which calls it and never loses it.
    */
   async invalidate(keysToDrop: string[]): Promise<void> {
     const guarded = this.options.guarded;
@@ -392,43 +386,5 @@ export class CacheAside {
         return guarded.write((s) => s.eval(INVALIDATE, call.keys, call.args));
       }),
     );
-  }
-
-  /**
-   * Invalidation after a committed write. Retried with backoff and never throws: a
-   * committed write is never turned into an error. Keys that still fail are kept and
-   * retried when the circuit closes again; the reconciler repairs what a crash loses.
-   * Resolves true when every key was invalidated now.
-   */
-  async invalidateAfterWrite(keysToDrop: string[]): Promise<boolean> {
-    if (!this.options.guarded || keysToDrop.length === 0) return true;
-    const { metrics } = this.options;
-    let attempts = 0;
-    try {
-      await this.retryPolicy.execute(() => {
-        attempts++;
-        // An open circuit will not close within a retry's backoff: defer at once.
-        if (this.options.guarded?.available === false) throw new CacheUnavailableError("circuit open");
-        return this.invalidate(keysToDrop);
-      });
-      metrics.cacheInvalidations.inc({ outcome: attempts > 1 ? "retried" : "ok" }, keysToDrop.length);
-      return true;
-    } catch (error) {
-      for (const key of keysToDrop) if (this.pending.size < 100_000) this.pending.add(key);
-      metrics.cacheInvalidations.inc({ outcome: "deferred" }, keysToDrop.length);
-      this.options.onError?.(error, { op: "invalidate", key: keysToDrop.join(",") });
-      return false;
-    }
-  }
-
-  /** Invalidations still owed to Redis by this process. */
-  get pendingInvalidations(): number {
-    return this.pending.size;
-  }
-
-  async flushPending(): Promise<void> {
-    const batch = [...this.pending];
-    this.pending.clear();
-    if (batch.length) await this.invalidateAfterWrite(batch);
   }
 }

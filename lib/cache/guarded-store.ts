@@ -26,7 +26,28 @@ export interface GuardOptions {
   maxBusyWaitMs?: number;
   /** `cause`: the failure that tripped the breaker, when it opens. */
   onStateChange?: (state: "closed" | "half-open" | "open", cause?: unknown) => void;
+  /**
+   * The process's lease on the cache (./invalidation/lease.ts): reads of cached content
+   * ({@link GuardedStore.readTrusted}) are refused while it is not valid. None: always trusted.
+   */
+  lease?: TrustLease;
+  /**
+   * How long a read waits, in a process that has only just started, for the first read of
+   * the invalidation log (a few milliseconds after the runtime starts; past this it goes to
+   * Postgres, like an outage). Default 1000. 0 for a store whose process may not have
+   * started the log yet (the page cache's handler: it renders meanwhile).
+   */
+  firstLeaseWaitMs?: number;
 }
+
+/** What {@link GuardedStore.readTrusted} asks of a lease. */
+export interface TrustLease {
+  readonly valid: boolean;
+  /** Resolves once the process has read the invalidation log for the first time (or after `maxWaitMs`). */
+  ready(maxWaitMs: number): Promise<void>;
+}
+
+
 
 /**
  * Read deadlines per driver: a TCP round trip to Redis is ~0.1 ms, so 50 ms only expires
@@ -123,6 +144,8 @@ export class CacheUnavailableError extends Error {
  */
 let circuitOpenError: CacheUnavailableError | undefined;
 const circuitOpen = () => (circuitOpenError ??= new CacheUnavailableError(new BrokenCircuitError()));
+let untrustedError: CacheUnavailableError | undefined;
+const untrusted = () => (untrustedError ??= new CacheUnavailableError(new Error("cache not trusted: the invalidation log was not read recently")));
 
 const noop = () => {};
 
@@ -156,7 +179,7 @@ export class GuardedStore {
 
   constructor(
     readonly store: CacheStore,
-    options: GuardOptions = {},
+    private readonly options: GuardOptions = {},
   ) {
     // Open the connection now (TCP connect, TLS for REST) rather than on the first request.
     store.ping().catch(() => {});
@@ -198,6 +221,28 @@ export class GuardedStore {
 
   /** A read on the request path: fails fast with {@link CacheUnavailableError}. */
   read<T>(op: (store: CacheStore) => Promise<T>): Promise<T> {
+    return this.run(this.readDeadlineMs, op);
+  }
+
+  /** False while the lease is not valid: cached content must not be served (readTrusted refuses). */
+  get trusted(): boolean {
+    return this.options.lease?.valid ?? true;
+  }
+
+  /**
+   * A read of cached content (a value, a page, an order, a generation a fill will compare):
+   * like {@link read}, but refused at once with {@link CacheUnavailableError} while this
+   * process's lease on the cache is not valid, so the caller goes to Postgres (or, with
+   * Postgres down too, to a copy it serves marked stale). The fallback reads of those saved
+   * copies use plain {@link read}.
+   */
+  async readTrusted<T>(op: (store: CacheStore) => Promise<T>): Promise<T> {
+    const lease = this.options.lease;
+    if (lease && !lease.valid) {
+      const wait = this.options.firstLeaseWaitMs ?? 1_000;
+      if (wait > 0) await lease.ready(wait);
+      if (!lease.valid) throw untrusted();
+    }
     return this.run(this.readDeadlineMs, op);
   }
 

@@ -180,14 +180,16 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
   });
 
   it("rate-limits room creation, and fails open when Redis is unreachable", async () => {
-    const rt = instance({ rateLimits: true });
+    // A short lease for both: every write of the unreachable one waits one out (the invalidation log).
+    const shortLease = { invalidationLog: { leaseMs: 100, pollMs: 30 } };
+    const rt = instance({ rateLimits: true, ...shortLease });
     for (let i = 0; i < 10; i++) await rt.roomWrites.create(alice, { name: `Room ${i}` });
     const error = await appError(rt.roomWrites.create(alice, { name: "One too many" }));
     expect(error.status).toBe(429);
     expect(error.retryAfterSeconds).toBeGreaterThan(1);
     expect(error.retryAfterSeconds).toBeLessThanOrEqual(60);
 
-    const down = instance({ rateLimits: true, redis: { driver: "ioredis", url: "redis://127.0.0.1:1" }, guard: {} });
+    const down = instance({ rateLimits: true, redis: { driver: "ioredis", url: "redis://127.0.0.1:1" }, guard: {}, ...shortLease });
     for (let i = 0; i < 12; i++) await down.roomWrites.create(bob, { name: `Offline ${i}` });
     expect((await t.db.sql<{ n: number }[]>`select count(*)::int as n from rooms`)[0]?.n).toBe(22);
   });

@@ -1,34 +1,33 @@
-import type { CacheAside } from "../cache/cache-aside";
+import { contentChangeOps, type ContentChange } from "../cache/invalidation/content-change";
+import type { InvalidationOps } from "../cache/invalidation/ops";
+import type { WriteInvalidations } from "../cache/invalidation/write";
 import type { Keys } from "../cache/keys";
 import type { Db } from "../db/client";
 import { bumpMessageVersion, editMessageBody, insertMessage, lockLiveMessage, softDeleteMessage, type Message } from "../db/queries/messages";
 import { AppError, forbidden, notFound } from "../errors";
 import type { RateLimiter } from "../limits/rate-limiter";
 import type { LobbyEvent, Topic } from "../realtime/events";
-import type { RoomActivity } from "../rooms/room-activity";
-import type { ContentChangeListener } from "../search/content-change";
 import type { Session } from "../session/session";
 import { fieldErrors } from "../validation";
 import { editMessageSchema, sendMessageSchema } from "./validation";
 
 export interface MessageServiceDeps {
   db: Db;
-  cache: CacheAside;
+  /** Commits a write with its invalidation (lib/cache/invalidation): the log row in the same transaction. */
+  invalidations: WriteInvalidations;
   keys: Keys;
   limiter: RateLimiter;
-  /** The room list's order (`{rooms:all}:activity`): bumped after each send; best effort. */
-  activity?: RoomActivity;
   /** The event bus's publish; best effort, never throws. */
   publish: (topic: Topic, event: LobbyEvent) => Promise<void>;
-  /** Told of every committed write (stats and search invalidation); never rejects. */
-  afterCommit?: ContentChangeListener;
 }
 
 /**
  * Message writes (DESIGN.md write path): a transaction that bumps the room's conversation
- * version (and so locks the room row: 404 for an unknown or deleted room) and writes the
- * message; then `messages:{roomId}` is invalidated, awaited, so the writer's next read on
- * any instance sees its write; then events. `rooms:all` is left alone: activity is not
+ * version (and so locks the room row: 404 for an unknown or deleted room), writes the
+ * message and records its invalidation (`messages:{roomId}`, the home page, stats, search,
+ * the list's order: the invalidation log); after the commit that invalidation is applied
+ * (or outlived by every process's lease) before the write returns, so the writer's next
+ * read on any instance sees it; then events. `rooms:all` is left alone: activity is not
  * room metadata, and a busy room must not empty the room-list cache.
  */
 export class MessageService {
@@ -39,17 +38,18 @@ export class MessageService {
     const parsed = sendMessageSchema.safeParse(input);
     if (!parsed.success) throw new AppError(400, "invalid_input", "Some fields are invalid", fieldErrors(parsed.error));
     await this.deps.limiter.check("message", { sessionId: session.id, ip });
-    const { message, lastActivityAt } = await this.deps.db.transaction(async (tx) => {
-      const db = tx as unknown as Db;
-      const room = await bumpMessageVersion(db, { roomId, activity: true });
-      if (!room) throw notFound("Room");
-      const message = await insertMessage(db, { roomId, authorId: session.id, authorName: session.name, body: parsed.data.body });
-      return { message, lastActivityAt: room.lastActivityAt ?? message.createdAt };
-    });
-    await this.deps.cache.invalidateAfterWrite([this.deps.keys.messages(roomId)]);
-    await this.deps.activity?.touch(roomId, lastActivityAt);
-    // After the activity bump: the home page re-rendered on this news must see the new order.
-    await this.deps.afterCommit?.("message.created");
+    const { message, lastActivityAt } = await this.write(
+      "message.created",
+      roomId,
+      async (db) => {
+        const room = await bumpMessageVersion(db, { roomId, activity: true });
+        if (!room) throw notFound("Room");
+        const message = await insertMessage(db, { roomId, authorId: session.id, authorName: session.name, body: parsed.data.body });
+        return { message, lastActivityAt: room.lastActivityAt ?? message.createdAt };
+      },
+      // The list's order moves with the send; the home page, re-rendered on this news, sees it.
+      (done) => ({ room: roomId, ms: done.lastActivityAt.getTime() }),
+    );
     await this.publish(`room:${roomId}`, {
       type: "message.created",
       message: {
@@ -67,18 +67,16 @@ export class MessageService {
 
   /** Soft-deletes a message; only its author may (403), in a live room (404). */
   async remove(session: Session, roomId: string, messageId: string): Promise<Message> {
-    const message = await this.deps.db.transaction(async (tx) => {
-      const db = tx as unknown as Db;
+    const message = await this.write("message.deleted", roomId, async (db) => {
       // Room row first, as send does: one lock order, no deadlock between the two.
       if (!(await bumpMessageVersion(db, { roomId, activity: false }))) throw notFound("Room");
       const row = await lockLiveMessage(db, { roomId, messageId });
       if (!row) throw notFound("Message");
       if (row.authorId !== session.id) throw forbidden("Only the author can delete a message");
-      return softDeleteMessage(db, { roomId, messageId, authorId: session.id });
+      const deleted = await softDeleteMessage(db, { roomId, messageId, authorId: session.id });
+      if (!deleted) throw notFound("Message");
+      return deleted;
     });
-    if (!message) throw notFound("Message");
-    await this.deps.cache.invalidateAfterWrite([this.deps.keys.messages(roomId)]);
-    await this.deps.afterCommit?.("message.deleted");
     await this.publish(`room:${roomId}`, { type: "message.deleted", roomId, messageId });
     return message;
   }
@@ -93,18 +91,16 @@ export class MessageService {
     const parsed = editMessageSchema.safeParse(input);
     if (!parsed.success) throw new AppError(400, "invalid_input", "Some fields are invalid", fieldErrors(parsed.error));
     await this.deps.limiter.check("message", { sessionId: session.id, ip });
-    const message = await this.deps.db.transaction(async (tx) => {
-      const db = tx as unknown as Db;
+    const message = await this.write("message.updated", roomId, async (db) => {
       // Room row first, as send and delete do: one lock order.
       if (!(await bumpMessageVersion(db, { roomId, activity: false }))) throw notFound("Room");
       const row = await lockLiveMessage(db, { roomId, messageId });
       if (!row) throw notFound("Message");
       if (row.authorId !== session.id) throw forbidden("Only the author can edit a message");
-      return editMessageBody(db, { roomId, messageId, authorId: session.id, body: parsed.data.body });
+      const edited = await editMessageBody(db, { roomId, messageId, authorId: session.id, body: parsed.data.body });
+      if (!edited?.editedAt) throw notFound("Message");
+      return edited as Message & { editedAt: Date };
     });
-    if (!message?.editedAt) throw notFound("Message");
-    await this.deps.cache.invalidateAfterWrite([this.deps.keys.messages(roomId)]);
-    await this.deps.afterCommit?.("message.updated");
     await this.publish(`room:${roomId}`, {
       type: "message.edited",
       roomId,
@@ -113,6 +109,18 @@ export class MessageService {
       editedAt: message.editedAt.toISOString(),
     });
     return message;
+  }
+
+  /** `work` in a transaction with the conversation's invalidation (and the home page's, stats', search's, order's). */
+  private write<T>(
+    change: ContentChange,
+    roomId: string,
+    work: (db: Db) => Promise<T>,
+    activity?: (done: T) => InvalidationOps["activity"],
+  ): Promise<T> {
+    return this.deps.invalidations.commit(this.deps.db, work, (done) =>
+      contentChangeOps(change, [this.deps.keys.messages(roomId)], activity?.(done)),
+    );
   }
 
   private async publish(topic: Topic, event: LobbyEvent): Promise<void> {

@@ -70,7 +70,7 @@ function build() {
     }),
     cacheInvalidations: new Counter({
       name: "lobby_cache_invalidations_total",
-      help: "Key invalidations by outcome (ok, retried, deferred).",
+      help: "Writes' invalidations by how they were applied: direct (by the writer), log (by a process reading the invalidation log), waited (the writer could not apply it and acknowledged after every lease).",
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),
@@ -84,6 +84,11 @@ function build() {
       name: "lobby_cache_guard_rejections_total",
       help: "Populates refused by the version guard (a write landed during the load).",
       labelNames: ["cache"] as const,
+      registers: [registry],
+    }),
+    cacheTrusted: new Gauge({
+      name: "lobby_cache_trusted",
+      help: "1 while this process holds its lease on the cache (it read and applied the invalidation log recently), else 0: reads go to Postgres.",
       registers: [registry],
     }),
     breakerState: new Gauge({

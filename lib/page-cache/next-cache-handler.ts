@@ -4,6 +4,7 @@ import type { CacheHandlerValue } from "next/dist/server/lib/incremental-cache";
 import type { IncrementalCacheValue } from "next/dist/server/response-cache";
 import { createCacheStore } from "../cache/create-store";
 import { formatStamp, parseStamp, type Stamp } from "../cache/epoch-counter";
+import { processLease } from "../cache/invalidation/lease";
 import { CacheUnavailableError, GuardedStore } from "../cache/guarded-store";
 import { env } from "../env";
 import { logger } from "../observability/logger";
@@ -68,6 +69,10 @@ function state(serverDistDir?: string): ProcessState {
         // let a slow Redis hold them much past the deadline, busy process or not.
         guarded: new GuardedStore(store, {
           maxBusyWaitMs: 250,
+          // Trusted exactly when this process's runtime is (it reads the invalidation log and
+          // renews the lease); before the runtime has started, pages render.
+          lease: processLease(),
+          firstLeaseWaitMs: 0,
           onStateChange: (state, cause) => log.warn({ breaker: state, ...(cause ? { cause: String(cause) } : {}) }, `page cache: redis circuit ${state}`),
         }),
         keys: pageCacheKeys(e.keyPrefix),

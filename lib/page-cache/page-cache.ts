@@ -52,7 +52,7 @@ export class PageCache<T> {
     let reply;
     try {
       reply = parseLookup(
-        await guarded.read((s) => s.eval(PAGE_GET, [keys.entry(key), keys.marks], [known?.version ?? "", freshEpoch()])),
+        await guarded.readTrusted((s) => s.eval(PAGE_GET, [keys.entry(key), keys.marks], [known?.version ?? "", freshEpoch()])),
       );
     } catch (error) {
       this.options.onError?.(error, "lookup");
@@ -104,19 +104,23 @@ export class PageCache<T> {
 
   /**
    * Marks tags: `hard` expires every page carrying one (the next request renders first),
-   * `soft` makes them stale (served once more while one render refreshes). Retried once;
-   * false when Redis could not be reached, which callers report and the entries' TTL bounds.
+   * `soft` makes them stale (served once more while one render refreshes). Rejects when
+   * Redis cannot take it: a write's marks go through the invalidation log, which keeps
+   * them until they are applied (lib/cache/invalidation).
+   */
+  async mark(tags: string[], mode: "hard" | "soft"): Promise<void> {
+    if (tags.length === 0) return;
+    const call = pageInvalidateCall(this.options.keys, tags, mode);
+    await this.options.guarded.write((s) => s.eval(PAGE_INVALIDATE, call.keys, call.args));
+  }
+
+  /**
+   * {@link mark}, retried once, for marks nobody is owed (the stats' refresh, the
+   * reconciler's repairs): false when Redis could not be reached (the entries' TTL bounds it).
    */
   async invalidate(tags: string[], mode: "hard" | "soft"): Promise<boolean> {
-    if (tags.length === 0) return true;
-    const { guarded, keys } = this.options;
     try {
-      await this.retryPolicy.execute(() =>
-        guarded.write((s) => {
-          const call = pageInvalidateCall(keys, tags, mode);
-          return s.eval(PAGE_INVALIDATE, call.keys, call.args);
-        }),
-      );
+      await this.retryPolicy.execute(() => this.mark(tags, mode));
       return true;
     } catch (error) {
       this.options.onError?.(error, "invalidate");

@@ -26,8 +26,10 @@ export const HOME_PAGE_TAGS = pathTags("/");
  */
 export const STALE_PAGE_MARKER = 'data-cache-state="stale"';
 
-/** The invalidation side of the page cache, as write services see it. */
+/** The invalidation side of the page cache, as the rest of the app sees it. */
 export interface PageInvalidator {
-  /** `hard`: the next request renders first; `soft`: served once more while one render refreshes. Never throws. */
+  /** `hard`: the next request renders first; `soft`: served once more while one render refreshes. Rejects when Redis cannot take it. */
+  mark(tags: string[], mode: "hard" | "soft"): Promise<void>;
+  /** {@link mark} retried once; never throws (false: not applied). */
   invalidate(tags: string[], mode: "hard" | "soft"): Promise<boolean>;
 }

@@ -167,7 +167,7 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     expect(await listed(instance())).toEqual(["Alpha", "Charlie", "Bravo"]);
     expect(await t.redis.raw.zrange(orderKey(), "0", "-1", "WITHSCORES")).toEqual(before);
     // A stale write (older score) is ignored: ZADD GT.
-    await rt.activity.touch(a.id, new Date(0));
+    await rt.activity.apply({ room: a.id, ms: 0 });
     expect(await t.redis.raw.zrange(orderKey(), "0", "-1", "WITHSCORES")).toEqual(before);
   });
 

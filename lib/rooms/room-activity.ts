@@ -90,13 +90,17 @@ export class RoomActivity {
 
   constructor(private readonly deps: RoomActivityDeps) {}
 
-  /** Records activity of a room; best effort (a missed touch is repaired by a rebuild only if the member is missing). */
-  async touch(roomId: string, at: Date): Promise<void> {
+  /**
+   * A write's change to the order: a room's activity raised to `ms` (ZADD GT: never
+   * backwards, so applying it twice is harmless), or a deleted room dropped. Rejects when
+   * Redis cannot take it: writes go through the invalidation log (lib/cache/invalidation),
+   * which keeps it until it is applied.
+   */
+  async apply(change: { room: string; ms: number } | { room: string; forget: true }): Promise<void> {
     const { guarded, keys } = this.deps;
     if (!guarded) return;
-    await guarded
-      .write((s) => s.eval(ZADD_GT, [keys.roomsActivity], [at.getTime(), roomId]))
-      .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.touch", roomId }));
+    if ("forget" in change) await guarded.write((s) => s.eval(ZREM, [keys.roomsActivity], [change.room]));
+    else await guarded.write((s) => s.eval(ZADD_GT, [keys.roomsActivity], [change.ms, change.room]));
   }
 
   /**
@@ -125,15 +129,6 @@ export class RoomActivity {
       });
   }
 
-  /** Drops a deleted room from the order; best effort (a stray member is never listed). */
-  async forget(roomId: string): Promise<void> {
-    const { guarded, keys } = this.deps;
-    if (!guarded) return;
-    await guarded
-      .write((s) => s.eval(ZREM, [keys.roomsActivity], [roomId]))
-      .catch((error: unknown) => this.deps.onError?.(error, { op: "activity.forget", roomId }));
-  }
-
   /** Activity (ms) per room id: Redis, rebuilt when it misses a listed room; Postgres when Redis is unavailable. */
   async scores(listed: Room[]): Promise<Map<string, number>> {
     return (await this.signedScores(listed)).scores;
@@ -157,7 +152,7 @@ export class RoomActivity {
     const { guarded, keys } = this.deps;
     if (!guarded) return Promise.resolve({ ok: false, error: new CacheUnavailableError("cache off") });
     const known = this.knownSignature ?? "";
-    return this.reads.read(known, () => guarded.read((s) => s.eval(ZALL, [keys.roomsActivity], [known]))).then(
+    return this.reads.read(known, () => guarded.readTrusted((s) => s.eval(ZALL, [keys.roomsActivity], [known]))).then(
       (reply) => ({ ok: true, set: setRead(reply) }),
       (error: unknown) => ({ ok: false, error }),
     );
@@ -212,7 +207,7 @@ export class RoomActivity {
     const { guarded, keys, db } = this.deps;
     const fromRows = (rows: { id: string; at: number }[]) => new Map(rows.map((r) => [r.id, r.at]));
     const current = async () => {
-      const reply = await guarded?.read((s) => s.eval(ZALL, [keys.roomsActivity], [""])).catch(() => null);
+      const reply = await guarded?.readTrusted((s) => s.eval(ZALL, [keys.roomsActivity], [""])).catch(() => null);
       if (reply === null || reply === undefined) return null;
       const scores = new Map(pairs(setRead(reply).flat).map(([id, sc]) => [id, Number(sc)]));
       return listed.every((r) => scores.has(r.id)) ? scores : undefined;

@@ -1,4 +1,6 @@
-import type { CacheAside } from "../cache/cache-aside";
+import { contentChangeOps } from "../cache/invalidation/content-change";
+import type { InvalidationOps } from "../cache/invalidation/ops";
+import type { WriteInvalidations } from "../cache/invalidation/write";
 import type { Keys } from "../cache/keys";
 import type { Db } from "../db/client";
 import {
@@ -14,8 +16,6 @@ import { noRateLimit, type RateLimiter } from "../limits/rate-limiter";
 import type { Session } from "../session/session";
 import { fieldErrors } from "../validation";
 import type { LobbyEvent } from "../realtime/events";
-import type { ContentChangeListener } from "../search/content-change";
-import type { RoomActivity } from "./room-activity";
 
 /** The room-list events a room write announces. */
 type RoomEvent = Extract<LobbyEvent, { type: "room.created" | "room.updated" | "room.deleted" }>;
@@ -23,16 +23,13 @@ import { createRoomSchema, updateRoomSchema } from "./validation";
 
 export interface RoomServiceDeps {
   db: Db;
-  cache: CacheAside;
+  /** Commits a write with its invalidation (lib/cache/invalidation): the log row in the same transaction. */
+  invalidations: WriteInvalidations;
   keys: Keys;
   /** Announces a committed change on the realtime topic `rooms`; best effort, never throws. */
   publish: (event: RoomEvent) => Promise<void>;
   /** Room creations per session and IP (429). Default: no limit. */
   limiter?: RateLimiter;
-  /** The room list's order (`{rooms:all}:activity`): created rooms join it, deleted ones leave. */
-  activity?: RoomActivity;
-  /** Told of every committed write (stats and search invalidation); never rejects. */
-  afterCommit?: ContentChangeListener;
 }
 
 const duplicate = (name: string) =>
@@ -43,9 +40,11 @@ function invalid(fields: Record<string, string>): AppError {
 }
 
 /**
- * Room writes (DESIGN.md write path): Postgres in a transaction, then invalidation of
- * every key the write affects, awaited so that the writer's next read, on any instance,
- * sees its write; then an event on pub/sub.
+ * Room writes (DESIGN.md write path): Postgres in a transaction that also records what the
+ * write makes out of date (the invalidation log); after the commit that invalidation is
+ * applied (or, with Redis out of reach, outlived by every process's lease on the cache)
+ * before the write returns, so the writer's next read, and anyone's, on any instance,
+ * sees it; then an event on pub/sub.
  */
 export class RoomService {
   constructor(private readonly deps: RoomServiceDeps) {}
@@ -57,57 +56,67 @@ export class RoomService {
     // After validation: a typo corrected and resent does not spend the visitor's allowance.
     await (this.deps.limiter ?? noRateLimit).check("roomCreate", { sessionId: session.id, ip });
     const { name, description = "" } = parsed.data;
+    const { keys } = this.deps;
     let room: Room;
     try {
-      room = await insertRoom(this.deps.db, { name, description, ownerId: session.id, ownerName: session.name });
+      room = await this.write(
+        (tx) => insertRoom(tx, { name, description, ownerId: session.id, ownerName: session.name }),
+        (created) =>
+          contentChangeOps("room.created", [keys.roomsAll, keys.roomsCount], { room: created.id, ms: created.createdAt.getTime() }),
+      );
     } catch (error) {
       if (isUniqueViolation(error)) throw duplicate(name);
       throw error;
     }
-    await this.deps.activity?.touch(room.id, room.createdAt);
-    await this.committed({ type: "room.created", room }, [this.deps.keys.roomsAll, this.deps.keys.roomsCount]);
+    await this.deps.publish({ type: "room.created", room });
     return room;
   }
 
   async update(session: Session, id: string, input: unknown): Promise<Room> {
     const parsed = updateRoomSchema.safeParse(input);
     if (!parsed.success) throw invalid(fieldErrors(parsed.error));
-    let room: Room | undefined;
+    const { keys } = this.deps;
+    let room: Room;
     try {
-      room = await this.deps.db.transaction(async (tx) => {
-        await this.assertOwner(tx as unknown as Db, session, id);
-        return updateRoom(tx as unknown as Db, id, parsed.data);
-      });
+      room = await this.write(
+        async (tx) => {
+          await this.assertOwner(tx, session, id);
+          const updated = await updateRoom(tx, id, parsed.data);
+          if (!updated) throw notFound("Room");
+          return updated;
+        },
+        () => contentChangeOps("room.updated", [keys.roomsAll, keys.room(id)]),
+      );
     } catch (error) {
       if (isUniqueViolation(error)) throw duplicate(parsed.data.name ?? "");
       throw error;
     }
-    if (!room) throw notFound("Room");
-    await this.committed({ type: "room.updated", room }, [this.deps.keys.roomsAll, this.deps.keys.room(id)]);
+    await this.deps.publish({ type: "room.updated", room });
     return room;
   }
 
   async remove(session: Session, id: string): Promise<Room> {
-    const room = await this.deps.db.transaction(async (tx) => {
-      await this.assertOwner(tx as unknown as Db, session, id);
-      return softDeleteRoom(tx as unknown as Db, id);
-    });
-    if (!room) throw notFound("Room");
     const { keys } = this.deps;
-    await this.deps.activity?.forget(id);
-    await this.committed({ type: "room.deleted", room }, [keys.roomsAll, keys.roomsCount, keys.room(id)]);
+    const room = await this.write(
+      async (tx) => {
+        await this.assertOwner(tx, session, id);
+        const deleted = await softDeleteRoom(tx, id);
+        if (!deleted) throw notFound("Room");
+        return deleted;
+      },
+      () => contentChangeOps("room.deleted", [keys.roomsAll, keys.roomsCount, keys.room(id)], { room: id, forget: true }),
+    );
+    await this.deps.publish({ type: "room.deleted", room });
     return room;
+  }
+
+  private write<T>(work: (tx: Db) => Promise<T>, opsOf: (result: T) => InvalidationOps): Promise<T> {
+    return this.deps.invalidations.commit(this.deps.db, work, opsOf);
   }
 
   private async assertOwner(tx: Db, session: Session, id: string): Promise<void> {
     const row = await lockLiveRoom(tx, id);
     if (!row) throw notFound("Room");
     if (row.ownerId !== session.id) throw forbidden("Only the room's owner can change it");
-  }
-
-  private async committed(event: RoomEvent, keysToDrop: string[]): Promise<void> {
-    await this.deps.cache.invalidateAfterWrite(keysToDrop);
-    await this.deps.afterCommit?.(event.type);
-    await this.deps.publish(event);
   }
 }

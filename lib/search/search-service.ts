@@ -9,7 +9,6 @@ import type { Db } from "../db/client";
 import { searchContent, type SearchRow } from "../db/queries/search";
 import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
-import type { ContentChange } from "./content-change";
 import { excerpt, segmentSchema, toSegments, type Segment } from "./snippet";
 import { SEARCH_OFFSET_MAX, normaliseQuery, type SearchParams } from "./validation";
 
@@ -86,13 +85,7 @@ export interface SearchServiceDeps {
  * write and stores its page after lands under the old generation, unreachable too.
  */
 export class SearchService {
-  private bumpOwed = false;
-
-  constructor(private readonly deps: SearchServiceDeps) {
-    deps.guarded?.onRecovered(() => {
-      if (this.bumpOwed) void this.onContentChange("room.updated");
-    });
-  }
+  constructor(private readonly deps: SearchServiceDeps) {}
 
   async search(params: SearchParams): Promise<SearchResult> {
     const { guarded, keys, metrics, ttls } = this.deps;
@@ -107,9 +100,9 @@ export class SearchService {
     let key: string;
     let generation: string;
     try {
-      generation = String(await guarded.read((s) => s.eval(READ_GEN, [keys.searchGen], [freshEpoch()])));
+      generation = String(await guarded.readTrusted((s) => s.eval(READ_GEN, [keys.searchGen], [freshEpoch()])));
       key = keys.search(generation, hash);
-      const raw = await guarded.read((s) => s.get(key));
+      const raw = await guarded.readTrusted((s) => s.get(key));
       metrics.cacheLatency.observe({ cache: "search" }, (performance.now() - started) / 1000);
       const hit = raw === null ? undefined : decodeEnvelope(pageSchema, raw);
       if (hit) {
@@ -135,20 +128,14 @@ export class SearchService {
   }
 
   /**
-   * After a committed write that can change a result (every room and message write):
-   * a new generation. Never throws: when Redis cannot take it, the bump is owed until the
-   * circuit closes again (reads go to Postgres meanwhile) and pages live out their TTL at most.
+   * A new generation, after a committed write that can change a result (every room and
+   * message write): pages cached before it are never read again. Rejects when Redis cannot
+   * take it: a write's bump goes through the invalidation log (lib/cache/invalidation).
    */
-  async onContentChange(_change: ContentChange): Promise<void> {
+  async bumpGeneration(): Promise<void> {
     const { guarded, keys } = this.deps;
     if (!guarded) return;
-    try {
-      await guarded.write((s) => s.eval(BUMP, [keys.searchGen], [freshEpoch()]));
-      this.bumpOwed = false;
-    } catch (error) {
-      this.bumpOwed = true;
-      this.deps.onError?.(error, { op: "bump-generation" });
-    }
+    await guarded.write((s) => s.eval(BUMP, [keys.searchGen], [freshEpoch()]));
   }
 
   private async load(input: { query: string; limit: number; offset: number }): Promise<SearchPage> {

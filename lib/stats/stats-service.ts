@@ -9,7 +9,6 @@ import type { Db } from "../db/client";
 import { computeStats, type Stats } from "../db/queries/stats";
 import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
-import { CHANGES_STATS, type ContentChange } from "../search/content-change";
 import { MARK_STALE, SWR_READ, SWR_SET, encodeSwr } from "./swr-scripts";
 
 export type { Stats };
@@ -68,18 +67,13 @@ export interface StatsServiceDeps {
  * value at once; when it is past its freshness (`ttls.stats`) or a write has marked it
  * stale, exactly one caller across instances (the Redis lock) recomputes it in the
  * background. Only a cold miss waits for Postgres. Writes mark through
- * {@link StatsService.onContentChange}; the scripts' guard is described in ./swr-scripts.ts.
+ * {@link StatsService.markStale}; the scripts' guard is described in ./swr-scripts.ts.
  */
 export class StatsService {
   private readonly refreshes = new Set<Promise<void>>();
   private cold: Promise<StatsResult> | null = null;
-  private markOwed = false;
 
-  constructor(private readonly deps: StatsServiceDeps) {
-    deps.guarded?.onRecovered(() => {
-      if (this.markOwed) void this.markStale();
-    });
-  }
+  constructor(private readonly deps: StatsServiceDeps) {}
 
   async read(): Promise<StatsResult> {
     return this.readOnce(true);
@@ -95,7 +89,7 @@ export class StatsService {
     const token = randomUUID();
     let reply: [number, string, string?, number?];
     try {
-      reply = (await guarded.read((s) =>
+      reply = (await guarded.readTrusted((s) =>
         s.eval(SWR_READ, [keys.stats, keys.gen(keys.stats), keys.lock(keys.stats)], [token, LOCK_TTL_MS, Date.now(), ttls.stats * 1000, freshEpoch(), GEN_TTL_SECONDS]),
       )) as typeof reply;
     } catch (error) {
@@ -124,16 +118,11 @@ export class StatsService {
       // Looks current to the script but fails validation (e.g. an older shape): mark it
       // stale, so this read (or a concurrent one) takes the lock and replaces it.
       this.deps.onError?.(new Error("corrupt cache value"), { op: "decode" });
-      await this.markStale();
+      await this.markStale().catch(() => {});
       return this.readOnce(false);
     }
     if (locked === 1) return { stats: (await this.loadAndStore(token, generation)).stats, source: "db", fresh: true };
     return this.waitForValue();
-  }
-
-  /** Marks the stats stale after a committed write that moves them; never throws. */
-  async onContentChange(change: ContentChange): Promise<void> {
-    if (CHANGES_STATS.has(change)) await this.markStale();
   }
 
   /** Resolves when this process's background refreshes have finished (tests, shutdown). */
@@ -141,24 +130,15 @@ export class StatsService {
     while (this.refreshes.size) await Promise.all([...this.refreshes]);
   }
 
-  private async markStale(): Promise<void> {
+  /**
+   * Marks the stats stale: every value computed before now is refreshed by its next read.
+   * Rejects when Redis cannot take it: a write's mark goes through the invalidation log
+   * (lib/cache/invalidation), which keeps it until it is applied.
+   */
+  async markStale(): Promise<void> {
     const { guarded, keys } = this.deps;
     if (!guarded) return;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await guarded.write((s) => s.eval(MARK_STALE, [keys.gen(keys.stats)], [GEN_TTL_SECONDS, freshEpoch()]));
-        this.markOwed = false;
-        return;
-      } catch (error) {
-        if (attempt === 1 || !guarded.available) {
-          // Owed until Redis is back; meanwhile the freshness window bounds how old the stats get.
-          this.markOwed = true;
-          this.deps.onError?.(error, { op: "mark-stale" });
-          return;
-        }
-        await sleep(25);
-      }
-    }
+    await guarded.write((s) => s.eval(MARK_STALE, [keys.gen(keys.stats)], [GEN_TTL_SECONDS, freshEpoch()]));
   }
 
   private refreshInBackground(token: string, generation: string): void {
@@ -217,7 +197,7 @@ export class StatsService {
     while (performance.now() + delay < deadline) {
       await sleep(delay);
       delay = Math.min(delay * 2, 40);
-      const raw = await guarded?.read((s) => s.get(keys.stats)).catch(() => null);
+      const raw = await guarded?.readTrusted((s) => s.get(keys.stats)).catch(() => null);
       const cached = raw ? this.decode(raw) : undefined;
       if (cached) {
         metrics.singleFlightWaits.inc({ cache: "stats", outcome: "served" });

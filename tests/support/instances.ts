@@ -12,8 +12,8 @@ export interface Instances {
   readonly queries: ReturnType<typeof queryCounter>;
   /**
    * One web instance: its own pools and breaker, the shared database and prefix. Protocol
-   * tests get generous deadlines, so a loaded CI machine cannot turn them into fault
-   * tests; fault tests pass the production defaults (`guard: {}`).
+   * tests get generous deadlines and a long lease, so a loaded CI machine cannot turn them
+   * into fault tests; fault tests pass the production defaults (`guard: {}`, `invalidationLog: {}`).
    */
   instance(overrides?: Partial<RuntimeConfig>): Runtime;
   /** A key under this test's prefix. */
@@ -57,6 +57,9 @@ export function useInstances(options: { truncate: string; redis?: () => Env["red
         ...(options.redis ? { redis: options.redis() } : {}),
         onQuery: queries.onQuery,
         guard: { readDeadlineMs: 2_000, writeDeadlineMs: 2_000 },
+        // A long lease: a loaded test machine whose reads of the log lag must not turn protocol
+        // tests into "cache not trusted" tests. Tests of the lease itself set their own.
+        invalidationLog: { leaseMs: 5_000 },
         ...overrides,
       });
       runtimes.push(rt);

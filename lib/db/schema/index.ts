@@ -1,2 +1,3 @@
 export * from "./rooms";
 export * from "./messages";
+export * from "./invalidations";
