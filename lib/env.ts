@@ -121,6 +121,8 @@ export interface Env {
   reconciliationEnabled: boolean;
   reconcileIntervalMs: number;
   sessionSecret: string;
+  /** False when SESSION_SECRET is unset and `sessionSecret` is the development value. */
+  sessionSecretSet: boolean;
   /** Secure flag on the session cookie. Default: on in production (browsers treat localhost as secure). */
   secureCookies: boolean;
   port: number;
@@ -186,6 +188,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     reconciliationEnabled: e.ENABLE_ROOM_RECONCILIATION ?? production,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS ?? (production ? 300_000 : 30_000),
     sessionSecret: e.SESSION_SECRET ?? DEV_SECRET,
+    sessionSecretSet: e.SESSION_SECRET !== undefined,
     secureCookies: e.SESSION_COOKIE_SECURE ?? production,
     port: e.PORT,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
