@@ -6,7 +6,8 @@
  *    when one is local (127.0.0.1, localhost) and nothing answers, an embedded one on its
  *    address (scripts/local-services); one line says which. LOBBY_EMBEDDED=false: never.
  * 2. Migrations, then 50 seeded rooms (deterministic names: a second run inserts none).
- * 3. The production build, unless the one there is current (scripts/build-if-stale.ts).
+ * 3. The production build, unless the one there is current (scripts/build-if-stale.ts),
+ *    from the start, alongside 1 and 2.
  * 4. The web server and the reconciliation worker, until Ctrl-C or SIGTERM: then web and
  *    worker stop first, the services they used after, within 15 s, and nothing is left.
  *
@@ -113,6 +114,10 @@ async function main(): Promise<void> {
   }
   const options = { embedded: config.embedded, dataDir: path.resolve(config.dataDir), say };
 
+  // The build needs neither service (it renders no data): it runs while they start.
+  const building = buildIfStale(track);
+  building.catch(() => {}); // awaited below; a failure before then must not go unhandled
+
   const pg = await resolvePostgres(config.databaseUrl, options);
   services.push(pg);
   say(pg.line);
@@ -140,9 +145,7 @@ async function main(): Promise<void> {
   );
   if ((await seed.exited).code !== 0) throw new ServiceError("seeding failed (above)");
 
-  if (stopping) return;
-  const build = await buildIfStale(track);
-  if (build === "current") say("build: current (nothing changed since the last one)");
+  if ((await building) === "current") say("build: current (nothing changed since the last one)");
   if (stopping) return;
 
   supervise(startChild("worker", process.execPath, ["--enable-source-maps", "dist/worker.mjs"], { stdio: ["ignore", "inherit", "inherit"], env: childEnv }));

@@ -15,6 +15,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { startChild, stopChild, type Child } from "./local-services/child";
@@ -25,10 +26,11 @@ const NOT_BUILT = /^(e2e|tests|bench|scripts|\.ci)\/|\.(md|test\.tsx?)$|^(playwr
 const stampSchema = z.object({ fingerprint: z.string(), buildId: z.string() });
 
 /** Hash of the build's possible inputs, or null when git cannot list them. */
-export function sourceFingerprint(env: Record<string, string | undefined> = process.env): string | null {
+export function sourceFingerprint(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): string | null {
   let listed: string;
   try {
     listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+      cwd,
       encoding: "utf8",
       stdio: ["ignore", "pipe", "ignore"],
       maxBuffer: 64 * 1024 * 1024,
@@ -37,12 +39,12 @@ export function sourceFingerprint(env: Record<string, string | undefined> = proc
     return null;
   }
   const files = listed.split("\0").filter((f) => f && !NOT_BUILT.test(f));
-  files.push(...readdirSync(".").filter((f) => f.startsWith(".env")));
+  files.push(...readdirSync(cwd).filter((f) => f.startsWith(".env")));
   const hash = createHash("sha256");
   for (const file of [...new Set(files)].sort()) {
     hash.update(`${file}\0`);
     try {
-      hash.update(readFileSync(file));
+      hash.update(readFileSync(path.join(cwd, file)));
     } catch {
       hash.update("\0deleted"); // tracked, removed from the work tree
     }
@@ -82,8 +84,7 @@ export async function buildIfStale(onChild: (child: Child) => void = () => {}): 
     stamp?.fingerprint === before &&
     existsSync(".next/BUILD_ID") &&
     readFileSync(".next/BUILD_ID", "utf8").trim() === stamp.buildId;
-  await npmRun(current ? "cache-handler:build" : "build", onChild);
-  await npmRun("worker:build", onChild);
+  await Promise.all([npmRun(current ? "cache-handler:build" : "build", onChild), npmRun("worker:build", onChild)]);
   if (current) return "current";
   // Stamp only what was built from one state of the files: an edit during the build
   // leaves no stamp, so the next run builds again.

@@ -30,8 +30,8 @@ export function redisServerOnPath(searchPath = process.env.PATH ?? ""): string |
  * source from download.redis.io and compiles it with `make` once (a minute or two), then
  * keeps it under node_modules/.cache. Rejects with a one-line reason and what to do.
  */
-export async function findRedisServer(say: (line: string) => void): Promise<RedisBinary> {
-  const onPath = redisServerOnPath();
+export async function findRedisServer(say: (line: string) => void, searchPath = process.env.PATH ?? ""): Promise<RedisBinary> {
+  const onPath = redisServerOnPath(searchPath);
   if (onPath) return { path: onPath, source: "redis-server from PATH" };
   say("Redis: no redis-server on PATH; redis-memory-server downloads and builds one (once, a minute or two)");
   try {
@@ -44,6 +44,17 @@ export async function findRedisServer(say: (line: string) => void): Promise<Redi
       `no redis-server on PATH, and redis-memory-server could not build one (${reason}): install Redis (apt-get install redis-server, brew install redis) or point REDIS_URL at one`,
     );
   }
+}
+
+/** This start's warnings from the (appended) log, without their prefixes: why it stopped. */
+function lastWarnings(logFile: string): string {
+  const lines = readFileSync(logFile, "utf8").split("\n");
+  const start = lines.findLastIndex((l) => l.includes("Redis is starting"));
+  const warnings = lines
+    .slice(Math.max(start + 1, 0))
+    .filter((l) => / # /.test(l))
+    .map((l) => l.replace(/^.*? # (Warning: )?/, ""));
+  return warnings.slice(-2).join("; ") || "no reason in its log";
 }
 
 export interface RunningRedis {
@@ -65,12 +76,13 @@ export async function startEmbeddedRedis(binary: RedisBinary, endpoint: Endpoint
   closeSync(log);
   const stop = (graceMs = 5_000) => stopChild(child, graceMs);
   const exitedEarly = child.exited.then(({ code, signal }) => {
-    const last = readFileSync(logFile, "utf8").trim().split("\n").at(-1) ?? "";
-    throw new Error(`redis-server exited (${signal ?? `code ${code}`}) while starting: ${last.replace(/^\d+:\w \d+ \w+ \d+ [\d:.]+ [#*.-] /, "")}`);
+    throw new Error(`redis-server exited (${signal ?? `code ${code}`}) while starting: ${lastWarnings(logFile)}`);
   });
+  const giveUp = new AbortController();
   try {
-    await Promise.race([waitForRedis({ host: bind, port: endpoint.port }, 15_000), exitedEarly]);
+    await Promise.race([waitForRedis({ host: bind, port: endpoint.port }, 15_000, giveUp.signal), exitedEarly]);
   } catch (error) {
+    giveUp.abort();
     await stop(1_000);
     throw error;
   }

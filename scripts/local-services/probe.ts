@@ -27,10 +27,14 @@ export function probeTcp({ host, port }: Endpoint, timeoutMs = 2_000): Promise<P
   });
 }
 
-/** Resolves once a Redis at the endpoint answers PING with PONG, or rejects at the deadline. */
-export async function waitForRedis(endpoint: Endpoint, timeoutMs: number): Promise<void> {
+/**
+ * Resolves once a Redis at the endpoint answers PING with PONG; rejects at the deadline,
+ * or when `signal` aborts (the caller gave up: no more connection attempts).
+ */
+export async function waitForRedis(endpoint: Endpoint, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     if (await pingRedis(endpoint)) return;
     if (Date.now() > deadline) throw new Error(`no PONG from ${endpoint.host}:${endpoint.port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
