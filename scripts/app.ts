@@ -23,6 +23,7 @@ import { EnvError, env, type Env } from "@/lib/env";
 import { buildIfStale } from "./build-if-stale";
 import { startChild, stopChild, type Child } from "./local-services/child";
 import { describeEndpoint } from "./local-services/endpoint";
+import { ProcessRecord } from "./local-services/leftovers";
 import { ServiceError, resolvePostgres, resolveRedis, type Service } from "./local-services/resolve";
 
 const say = (line: string) => console.log(line);
@@ -33,6 +34,8 @@ const SERVICE_GRACE_MS = 5_000;
 const services: Service[] = [];
 const running: Child[] = [];
 let stopping: Promise<never> | undefined;
+/** What this run started, on disk, for the next run should this one be SIGKILLed. */
+let record: ProcessRecord | undefined;
 
 /** Stops everything started, in order, then exits with `code`. Safe to call more than once. */
 function shutdown(code: number, why?: string): Promise<never> {
@@ -40,6 +43,7 @@ function shutdown(code: number, why?: string): Promise<never> {
     if (why) say(why);
     await Promise.all(running.map((child) => stopChild(child, APP_GRACE_MS)));
     await Promise.all(services.map((s) => s.stop?.(SERVICE_GRACE_MS)));
+    record?.clear();
     process.exit(code);
   })();
   return stopping;
@@ -71,6 +75,7 @@ function sessionSecret(config: Env): string {
 /** A step's process (seed, build): stopped with the rest while it runs. */
 function track(child: Child): Child {
   running.push(child);
+  record?.add(child.name, child.process.pid);
   void child.exited.then(() => running.splice(running.indexOf(child), 1));
   // Started just as a stop began: the stop has its list already.
   if (stopping) void stopChild(child, APP_GRACE_MS);
@@ -113,6 +118,9 @@ async function main(): Promise<void> {
     throw new ServiceError("Redis: the worker needs Redis over TCP (BullMQ), and only the REST variables are set: set REDIS_URL too");
   }
   const options = { embedded: config.embedded, dataDir: path.resolve(config.dataDir), say };
+  record = new ProcessRecord(options.dataDir);
+  const leftovers = await record.stopLeftovers();
+  if (leftovers.length) say(`stopped what an earlier npm run app, killed, left running: ${leftovers.join(", ")}`);
 
   // The build needs neither service (it renders no data): it runs while they start.
   const building = buildIfStale(track);
@@ -120,9 +128,11 @@ async function main(): Promise<void> {
 
   const pg = await resolvePostgres(config.databaseUrl, options);
   services.push(pg);
+  record.add("postgres", pg.pid);
   say(pg.line);
   const redis = await resolveRedis(config.redisTcpUrl, options);
   services.push(redis);
+  record.add("redis", redis.pid);
   say(redis.line);
 
   try {
