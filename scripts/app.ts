@@ -76,7 +76,10 @@ function sessionSecret(config: Env): string {
 function track(child: Child): Child {
   running.push(child);
   record?.add(child.name, child.process.pid);
-  void child.exited.then(() => running.splice(running.indexOf(child), 1));
+  void child.exited.then(() => {
+    const at = running.indexOf(child);
+    if (at >= 0) running.splice(at, 1);
+  });
   // Started just as a stop began: the stop has its list already.
   if (stopping) void stopChild(child, APP_GRACE_MS);
   return child;
