@@ -56,8 +56,11 @@ export default defineConfig({
   webServer: [
     {
       // One node process (not `npx next start`), so stopping it frees the port. The build
-      // runs with Postgres and Redis out of reach (closed ports): it must need neither.
-      command: `DATABASE_URL=postgres://postgres@127.0.0.1:9/unreachable REDIS_URL=redis://127.0.0.1:9 npm run build && node node_modules/next/dist/bin/next start -p ${E2E_PORT}`,
+      // runs with Postgres and Redis out of reach (closed ports): it must need neither. It
+      // is skipped when this checkout's files were built already (always built in CI's
+      // fresh clone), and the stamp it leaves lets the first-run spec's `npm run app` skip
+      // its own.
+      command: `DATABASE_URL=postgres://postgres@127.0.0.1:9/unreachable REDIS_URL=redis://127.0.0.1:9 npm run build:if-stale && node node_modules/next/dist/bin/next start -p ${E2E_PORT}`,
       // Readiness probe that needs neither Postgres nor Redis: global setup recreates the
       // database after the server is up.
       url: `${BASE_URL}/api/session`,

@@ -42,6 +42,35 @@ describe("parseEnv", () => {
     expect(parseEnv({ CACHE_ENABLED: "false" }).cacheEnabled).toBe(false);
   });
 
+  it("takes REDIS_ENABLED as an alias of CACHE_ENABLED, and refuses the two disagreeing", () => {
+    expect(parseEnv({ REDIS_ENABLED: "false" }).cacheEnabled).toBe(false);
+    expect(parseEnv({ REDIS_ENABLED: "0" }).cacheEnabled).toBe(false);
+    expect(parseEnv({ NODE_ENV: "test", REDIS_ENABLED: "true" }).cacheEnabled).toBe(true);
+    expect(parseEnv({ REDIS_ENABLED: "false", CACHE_ENABLED: "0" }).cacheEnabled).toBe(false);
+    expect(parseEnv({ REDIS_ENABLED: "1", CACHE_ENABLED: "true" }).cacheEnabled).toBe(true);
+    // An empty value is unset: a copied .env.example line does not count as disagreeing.
+    expect(parseEnv({ REDIS_ENABLED: "false", CACHE_ENABLED: "" }).cacheEnabled).toBe(false);
+    expect(() => parseEnv({ REDIS_ENABLED: "off" })).toThrow(/REDIS_ENABLED/);
+    try {
+      parseEnv({ REDIS_ENABLED: "false", CACHE_ENABLED: "true" });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(EnvError);
+      expect((e as EnvError).issues).toEqual([
+        {
+          variable: "REDIS_ENABLED",
+          message: "is an alias of CACHE_ENABLED and says the opposite (CACHE_ENABLED=true, REDIS_ENABLED=false): set only one",
+        },
+      ]);
+    }
+  });
+
+  it("defaults the embedded services of npm run app to on, in .lobby", () => {
+    expect(parseEnv({})).toMatchObject({ embedded: true, dataDir: ".lobby" });
+    expect(parseEnv({ LOBBY_EMBEDDED: "false", LOBBY_DATA_DIR: "/tmp/x" })).toMatchObject({ embedded: false, dataDir: "/tmp/x" });
+    expect(() => parseEnv({ LOBBY_EMBEDDED: "no" })).toThrow(/LOBBY_EMBEDDED/);
+  });
+
   it("defaults reconciliation per environment", () => {
     const prod = parseEnv({ NODE_ENV: "production", SESSION_SECRET: "x".repeat(32), REDIS_URL: "redis://r:6379" });
     expect(prod.reconciliationEnabled).toBe(true);

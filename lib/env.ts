@@ -54,6 +54,8 @@ const schema = z
       .regex(/^[A-Za-z0-9:_-]{0,64}$/, "may hold letters, digits, ':', '_' and '-' (64 at most)")
       .default(""),
     CACHE_ENABLED: bool,
+    /** The name the usual Redis caching guides use for CACHE_ENABLED; the same switch. */
+    REDIS_ENABLED: bool,
     ENABLE_ROOM_RECONCILIATION: bool,
     RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).optional(),
     SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -64,6 +66,8 @@ const schema = z
     PAGE_CACHE: pageCacheSchema,
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    LOBBY_EMBEDDED: bool,
+    LOBBY_DATA_DIR: z.string().trim().min(1).default(".lobby"),
   })
   .superRefine((env, ctx) => {
     const pairs = [
@@ -74,6 +78,15 @@ const schema = z
       if (Boolean(env[u]) !== Boolean(env[t])) {
         ctx.addIssue({ code: "custom", path: [env[u] ? t : u], message: `is required when ${env[u] ? u : t} is set` });
       }
+    }
+    if (env.CACHE_ENABLED !== undefined && env.REDIS_ENABLED !== undefined && env.CACHE_ENABLED !== env.REDIS_ENABLED) {
+      // Two names for one switch: guessing which one the operator meant could turn a cache
+      // on that someone turned off, so a contradiction stops the process instead.
+      ctx.addIssue({
+        code: "custom",
+        path: ["REDIS_ENABLED"],
+        message: `is an alias of CACHE_ENABLED and says the opposite (CACHE_ENABLED=${env.CACHE_ENABLED}, REDIS_ENABLED=${env.REDIS_ENABLED}): set only one`,
+      });
     }
     if (env.NODE_ENV === "production" && !env.SESSION_SECRET && !isBuilding(process.env)) {
       ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "is required in production" });
@@ -92,7 +105,10 @@ export interface Env {
   /** URL for BullMQ, which always needs TCP. */
   redisTcpUrl: string | undefined;
   keyPrefix: string;
-  /** false: never touch Redis for caching. Default: on, except under NODE_ENV=test. */
+  /**
+   * false: never touch Redis for caching. `CACHE_ENABLED`, or its alias `REDIS_ENABLED`.
+   * Default: on, except under NODE_ENV=test.
+   */
   cacheEnabled: boolean;
   /** True while `next build` prerenders: pages render without Postgres or Redis then. */
   building: boolean;
@@ -105,6 +121,8 @@ export interface Env {
   reconciliationEnabled: boolean;
   reconcileIntervalMs: number;
   sessionSecret: string;
+  /** False when SESSION_SECRET is unset and `sessionSecret` is the development value. */
+  sessionSecretSet: boolean;
   /** Secure flag on the session cookie. Default: on in production (browsers treat localhost as secure). */
   secureCookies: boolean;
   port: number;
@@ -117,6 +135,14 @@ export interface Env {
   trustedProxyHops: number;
   /** Port of the worker's own `GET /metrics` (Prometheus text). Default 9464; 0 turns it off. */
   workerMetricsPort: number;
+  /**
+   * `npm run app` only: start an embedded Postgres or Redis when the configured one is
+   * local and nothing answers there (scripts/app). Default true; false: use the configured
+   * services and fail with a message when one does not answer.
+   */
+  embedded: boolean;
+  /** `npm run app` only: where embedded services keep their data. Default `.lobby`. */
+  dataDir: string;
 }
 
 export class EnvError extends Error {
@@ -156,18 +182,21 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     redis,
     redisTcpUrl: redisUrl,
     keyPrefix: e.REDIS_KEY_PREFIX,
-    cacheEnabled: redis.driver !== "none" && (e.CACHE_ENABLED ?? e.NODE_ENV !== "test"),
+    cacheEnabled: redis.driver !== "none" && (e.CACHE_ENABLED ?? e.REDIS_ENABLED ?? e.NODE_ENV !== "test"),
     building: isBuilding(source),
     pageCache: e.PAGE_CACHE,
     reconciliationEnabled: e.ENABLE_ROOM_RECONCILIATION ?? production,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS ?? (production ? 300_000 : 30_000),
     sessionSecret: e.SESSION_SECRET ?? DEV_SECRET,
+    sessionSecretSet: e.SESSION_SECRET !== undefined,
     secureCookies: e.SESSION_COOKIE_SECURE ?? production,
     port: e.PORT,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
     metricsToken: e.METRICS_TOKEN,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    embedded: e.LOBBY_EMBEDDED ?? true,
+    dataDir: e.LOBBY_DATA_DIR,
   };
 }
 

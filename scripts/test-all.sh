@@ -13,6 +13,12 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   exit 1
 fi
 
+# Postgres and Redis: the local ones, or embedded ones for this run when nothing answers
+# (a machine with Node.js alone). The suite runs inside that wrapper, which says which.
+if [ -z "${LOBBY_TEST_SERVICES:-}" ]; then
+  exec node --import tsx scripts/test-services.ts bash scripts/test-all.sh "$@"
+fi
+
 npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json
 vitest_status=$?
 
