@@ -22,6 +22,7 @@ import { PG_ADMIN_URL, createDatabase, readTruth } from "./database";
 import { now, type Endpoint, type Instance } from "./history";
 import { exchange, newSession, type Target } from "./http";
 import { parseResponse } from "./parse";
+import { watchPageClock } from "./page-clock-watch";
 import { MODES, runPhases, type Mode } from "./phases";
 import { Cleanup, freePort, startProxyHost, startRedis, startRestServer, workerProcess } from "./processes";
 import { lastLine, latency, logDigest, renderReport, summarize, type RunFacts } from "./report";
@@ -172,6 +173,7 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
   const loadStart = now();
   const loadAvgStart = loadavg()[0]!;
   const clients = [...writers.map((w) => w.run()), ...readers.map((r) => r.run())];
+  const clockWatch = watchPageClock(redis.direct);
   const phaseLog = await runPhases(MODES[args.mode as Mode], {
     redis: redisProxy,
     pg: "pg",
@@ -183,6 +185,7 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
   }, control, say);
   control.stopped = true;
   await Promise.all(clients);
+  const pageClock = await clockWatch.stop();
   const loadSeconds = (now() - loadStart) / 1000;
   const machine = { loadStart: loadAvgStart, loadEnd: loadavg()[0]!, cores: availableParallelism() };
   say(`${driver}: load stopped after ${loadSeconds.toFixed(1)} s (${rec.writes.length} writes, ${rec.reads.length} reads); waiting for convergence`);
@@ -219,7 +222,13 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
   const report = renderReport(facts, summary);
   const digests = ["web-A.log", "web-B.log", "worker.log", ...(driver === "rest" ? ["rest-A.log", "rest-B.log"] : [])].map((f) => ({ f, lines: logDigest(path.join(logDir, f)) }));
   const logText = digests.filter((d) => d.lines.length).map((d) => `${d.f}:\n${d.lines.join("\n")}`).join("\n");
-  console.log("\n" + report + (logText ? `\n\nwarnings and errors in the logs (count, message):\n${logText}` : "") + "\n");
+  const clockText = pageClock.ahead.length
+    ? `page cache: a stored page stamped ahead of {pages}:clock in ${pageClock.ahead.length} of ${pageClock.samples} samples (every 0.5 s), from ${((pageClock.ahead[0]!.at - loadStart) / 1000).toFixed(1)} s to ${((pageClock.ahead.at(-1)!.at - loadStart) / 1000).toFixed(1)} s, largest gap ${Math.max(...pageClock.ahead.map((a) => a.maxStamp - a.clock))} (FLUSHDB at ${phaseLog.flushes.map((f) => ((f - loadStart) / 1000).toFixed(1) + " s").join(", ")})`
+    : `page cache: no stored page stamped ahead of {pages}:clock in ${pageClock.samples} samples`;
+  const proxyText = Object.entries(proxyStats)
+    .map(([name, p]) => `${name} ${p.accepted} connections, ${p.destroyed} destroyed by faults, slowest connect to the target ${p.slowestConnectMs} ms`)
+    .join("; ");
+  console.log("\n" + report + `\n${clockText}\nproxies: ${proxyText}` + (logText ? `\n\nwarnings and errors in the logs (count, message):\n${logText}` : "") + "\n");
 
   const rel = (t: number) => Math.round(t - loadStart);
   writeFileSync(
@@ -267,6 +276,7 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
         readErrors: rec.reads.filter((r) => r.error || (r.status !== null && r.status >= 500)).map((r) => ({ endpoint: r.endpoint, instance: r.instance, start: rel(r.start), end: rel(r.end), status: r.status, error: r.error })),
         metrics: { A: metrics[0], B: metrics[1] },
         proxies: proxyStats,
+        pageClock: { samples: pageClock.samples, ahead: pageClock.ahead.map((a) => ({ ...a, at: rel(a.at) })) },
         logs: Object.fromEntries(digests.map((d) => [d.f, d.lines])),
         report,
       },

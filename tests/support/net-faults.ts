@@ -123,8 +123,11 @@ export async function faultProxy(targetPort: number, targetHost = "127.0.0.1") {
   const conns = new Set<Conn>();
   let mode: FaultMode = "pass";
   let resetTimer: NodeJS.Timeout | undefined;
-  /** Connections accepted, destroyed by a fault (reset, cut, or the end of a blackhole), bytes dropped. */
-  const stats = { accepted: 0, destroyed: 0, droppedBytes: 0 };
+  /**
+   * Connections accepted, destroyed by a fault (reset, cut, or the end of a blackhole), bytes
+   * dropped, and the slowest connect to the target (ms): the proxy's own share of a slow start.
+   */
+  const stats = { accepted: 0, destroyed: 0, droppedBytes: 0, slowestConnectMs: 0 };
 
   const close = (c: Conn) => {
     if (!conns.delete(c)) return;
@@ -160,7 +163,10 @@ export async function faultProxy(targetPort: number, targetHost = "127.0.0.1") {
       client.on("data", (chunk: Buffer) => (stats.droppedBytes += chunk.length));
       return;
     }
-    const upstream = net.connect(targetPort, targetHost);
+    const asked = performance.now();
+    const upstream = net.connect(targetPort, targetHost, () => {
+      stats.slowestConnectMs = Math.max(stats.slowestConnectMs, Math.round(performance.now() - asked));
+    });
     c.upstream = upstream;
     upstream.on("error", () => {});
     upstream.on("close", () => close(c));
