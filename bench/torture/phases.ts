@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as pause } from "node:timers/promises";
 import { now, type Phase } from "./history";
 import type { Control } from "./workload";
 
@@ -77,9 +77,15 @@ export interface PhaseLog {
 /** Runs the schedule while the clients run; `say` narrates. */
 export async function runPhases(specs: PhaseSpec[], t: FaultTargets, control: Control, say: (line: string) => void): Promise<PhaseLog> {
   const log: PhaseLog = { phases: [], flushes: [], events: [] };
+  /** Waits, but no longer than the run: an interrupted run (control.stopped) goes on to its end at once. */
+  const sleep = async (ms: number) => {
+    const until = now() + ms;
+    while (!control.stopped && now() < until) await pause(Math.min(100, until - now()));
+  };
   const event = (what: string) => log.events.push({ at: now(), what });
   const allRedis = [t.redis.A, t.redis.B, t.redis.worker];
   for (const spec of specs) {
+    if (control.stopped) break;
     const start = now();
     say(`phase ${spec.name} (${spec.fault ? `${spec.fault} s fault, ` : ""}${spec.after} s after)`);
     let oob: Promise<number | undefined> | undefined;

@@ -18,20 +18,33 @@ import type { ProxyFault, ProxyReply, ProxyRequest } from "./proxy-host";
 export class Cleanup {
   private steps: { name: string; run: () => Promise<void> | void }[] = [];
   private running: Promise<void> | undefined;
+  /** Set once an interruption began: nothing new may start. */
+  closed = false;
 
   add(name: string, run: () => Promise<void> | void): void {
     this.steps.push({ name, run });
+    // Registered while stopping (a start that was under way): stopped with the rest.
+    if (this.running) void this.running.then(() => this.run());
+  }
+
+  /** Stops everything and refuses new starts (Ctrl-C). */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.run();
   }
 
   run(): Promise<void> {
     this.running ??= (async () => {
       while (this.steps.length) {
         const step = this.steps.pop()!;
+        const started = performance.now();
         try {
           await Promise.race([step.run(), sleep(10_000).then(() => Promise.reject(new Error("timed out")))]);
         } catch (error) {
           console.error(`cleanup: ${step.name}: ${String(error)}`);
         }
+        const took = performance.now() - started;
+        if (took > 3_000) console.error(`cleanup: ${step.name} took ${(took / 1000).toFixed(1)} s`);
       }
     })().finally(() => (this.running = undefined));
     return this.running;
@@ -123,6 +136,10 @@ export async function startProxyHost(cleanup: Cleanup, logDir: string): Promise<
   let next = 1;
   const waiting = new Map<number, (r: ProxyReply) => void>();
   child.on("message", (r: ProxyReply) => waiting.get(r.id)?.(r));
+  // A proxy host that is gone answers nothing: fail what waits on it rather than hang.
+  child.on("exit", () => {
+    for (const [id, answer] of waiting) answer({ id, ok: false, error: "the proxy host exited" });
+  });
   const ask = (req: DistributiveOmit<ProxyRequest, "id">) =>
     new Promise<ProxyReply>((resolve, reject) => {
       const id = next++;
@@ -131,6 +148,7 @@ export async function startProxyHost(cleanup: Cleanup, logDir: string): Promise<
         if (r.ok) resolve(r);
         else reject(new Error(r.error));
       });
+      if (!child.connected) return reject(new Error("the proxy host exited"));
       child.send({ ...req, id });
     });
   return {
@@ -170,6 +188,7 @@ export function workerProcess(cleanup: Cleanup, env: NodeJS.ProcessEnv, logFile:
     pid: () => child?.pid,
     alive: () => Boolean(child && child.exitCode === null && child.signalCode === null),
     async start() {
+      if (cleanup.closed) return;
       const log = openSync(logFile, starts++ ? "a" : "w");
       child = spawn(process.execPath, ["--enable-source-maps", "dist/worker.mjs"], { env, stdio: ["ignore", log, log] });
       closeSync(log);
