@@ -18,7 +18,7 @@ export interface ProxyReply {
   id: number;
   ok: boolean;
   port?: number;
-  stats?: Record<string, { mode: string; accepted: number; destroyed: number; droppedBytes: number; slowestConnectMs: number }>;
+  stats?: Record<string, { mode: string; accepted: number; destroyed: number; droppedBytes: number; slowestConnectMs: number; slowestFirstReplyMs: number }>;
   error?: string;
 }
 

@@ -231,7 +231,7 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
     ? `page cache: a stored page stamped ahead of {pages}:clock in ${pageClock.ahead.length} of ${pageClock.samples} samples (every 0.5 s), from ${((pageClock.ahead[0]!.at - loadStart) / 1000).toFixed(1)} s to ${((pageClock.ahead.at(-1)!.at - loadStart) / 1000).toFixed(1)} s, largest gap ${Math.max(...pageClock.ahead.map((a) => a.maxStamp - a.clock))} (FLUSHDB at ${phaseLog.flushes.map((f) => ((f - loadStart) / 1000).toFixed(1) + " s").join(", ")})`
     : `page cache: no stored page stamped ahead of {pages}:clock in ${pageClock.samples} samples`;
   const proxyText = Object.entries(proxyStats)
-    .map(([name, p]) => `${name} ${p.accepted} connections, ${p.destroyed} destroyed by faults, slowest connect to the target ${p.slowestConnectMs} ms`)
+    .map(([name, p]) => `${name} ${p.accepted} connections, ${p.destroyed} destroyed by faults, slowest connect to the target ${p.slowestConnectMs} ms, slowest first reply ${p.slowestFirstReplyMs} ms`)
     .join("; ");
   console.log("\n" + report + `\n${clockText}\nproxies: ${proxyText}` + (logText ? `\n\nwarnings and errors in the logs (count, message):\n${logText}` : "") + "\n");
 

@@ -125,9 +125,11 @@ export async function faultProxy(targetPort: number, targetHost = "127.0.0.1") {
   let resetTimer: NodeJS.Timeout | undefined;
   /**
    * Connections accepted, destroyed by a fault (reset, cut, or the end of a blackhole), bytes
-   * dropped, and the slowest connect to the target (ms): the proxy's own share of a slow start.
+   * dropped, the slowest connect to the target (ms: the proxy's own share of a slow start),
+   * and the slowest first answer (ms from a connection's first bytes to the target's first
+   * reply: a Postgres that is slow to accept a session shows here).
    */
-  const stats = { accepted: 0, destroyed: 0, droppedBytes: 0, slowestConnectMs: 0 };
+  const stats = { accepted: 0, destroyed: 0, droppedBytes: 0, slowestConnectMs: 0, slowestFirstReplyMs: 0 };
 
   const close = (c: Conn) => {
     if (!conns.delete(c)) return;
@@ -170,6 +172,11 @@ export async function faultProxy(targetPort: number, targetHost = "127.0.0.1") {
     c.upstream = upstream;
     upstream.on("error", () => {});
     upstream.on("close", () => close(c));
+    let firstAsk: number | undefined;
+    client.once("data", () => (firstAsk = performance.now()));
+    upstream.once("data", () => {
+      if (firstAsk !== undefined) stats.slowestFirstReplyMs = Math.max(stats.slowestFirstReplyMs, Math.round(performance.now() - firstAsk));
+    });
     forward(c, client, upstream);
     forward(c, upstream, client);
   });
