@@ -228,8 +228,8 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
   const digests = ["web-A.log", "web-B.log", "worker.log", ...(driver === "rest" ? ["rest-A.log", "rest-B.log"] : [])].map((f) => ({ f, lines: logDigest(path.join(logDir, f)) }));
   const logText = digests.filter((d) => d.lines.length).map((d) => `${d.f}:\n${d.lines.join("\n")}`).join("\n");
   const clockText = pageClock.ahead.length
-    ? `page cache: a stored page stamped ahead of {pages}:clock in ${pageClock.ahead.length} of ${pageClock.samples} samples (every 0.5 s), from ${((pageClock.ahead[0]!.at - loadStart) / 1000).toFixed(1)} s to ${((pageClock.ahead.at(-1)!.at - loadStart) / 1000).toFixed(1)} s, largest gap ${Math.max(...pageClock.ahead.map((a) => a.maxStamp - a.clock))} (FLUSHDB at ${phaseLog.flushes.map((f) => ((f - loadStart) / 1000).toFixed(1) + " s").join(", ")})`
-    : `page cache: no stored page stamped ahead of {pages}:clock in ${pageClock.samples} samples`;
+    ? `page cache: a stored page stamped ahead of the page clock in ${pageClock.ahead.length} of ${pageClock.samples} samples (every 0.5 s), from ${((pageClock.ahead[0]!.at - loadStart) / 1000).toFixed(1)} s to ${((pageClock.ahead.at(-1)!.at - loadStart) / 1000).toFixed(1)} s, largest gap ${Math.max(...pageClock.ahead.map((a) => a.maxStamp - a.clock))} (FLUSHDB at ${phaseLog.flushes.map((f) => ((f - loadStart) / 1000).toFixed(1) + " s").join(", ")})`
+    : `page cache: no stored page stamped ahead of the page clock in ${pageClock.samples} samples`;
   const proxyText = Object.entries(proxyStats)
     .map(([name, p]) => `${name} ${p.accepted} connections, ${p.destroyed} destroyed by faults, slowest connect to the target ${p.slowestConnectMs} ms, slowest first reply ${p.slowestFirstReplyMs} ms`)
     .join("; ");
