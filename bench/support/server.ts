@@ -15,29 +15,54 @@ export function pinSelfToLoadCore(): void {
 export interface AppServer {
   port: number;
   url: string;
+  /** The server's process id (node itself: `next start` runs as one process). */
+  pid: number | undefined;
+  /** False once the process has exited. */
+  alive(): boolean;
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Pin the server to core 0 (default: when the machine allows it). */
+  pin?: boolean;
+  /** Where its output goes (default `bench/logs/server-{port}.log`). */
+  logFile?: string;
+  /** The environment it inherits before `env` is laid over it (default: this process's). */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** Called with the stop function as soon as the process is spawned (a caller's cleanup, for an interrupted start). */
+  onSpawn?: (stop: () => Promise<void>) => void;
 }
 
 /** Where each server's output goes: `bench/logs/server-{port}.log` (git-ignored), replaced every run. */
 export const LOG_DIR = "bench/logs";
 
 /** `next start` as one node process (so stopping it frees the port), pinned to core 0. */
-export async function startApp(port: number, env: Record<string, string>): Promise<AppServer> {
+export async function startApp(port: number, env: Record<string, string>, options: StartOptions = {}): Promise<AppServer> {
   const args = ["node_modules/next/dist/bin/next", "start", "-p", String(port)];
   // The load generator plays the reverse proxy: its X-Forwarded-For is the client address.
   env = { TRUSTED_PROXY_HOPS: "1", ...env };
   // The server's log (warnings: breaker state changes, failed loads) is kept for after the run.
-  mkdirSync(LOG_DIR, { recursive: true });
-  const log = openSync(path.join(LOG_DIR, `server-${port}.log`), "w");
+  const logFile = options.logFile ?? path.join(LOG_DIR, `server-${port}.log`);
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = openSync(logFile, "w");
   const stdio: StdioOptions = ["ignore", log, "pipe"];
-  const child: ChildProcess = canPin
-    ? spawn("taskset", ["-c", "0", process.execPath, ...args], { env: { ...process.env, ...env }, stdio })
-    : spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio });
+  const childEnv = { ...(options.baseEnv ?? process.env), ...env };
+  const child: ChildProcess =
+    (options.pin ?? true) && canPin
+      ? spawn("taskset", ["-c", "0", process.execPath, ...args], { env: childEnv, stdio })
+      : spawn(process.execPath, args, { env: childEnv, stdio });
   closeSync(log);
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    await Promise.race([new Promise((r) => child.once("exit", r)), sleep(5_000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  options.onSpawn?.(stop);
   let stderr = "";
   child.stderr?.on("data", (d) => {
     stderr = (stderr + d).slice(-4000);
-    appendFileSync(path.join(LOG_DIR, `server-${port}.log`), d);
+    appendFileSync(logFile, d);
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
@@ -53,12 +78,9 @@ export async function startApp(port: number, env: Record<string, string>): Promi
   return {
     port,
     url,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await Promise.race([new Promise((r) => child.once("exit", r)), sleep(5_000)]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-    },
+    pid: child.pid,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stop,
   };
 }
 

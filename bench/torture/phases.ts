@@ -1,0 +1,159 @@
+import { setTimeout as pause } from "node:timers/promises";
+import { now, type Phase } from "./history";
+import type { Control } from "./workload";
+
+/*
+ * The fault schedule. Each phase has a fault window (`fault` seconds) and a recovery window
+ * (`after` seconds) under the same name: a read is attributed to the phase in which it
+ * started, so staleness a fault leaves behind after it is lifted counts against that fault.
+ */
+
+export type PhaseName = "steady" | "redis-blackhole" | "redis-reset" | "flushdb" | "partition" | "worker-kill" | "pg-blackhole" | "oob-rename";
+
+export interface PhaseSpec {
+  name: PhaseName;
+  fault: number;
+  after: number;
+}
+
+export type Mode = "short" | "default" | "long";
+
+/** Seconds. Short: ≈ 50 s of load (the out-of-band rename's wait included); default ≈ 105 s; long ≈ 5 minutes. */
+export const MODES: Record<Mode, PhaseSpec[]> = {
+  short: [
+    { name: "steady", fault: 0, after: 4 },
+    { name: "redis-blackhole", fault: 4, after: 2 },
+    { name: "redis-reset", fault: 4, after: 2 },
+    { name: "flushdb", fault: 4, after: 2 },
+    { name: "partition", fault: 5, after: 2 },
+    { name: "worker-kill", fault: 2, after: 2 },
+    { name: "pg-blackhole", fault: 5, after: 2 },
+    { name: "oob-rename", fault: 0, after: 1 },
+  ],
+  default: [
+    { name: "steady", fault: 0, after: 12 },
+    { name: "redis-blackhole", fault: 10, after: 4 },
+    { name: "redis-reset", fault: 10, after: 4 },
+    { name: "flushdb", fault: 8, after: 6 },
+    { name: "partition", fault: 12, after: 3 },
+    { name: "worker-kill", fault: 4, after: 6 },
+    { name: "pg-blackhole", fault: 5, after: 6 },
+    { name: "oob-rename", fault: 0, after: 5 },
+  ],
+  long: [
+    { name: "steady", fault: 0, after: 40 },
+    { name: "redis-blackhole", fault: 30, after: 10 },
+    { name: "redis-reset", fault: 30, after: 10 },
+    { name: "flushdb", fault: 25, after: 15 },
+    { name: "partition", fault: 35, after: 10 },
+    { name: "worker-kill", fault: 10, after: 15 },
+    { name: "pg-blackhole", fault: 5, after: 15 },
+    { name: "oob-rename", fault: 0, after: 15 },
+  ],
+};
+
+/** What the phases act on. */
+export interface FaultTargets {
+  /** The Redis proxies: instance A's, instance B's, the worker's. */
+  redis: { A: string; B: string; worker: string };
+  pg: string;
+  proxyFault(name: string, fault: "blackhole" | "cut" | "reset-every" | "restore"): Promise<void>;
+  flushdb(): Promise<void>;
+  killWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  /** The out-of-band rename; resolves when every endpoint of both instances shows it (ms after the commit), or undefined at the deadline. */
+  outOfBandRename(): Promise<number | undefined>;
+}
+
+export interface PhaseLog {
+  phases: Phase[];
+  /** The Postgres outage, for counting 5xx during it. */
+  pgOutage?: { start: number; end: number };
+  flushes: number[];
+  oobVisibleMs?: number | null;
+  events: { at: number; what: string }[];
+}
+
+/** Runs the schedule while the clients run; `say` narrates. */
+export async function runPhases(specs: PhaseSpec[], t: FaultTargets, control: Control, say: (line: string) => void): Promise<PhaseLog> {
+  const log: PhaseLog = { phases: [], flushes: [], events: [] };
+  /** Waits, but no longer than the run: an interrupted run (control.stopped) goes on to its end at once. */
+  const sleep = async (ms: number) => {
+    const until = now() + ms;
+    while (!control.stopped && now() < until) await pause(Math.min(100, until - now()));
+  };
+  const event = (what: string) => log.events.push({ at: now(), what });
+  const allRedis = [t.redis.A, t.redis.B, t.redis.worker];
+  for (const spec of specs) {
+    if (control.stopped) break;
+    const start = now();
+    say(`phase ${spec.name} (${spec.fault ? `${spec.fault} s fault, ` : ""}${spec.after} s after)`);
+    let oob: Promise<number | undefined> | undefined;
+    switch (spec.name) {
+      case "steady":
+        break;
+      case "redis-blackhole":
+        for (const p of allRedis) await t.proxyFault(p, "blackhole");
+        event("redis blackholed for all");
+        await sleep(spec.fault * 1000);
+        for (const p of allRedis) await t.proxyFault(p, "restore");
+        break;
+      case "redis-reset":
+        for (const p of allRedis) await t.proxyFault(p, "reset-every");
+        event("redis connections reset every second");
+        await sleep(spec.fault * 1000);
+        for (const p of allRedis) await t.proxyFault(p, "restore");
+        break;
+      case "flushdb":
+        await t.flushdb();
+        log.flushes.push(now());
+        event("FLUSHDB");
+        await sleep((spec.fault * 1000) / 2);
+        await t.flushdb();
+        log.flushes.push(now());
+        event("FLUSHDB");
+        await sleep((spec.fault * 1000) / 2);
+        break;
+      case "partition":
+        // The writer cannot reach Redis, its readers can: writes go through A, reads through B.
+        control.writeTo = ["A"];
+        control.readFrom = ["B"];
+        await t.proxyFault(t.redis.A, "cut");
+        event("A cut off from Redis; writes to A, reads from B");
+        await sleep(spec.fault * 1000);
+        await t.proxyFault(t.redis.A, "restore");
+        control.writeTo = ["A", "B"];
+        control.readFrom = ["A", "B"];
+        break;
+      case "worker-kill":
+        await t.killWorker();
+        event("worker SIGKILLed");
+        await sleep(spec.fault * 1000);
+        await t.startWorker();
+        event("worker restarted");
+        break;
+      case "pg-blackhole": {
+        await t.proxyFault(t.pg, "blackhole");
+        const from = now();
+        event("Postgres blackholed");
+        await sleep(spec.fault * 1000);
+        await t.proxyFault(t.pg, "restore");
+        log.pgOutage = { start: from, end: now() };
+        event("Postgres restored");
+        break;
+      }
+      case "oob-rename":
+        event("out-of-band SQL rename");
+        oob = t.outOfBandRename();
+        break;
+    }
+    const faultEnd = now();
+    await sleep(spec.after * 1000);
+    if (oob) {
+      log.oobVisibleMs = (await oob) ?? null;
+      event(log.oobVisibleMs === null ? "out-of-band rename not visible everywhere by the deadline" : `out-of-band rename visible everywhere after ${(log.oobVisibleMs / 1000).toFixed(1)} s`);
+    }
+    log.phases.push({ name: spec.name, start, faultEnd, end: now() });
+  }
+  return log;
+}
