@@ -1,9 +1,11 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { runtime } from "@/lib/runtime";
 import { uuidSchema } from "@/lib/validation";
+import { HOME_SLOT_PREFIX, homeSlotPath } from "@/lib/page-cache/render-gate";
 
 /**
- * A full 404 page, without JavaScript, for `/rooms/<unknown-or-malformed-id>`.
+ * The home page's slots (see homeSlot below), and a full 404 page, without JavaScript, for
+ * `/rooms/<unknown-or-malformed-id>`.
  *
  * The room page is dynamic (`await connection()`), and Next 16 renders the not-found UI
  * of a dynamic page that calls notFound() in the browser only (vercel/next.js#62228): the
@@ -21,9 +23,13 @@ import { uuidSchema } from "@/lib/validation";
 const NOT_FOUND_PATH = "/_lobby/room-not-found";
 
 export async function proxy(request: NextRequest) {
+  const { pathname } = request.nextUrl;
+  if (pathname === "/") return homeSlot(request);
   // Page views only: server actions (POST) and anything else keep their own handling.
   if (request.method !== "GET" && request.method !== "HEAD") return NextResponse.next();
-  const match = /^\/rooms\/([^/]+)\/?$/.exec(request.nextUrl.pathname);
+  // The home page's slots exist only behind the rewrite below.
+  if (pathname.startsWith(HOME_SLOT_PREFIX) || pathname === HOME_SLOT_PREFIX.slice(0, -1)) return notFoundPage(request);
+  const match = /^\/rooms\/([^/]+)\/?$/.exec(pathname);
   if (!match) return NextResponse.next();
 
   let segment: string;
@@ -45,10 +51,31 @@ export async function proxy(request: NextRequest) {
   return NextResponse.next();
 }
 
+/**
+ * `/` goes to the home page's open slot (lib/page-cache/render-gate.ts): a request never
+ * joins a render that began before it arrived. A request with a query string is served the
+ * shared page, but its own render (Next puts the URL it was asked for into the page) is
+ * never stored as the shared page: it goes to a `-q` slot. `_rsc`, the client router's
+ * cache buster, goes along. A form post or a server action (never cached) goes to the same route, slot
+ * 0: the page it renders in its response must be the tree the form was in, or React cannot
+ * match the action's result to the form that sent it (a form's state is keyed by its place
+ * in the tree); the page lives in app/home's layout, above the slot, so any slot will do.
+ */
+function homeSlot(request: NextRequest) {
+  const isRead = request.method === "GET" || request.method === "HEAD";
+  const query = new URLSearchParams(request.nextUrl.searchParams);
+  const rsc = query.get("_rsc");
+  query.delete("_rsc");
+  // Next renders the URL it was asked for into the page: only a request without a query may fill the shared entry.
+  const target = new URL(isRead ? homeSlotPath(query.size === 0) : `${HOME_SLOT_PREFIX}0`, request.url);
+  if (rsc !== null) target.searchParams.set("_rsc", rsc);
+  return NextResponse.rewrite(target);
+}
+
 function notFoundPage(request: NextRequest) {
   return NextResponse.rewrite(new URL(NOT_FOUND_PATH, request.url), { status: 404 });
 }
 
 export const config = {
-  matcher: "/rooms/:path*",
+  matcher: ["/", "/home/:path*", "/rooms/:path*"],
 };

@@ -1,49 +1,14 @@
-import { env } from "@/lib/env";
-import { latestEventId } from "@/lib/realtime/latest-event-id";
-import { ROOMS_PAGE_SIZE } from "@/lib/rooms/activity-order";
-import { runtime } from "@/lib/runtime";
-import { getInitialRoomsData } from "./actions";
-import { HomeView } from "./_components/home-view";
-import { SearchForm } from "./_components/search-form";
-import { StatsPanel } from "./_components/stats-panel";
+import { HomeContent } from "./_components/home-content";
 
 /*
- * A static route: rendered once, kept in the Redis page cache (lib/page-cache) that every
- * instance shares, and rendered again only when a write expires it (every room and
- * message write, lib/runtime.ts) or after `revalidate` seconds. Nothing here reads
- * cookies or headers: who the visitor is comes from the browser.
+ * `/`. The proxy (proxy.ts) serves every request for it from app/home (a numbered slot per
+ * batch of requests, so none joins a render that began before it: lib/page-cache/render-gate.ts);
+ * this route is what `/` would be without it. A static route: rendered once, kept in the
+ * Redis page cache (lib/page-cache) that every instance shares, and rendered again only when
+ * a write expires it (every room and message write) or after `revalidate` seconds.
  */
 export const revalidate = 300;
 
-/**
- * The room selector, complete in the first response: no Suspense, no loading state.
- * `next build` renders an empty placeholder without touching Postgres or Redis; it is
- * never served, because the page cache is the only place Next looks for a render.
- */
-export default async function HomePage() {
-  if (env().building) return <HomeView rooms={[]} count={0} stale={false} />;
-  // The stream's position before the list is read: the browser replays what came after.
-  const since = await latestEventId("rooms");
-  const [{ rooms, count, stale }, stats] = await Promise.all([
-    getInitialRoomsData(),
-    // Decoration: the page renders without the numbers rather than fail over them.
-    runtime()
-      .stats.read()
-      .then((r) => r.stats)
-      .catch(() => null),
-  ]);
-  return (
-    <HomeView
-      rooms={rooms.slice(0, ROOMS_PAGE_SIZE)}
-      count={count}
-      stale={stale}
-      since={since}
-      aside={
-        <div className="card search-card">
-          <SearchForm id="home-search-q" />
-        </div>
-      }
-      notes={stats && <StatsPanel stats={stats} />}
-    />
-  );
+export default function HomePage() {
+  return <HomeContent />;
 }

@@ -123,6 +123,20 @@ describe("page cache handler", () => {
     expect(await handler.get(KEY, ctx)).toBeNull();
   });
 
+  it("every slot of the home page is one entry, and a render made for a URL with a query string is never stored", async () => {
+    installPageCache(instance());
+    const slot = (n: string) => `/route-cache/APP_PAGE/0a1b/$/home/${n}`;
+    await handler.get(slot("1-q"), ctx);
+    await handler.set(slot("1-q"), page("<p>carries ?utm=x</p>"), setCtx);
+    expect(await handler.get(slot("2"), ctx)).toBeNull();
+    await handler.set(slot("2"), page("<p>canonical</p>"), setCtx);
+    expect(htmlOf(await handler.get(slot("3"), ctx))).toBe("<p>canonical</p>");
+    expect(htmlOf(await handler.get(slot("4-q"), ctx))).toBe("<p>canonical</p>"); // a query may read it
+    // Writers mark the home page's tags, which every slot's entry carries.
+    await instance().invalidate(HOME_PAGE_TAGS, "hard");
+    expect(await handler.get(slot("5"), ctx)).toBeNull();
+  });
+
   it("a write on one instance expires the page on the other's next lookup", async () => {
     installPageCache(instance());
     await handler.get(KEY, ctx);

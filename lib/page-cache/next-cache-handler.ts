@@ -11,7 +11,8 @@ import { logger } from "../observability/logger";
 import { metrics } from "../observability/metrics";
 import { pageCacheCodec } from "./codec";
 import { PageCache, pageCacheKeys } from "./page-cache";
-import { STALE_PAGE_MARKER } from "./page-tags";
+import { HOME_PAGE_TAGS, STALE_PAGE_MARKER } from "./page-tags";
+import { beginBatch, endBatch, homeSlot, parseHomeSlot, withoutSlot } from "./render-gate";
 
 /*
  * Next.js's `cacheHandler` (next.config.ts): rendered pages and route responses in Redis,
@@ -98,6 +99,11 @@ export function installPageCache(cache: PageCache<Stored> | null, buildId = "tes
 
 const isResponse = (kind: unknown): boolean => kind === "APP_PAGE" || kind === "APP_ROUTE";
 
+/** The page cache's key of a Next cache key: this build's, every slot of the home page as one. */
+function entryKey(s: ProcessState, cacheKey: string): string {
+  return `${s.buildId}:${homeSlot(cacheKey) === undefined ? cacheKey : withoutSlot(cacheKey)}`;
+}
+
 function noteRenderStart(s: ProcessState, key: string, clockValue: string): void {
   const clock = parseStamp(clockValue);
   if (!clock) return;
@@ -126,9 +132,23 @@ export default class LobbyCacheHandler {
   }
 
   async get(cacheKey: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
+    // The home page's slots (./render-gate.ts): a batch begins; a hit (fresh or stale) ends
+    // it at once, a miss when its render is stored (set) or gives up.
+    const slot = isResponse(ctx.kind) ? homeSlot(cacheKey) : undefined;
+    if (slot === undefined) return this.lookup(cacheKey, ctx);
+    await beginBatch(slot);
+    const found = await this.lookup(cacheKey, ctx).catch((error: unknown) => {
+      endBatch(slot);
+      throw error;
+    });
+    if (found) endBatch(slot);
+    return found;
+  }
+
+  private async lookup(cacheKey: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
     const s = state();
     if (!s.cache || !isResponse(ctx.kind)) return null;
-    const key = `${s.buildId}:${cacheKey}`;
+    const key = entryKey(s, cacheKey);
     const m = metrics();
     const end = m.cacheLatency.startTimer({ cache: "page" });
     const found = await s.cache.lookup(key);
@@ -150,9 +170,20 @@ export default class LobbyCacheHandler {
   }
 
   async set(cacheKey: string, data: IncrementalCacheValue | null, ctx: { cacheControl?: CacheHandlerValue["cacheControl"] }): Promise<void> {
+    const slot = homeSlot(cacheKey);
+    try {
+      await this.store(cacheKey, data, ctx);
+    } finally {
+      if (slot !== undefined) endBatch(slot);
+    }
+  }
+
+  private async store(cacheKey: string, data: IncrementalCacheValue | null, ctx: { cacheControl?: CacheHandlerValue["cacheControl"] }): Promise<void> {
     const s = state();
     if (!s.cache || !data || !isResponse(data.kind)) return;
-    const key = `${s.buildId}:${cacheKey}`;
+    // A render of a request with a query string carries its URL: never the shared page.
+    if (parseHomeSlot(cacheKey)?.canonical === false) return;
+    const key = entryKey(s, cacheKey);
     // Next stores the entry it served back when a background render fails: keep the
     // entry as it is, with its own stamp, rather than pass the old page off as new.
     if (s.served.get(key) === data) {
@@ -165,6 +196,8 @@ export default class LobbyCacheHandler {
     if (data.kind === "APP_PAGE" && typeof data.html === "string" && data.html.includes(STALE_PAGE_MARKER)) return;
     const tagsHeader = (data.kind === "APP_PAGE" || data.kind === "APP_ROUTE") && data.headers?.["x-next-cache-tags"];
     const tags = typeof tagsHeader === "string" ? tagsHeader.split(",").filter(Boolean) : [];
+    // A slot of the home page carries its route's tags; writers mark the home page's.
+    if (homeSlot(cacheKey) !== undefined) tags.push(...HOME_PAGE_TAGS.filter((t) => !tags.includes(t)));
     const expire = ctx.cacheControl?.expire;
     const ttl = Math.min(typeof expire === "number" && expire > 0 ? expire : MAX_ENTRY_TTL_SECONDS, MAX_ENTRY_TTL_SECONDS);
     await s.cache.store(key, { value: data, cacheControl: ctx.cacheControl, lastModified: Date.now() }, stamp, tags, ttl);

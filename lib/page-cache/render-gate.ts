@@ -1,0 +1,95 @@
+/*
+ * No request joins a render of the home page that began before it arrived.
+ *
+ * Next batches concurrent requests for one cache key: while a lookup or render of `/` is in
+ * flight, every request for `/` waits for it and gets its result. A request that arrives
+ * just after a write's 2xx would so get a page whose data was read before the write, for as
+ * long as that render takes (measured: reads 0-60 ms after the acknowledgement, more on a
+ * loaded machine). The proxy (proxy.ts) therefore sends each request for `/` to a numbered
+ * slot, `/home/<slot>`, a route of its own (app/home/[slot]): the cache key, and so Next's
+ * batch, is per slot. The slot handed out is the one whose batch has not begun: once the
+ * page cache's handler is asked for slot n (its batch begins), later requests get n + 1.
+ * A batch waits for the one before it to finish (a render or a lookup at a time per
+ * process), so requests still gather into few renders: at most one behind the one in
+ * flight, as Next's own batching did, but never one that began before them.
+ *
+ * The state lives on globalThis: the proxy and the handler are bundled apart but run in one
+ * process. Every slot maps to one entry of the page cache (lib/page-cache/next-cache-handler.ts).
+ */
+
+/** The route the proxy rewrites `/` to; every slot of it is the home page. */
+export const HOME_SLOT_PREFIX = "/home/";
+
+/** The longest a batch waits for the one before it (a render that failed never says it finished). */
+const MAX_WAIT_MS = 1_000;
+
+interface GateState {
+  /** The slot the next request for the home page is sent to (its batch has not begun). */
+  open: number;
+  /** The newest batch begun: its slot, and what resolves when it is done. */
+  current?: { slot: number; done: Promise<void>; finish: () => void };
+}
+
+const g = globalThis as unknown as { __lobbyRenderGate?: GateState };
+const state = (): GateState => (g.__lobbyRenderGate ??= { open: 1 });
+
+/**
+ * The proxy: where to send a request for the home page that arrives now. `canonical` false
+ * for a request with a query string: it may be served the shared page, but its own render
+ * (which carries its URL) must never become the shared page: a `-q` slot is never stored.
+ */
+export function homeSlotPath(canonical = true): string {
+  return `${HOME_SLOT_PREFIX}${state().open}${canonical ? "" : "-q"}`;
+}
+
+/**
+ * A path of the home page's route (`/home/12`, `/home/12-q`), or Next's cache key of one,
+ * which ends in it (`/route-cache/APP_PAGE/<route hash>/$/home/12`).
+ */
+const SLOT_PATH = /(?:^|\$)\/home\/(\d{1,15})(-q)?$/;
+
+/** The slot of a cache key or path of the home page's route, if it is one; `canonical` false for a `-q` slot. */
+export function parseHomeSlot(path: string): { slot: number; canonical: boolean } | undefined {
+  const match = SLOT_PATH.exec(path);
+  const slot = match ? Number(match[1]) : 0;
+  return match && slot > 0 ? { slot, canonical: match[2] === undefined } : undefined;
+}
+
+/** The slot of a cache key or path of the home page's route, if it is one. */
+export function homeSlot(path: string): number | undefined {
+  return parseHomeSlot(path)?.slot;
+}
+
+/** The same cache key with the slot taken out: every slot is one entry of the page cache. */
+export function withoutSlot(cacheKey: string): string {
+  return cacheKey.replace(/\/home\/\d{1,15}(-q)?$/, "/home");
+}
+
+/**
+ * The handler: slot `slot`'s batch begins (Next asked for its cache entry). Requests that
+ * arrive from now on go to the next slot. Resolves once the batch before it is done (or
+ * after MAX_WAIT_MS); {@link endBatch} says this one is done (a hit served, or its render
+ * stored).
+ */
+export async function beginBatch(slot: number): Promise<void> {
+  const s = state();
+  if (slot >= s.open) s.open = slot + 1;
+  const before = s.current;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  s.current = { slot, done, finish };
+  // A batch that never says it is done (its render failed) frees the next one after MAX_WAIT_MS.
+  setTimeout(finish, MAX_WAIT_MS).unref();
+  if (!before) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([before.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, MAX_WAIT_MS).unref()))]);
+  clearTimeout(timer);
+}
+
+/** Slot `slot`'s batch is done: the next one may begin. */
+export function endBatch(slot: number): void {
+  const s = state();
+  if (s.current?.slot !== slot) return;
+  s.current.finish();
+  s.current = undefined;
+}
