@@ -43,7 +43,7 @@ export function CreateRoomForm({ nameMax, descriptionMax }: { nameMax: number; d
         hint={`Up to ${nameMax} characters, unique.`}
         defaultValue={state.values.name}
         error={fields.name}
-        maxLength={nameMax}
+        max={nameMax}
         required
         autoComplete="off"
         ref={nameRef}
@@ -55,7 +55,7 @@ export function CreateRoomForm({ nameMax, descriptionMax }: { nameMax: number; d
         hint={`What is it about? Up to ${descriptionMax} characters.`}
         defaultValue={state.values.description}
         error={fields.description}
-        maxLength={descriptionMax}
+        max={descriptionMax}
         multiline
         autoComplete="off"
         ref={descriptionRef}
