@@ -30,7 +30,7 @@ export function CreateRoomForm({ nameMax, descriptionMax }: { nameMax: number; d
   const generalError = state.status === "error" && !fields.name && !fields.description ? state.message : null;
 
   return (
-    <form action={formAction} className="card form-card" aria-labelledby="create-room-heading">
+    <form action={formAction} id="create-room" className="card form-card" aria-labelledby="create-room-heading">
       <h2 id="create-room-heading" className="card-title">
         Start a room
       </h2>
