@@ -52,3 +52,13 @@ export function formatAgo(date: Date, now: number): string {
   if (days < 7) return `${days} days ago`;
   return formatDay(date);
 }
+
+const clockFormat = new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit", hour12: true, timeZone: "UTC" });
+
+/** "8:59", the clock alone (UTC), for the narrow time beside a grouped message; the tooltip has the rest. */
+export const formatClock = (date: Date) =>
+  clockFormat
+    .formatToParts(date)
+    .filter((p) => p.type === "hour" || p.type === "minute" || (p.type === "literal" && p.value === ":"))
+    .map((p) => p.value)
+    .join("");

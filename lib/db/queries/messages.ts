@@ -163,6 +163,16 @@ export async function lastMessage(db: Db, roomId: string): Promise<LastMessage |
   return row ?? null;
 }
 
+/** One live message of a live room, or undefined. */
+export async function getLiveMessage(db: Db, params: { roomId: string; messageId: string }): Promise<Message | undefined> {
+  const [row] = await db
+    .select(messageColumns)
+    .from(messages)
+    .innerJoin(rooms, eq(rooms.id, messages.roomId))
+    .where(and(eq(messages.id, params.messageId), eq(messages.roomId, params.roomId), live, isNull(rooms.deletedAt)));
+  return row;
+}
+
 /** Live messages older than `before` (a seq), oldest to newest: straight from Postgres. */
 export async function messagesBefore(
   db: Db,
