@@ -103,7 +103,8 @@ function MessageItem({
           <EditMessageForm roomId={roomId} messageId={m.id} body={m.body} maxLength={bodyMax} onDone={() => setEditing(false)} />
         ) : (
           <p className="message-body">
-            {m.body}
+            {/* Its own element, so the text reads (and is found) as written, without the mark. */}
+            <span className="message-text">{m.body}</span>
             {m.editedAt && (
               <>
                 {" "}
