@@ -17,13 +17,14 @@ import type { CreateRoomState, DisplayNameState, RoomsData } from "./form-state"
  */
 export async function getInitialRoomsData(): Promise<RoomsData> {
   const { rooms, activity } = runtime();
-  // The count is decoration: if it alone fails, the list's length is a fine stand-in.
-  const [all, count] = await Promise.all([activity.activeRooms(rooms), rooms.getRoomCount().catch(() => null)]);
+  const all = await activity.activeRooms(rooms);
   return {
     // Most recent activity first: the order (and only it) comes from `{rooms:all}:activity`.
     rooms: all.data,
-    count: count?.data ?? all.data.length,
-    stale: all.source === "stale" || count?.source === "stale",
+    // The list's own length, not `rooms:count`: a second key may be at another version, and
+    // the page's numbers (header, list, "more rooms", stats) must agree with the list shown.
+    count: all.data.length,
+    stale: all.source === "stale",
   };
 }
 

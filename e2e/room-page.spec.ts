@@ -77,6 +77,11 @@ test.describe("without JavaScript", () => {
       await expect(page.getByRole("heading", { level: 1, name: "This page isn’t here" })).toBeVisible();
       await expect(page.getByText("The room may have been closed, or the link is mistyped.")).toBeVisible();
       await expect(page.getByRole("link", { name: "Back to all rooms" })).toHaveAttribute("href", "/");
+      // The site's header, as on every page: home, the dashboard and the name menu.
+      const header = page.getByRole("banner");
+      await expect(header.getByRole("link", { name: "Lobby" })).toHaveAttribute("href", "/");
+      await expect(header.getByRole("link", { name: "Dashboard" })).toBeVisible();
+      await expect(header.locator("details.viewer summary")).toBeVisible();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** Code points, as Postgres char_length counts them (an emoji is one, not two). */
+/** Code points, as Postgres char_length counts them (an emoji is one, not two); see also lib/text-length.ts. */
 const length = (s: string) => [...s].length;
 
 /**

@@ -30,7 +30,7 @@ export function CreateRoomForm({ nameMax, descriptionMax }: { nameMax: number; d
   const generalError = state.status === "error" && !fields.name && !fields.description ? state.message : null;
 
   return (
-    <form action={formAction} className="card form-card" aria-labelledby="create-room-heading">
+    <form action={formAction} id="create-room" className="card form-card" aria-labelledby="create-room-heading">
       <h2 id="create-room-heading" className="card-title">
         Start a room
       </h2>
@@ -43,7 +43,7 @@ export function CreateRoomForm({ nameMax, descriptionMax }: { nameMax: number; d
         hint={`Up to ${nameMax} characters, unique.`}
         defaultValue={state.values.name}
         error={fields.name}
-        maxLength={nameMax}
+        max={nameMax}
         required
         autoComplete="off"
         ref={nameRef}
@@ -55,7 +55,7 @@ export function CreateRoomForm({ nameMax, descriptionMax }: { nameMax: number; d
         hint={`What is it about? Up to ${descriptionMax} characters.`}
         defaultValue={state.values.description}
         error={fields.description}
-        maxLength={descriptionMax}
+        max={descriptionMax}
         multiline
         autoComplete="off"
         ref={descriptionRef}

@@ -34,3 +34,31 @@ const timeFormat = new Intl.DateTimeFormat("en-US", { month: "short", day: "nume
 
 /** "Nov 21, 8:59 PM", a message's time (UTC, as everywhere; the tooltip says so). */
 export const formatTime = (date: Date) => timeFormat.format(date);
+
+/**
+ * "just now", "2 min ago", "3 h ago", "yesterday", "4 days ago", then the day: how long ago,
+ * relative to `now`. Only the browser uses it (a cached page's render time is not the
+ * reader's now); the server writes the time itself (formatTime).
+ */
+export function formatAgo(date: Date, now: number): string {
+  const seconds = Math.max(0, Math.round((now - date.getTime()) / 1_000));
+  if (seconds < 45) return "just now";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.round(hours / 24);
+  if (days === 1) return "yesterday";
+  if (days < 7) return `${days} days ago`;
+  return formatDay(date);
+}
+
+const clockFormat = new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit", hour12: true, timeZone: "UTC" });
+
+/** "8:59", the clock alone (UTC), for the narrow time beside a grouped message; the tooltip has the rest. */
+export const formatClock = (date: Date) =>
+  clockFormat
+    .formatToParts(date)
+    .filter((p) => p.type === "hour" || p.type === "minute" || (p.type === "literal" && p.value === ":"))
+    .map((p) => p.value)
+    .join("");

@@ -1,14 +1,30 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
+import * as z from "zod/mini";
 import { ROOMS_PAGE_SIZE, byActivity, type ActiveRoom } from "@/lib/rooms/activity-order";
 import type { RoomJson } from "@/lib/rooms/room-json";
 import { formatCount } from "./format";
-import { RoomCard } from "./room-card";
+import { RoomCard, type CardPreview } from "./room-card";
 import { useSession } from "./session-context";
 import { useEventStream } from "./use-event-stream";
 
-const ROOM_EVENTS = ["room.created", "room.updated", "room.deleted", "room.activity"] as const;
+const ROOM_EVENTS = ["room.created", "room.updated", "room.deleted", "room.activity", "room.preview"] as const;
+
+/** A room's last message as the list knows it, as of `version` (rooms.message_version: newer wins). */
+export interface ListPreview {
+  version: number;
+  last: CardPreview | null;
+}
+
+/** What `room.activity` (a send) and `room.preview` (an edit or delete) carry (lib/realtime/events.ts). */
+const previewEventSchema = z.object({
+  roomId: z.string(),
+  preview: z.object({
+    version: z.number(),
+    last: z.nullable(z.object({ authorName: z.string(), body: z.string(), createdAt: z.iso.datetime() })),
+  }),
+});
 
 /** A room from the API or an event; events about a room's metadata carry no activity (then: its creation). */
 const toRoom = (json: RoomJson & { lastActivityAt?: string }): ActiveRoom => {
@@ -62,8 +78,40 @@ interface ListState {
  * A server re-render (the create form's action refreshes the page) hands in new rooms,
  * which replace the list: that is the visitor's own doing, so the move is expected.
  */
-export function LiveRoomList({ rooms: initial, count, since }: { rooms: ActiveRoom[]; count: number; since?: string }) {
+export function LiveRoomList({
+  rooms: initial,
+  count,
+  since,
+  previews: initialPreviews,
+}: {
+  rooms: ActiveRoom[];
+  count: number;
+  since?: string;
+  /** Each shown room's last message, read with the page; absent when it could not be read. */
+  previews?: Record<string, ListPreview>;
+}) {
   const [state, setState] = useState<ListState>({ from: initial, shown: initial, waiting: [], gone: new Set(), unsorted: false });
+  // Previews from the render, then from the stream (an event's version beats an older render's).
+  const [previews, setPreviews] = useState<ReadonlyMap<string, ListPreview>>(() => new Map(Object.entries(initialPreviews ?? {})));
+  const [previewsFrom, setPreviewsFrom] = useState(initialPreviews);
+  if (previewsFrom !== initialPreviews) {
+    setPreviewsFrom(initialPreviews);
+    setPreviews((known) => {
+      const next = new Map(Object.entries(initialPreviews ?? {}));
+      for (const [id, p] of known) {
+        const rendered = next.get(id);
+        if (!rendered || rendered.version < p.version) next.set(id, p);
+      }
+      return next;
+    });
+  }
+  const learn = useCallback((roomId: string, preview: ListPreview) => {
+    setPreviews((known) => {
+      const current = known.get(roomId);
+      if (current && current.version >= preview.version) return known;
+      return new Map(known).set(roomId, preview);
+    });
+  }, []);
   const [hovering, setHovering] = useState(false);
   const [unread, setUnread] = useState<ReadonlySet<string>>(new Set());
   // Every live room, of which the list shows the most active page: from the server, then
@@ -110,6 +158,14 @@ export function LiveRoomList({ rooms: initial, count, since }: { rooms: ActiveRo
 
   const apply = useCallback(
     (type: string, data: unknown) => {
+      if (type === "room.activity" || type === "room.preview") {
+        const event = z.safeParse(previewEventSchema, data);
+        if (event.success) {
+          const { last, version } = event.data.preview;
+          learn(event.data.roomId, { version, last: last && { ...last, createdAt: new Date(last.createdAt) } });
+        }
+        if (type === "room.preview") return;
+      }
       if (type === "room.activity") {
         const { roomId, lastActivityAt } = data as { roomId?: string; lastActivityAt?: string };
         if (typeof roomId !== "string" || typeof lastActivityAt !== "string") return;
@@ -135,6 +191,8 @@ export function LiveRoomList({ rooms: initial, count, since }: { rooms: ActiveRo
       const json = (data as { room?: RoomJson }).room;
       if (!json) return;
       const room = toRoom(json);
+      // A new room has no message yet (version 0: any message's event is newer).
+      if (type === "room.created") learn(room.id, { version: 0, last: null });
       setState((s) => {
         const inShown = s.shown.some((r) => r.id === room.id);
         const inWaiting = s.waiting.some((r) => r.id === room.id);
@@ -160,7 +218,7 @@ export function LiveRoomList({ rooms: initial, count, since }: { rooms: ActiveRo
         return s;
       });
     },
-    [hovering],
+    [hovering, learn],
   );
 
   const refetch = useCallback(async () => {
@@ -248,7 +306,13 @@ export function LiveRoomList({ rooms: initial, count, since }: { rooms: ActiveRo
       ) : (
         <ul className="room-grid" role="list" onPointerEnter={() => setHovering(true)} onPointerLeave={leave}>
           {shown.map((room) => (
-            <RoomCard key={room.id} room={room} closed={gone.has(room.id)} unread={unread.has(room.id)} />
+            <RoomCard
+              key={room.id}
+              room={room}
+              preview={previews.has(room.id) ? (previews.get(room.id)?.last ?? null) : undefined}
+              closed={gone.has(room.id)}
+              unread={unread.has(room.id)}
+            />
           ))}
         </ul>
       )}

@@ -1,45 +1,73 @@
-import type { Room } from "@/lib/db/queries/rooms";
+import type { ActiveRoom } from "@/lib/rooms/activity-order";
 import { Avatar } from "./avatar";
-import { formatDay, formatFull } from "./format";
 import { OwnerBadge } from "./owner-badge";
+import { RelativeTime } from "./relative-time";
+
+/** A room's last message as its card shows it (lib/rooms/room-previews.ts). */
+export interface CardPreview {
+  authorName: string;
+  body: string;
+  createdAt: Date;
+}
 
 /**
  * One room in the selector; the whole card is the link (the name's link stretches over it).
+ * It says where the life is: its last message (author and one line, as text) or "No
+ * messages yet", when the room was last active, and, for this visitor, whether anything is new.
+ *
+ * `preview`: the last message; null: the room has none; undefined: not known (the
+ * previews could not be read), so the card claims neither.
  * `closed`: deleted meanwhile, shown until the pointer leaves the list (live-room-list.tsx).
- * `unread`: activity since the visitor last opened it (a dot, outside the link's name).
+ * `unread`: activity since the visitor last opened it (filled in by the browser).
  */
-export function RoomCard({ room, closed = false, unread = false }: { room: Room; closed?: boolean; unread?: boolean }) {
+export function RoomCard({
+  room,
+  preview,
+  closed = false,
+  unread = false,
+}: {
+  room: ActiveRoom;
+  preview?: CardPreview | null;
+  closed?: boolean;
+  unread?: boolean;
+}) {
+  const isUnread = unread && !closed;
   return (
-    <li className={closed ? "room-card room-card-closed" : "room-card"} data-unread={unread ? "true" : undefined}>
+    <li className={closed ? "room-card room-card-closed" : "room-card"} data-unread={isUnread ? "true" : undefined}>
       <div className="room-card-head">
-        {unread && !closed && (
-          <span className="unread-dot" title="New messages since your last visit">
-            <span className="visually-hidden">Unread</span>
-          </span>
-        )}
         <h3 className="room-name">
           <a className="room-link" href={`/rooms/${room.id}`}>
             {room.name}
           </a>
         </h3>
+        {isUnread && (
+          <span className="badge badge-unread" title="New messages since your last visit">
+            New<span className="visually-hidden"> messages</span>
+          </span>
+        )}
         {closed ? <span className="badge">Closed</span> : <OwnerBadge ownerId={room.ownerId} />}
       </div>
-      {room.description ? (
-        <p className="room-description">{room.description}</p>
-      ) : (
-        <p className="room-description room-description-empty">No description yet.</p>
-      )}
+      {room.description && <p className="room-description">{room.description}</p>}
       <div className="room-meta">
-        <Avatar name={room.ownerName} size="md" />
-        <p className="room-byline">
-          <span className="room-owner">
-            <span className="visually-hidden">Created by </span>
-            {room.ownerName}
-          </span>
-          <time dateTime={room.createdAt.toISOString()} title={formatFull(room.createdAt)}>
-            {formatDay(room.createdAt)}
-          </time>
-        </p>
+        {preview && <Avatar name={preview.authorName} size="md" />}
+        <div className={preview ? "room-preview" : "room-byline"}>
+          <p className="room-meta-line">
+            {preview ? (
+              <span className="room-preview-author">{preview.authorName}</span>
+            ) : preview === null ? (
+              <span className="room-preview-empty">No messages yet</span>
+            ) : (
+              <span>Started by {room.ownerName}</span>
+            )}
+            <span className="room-activity">
+              <span className="visually-hidden">{preview === null ? ", created " : ", last active "}</span>
+              <RelativeTime date={room.lastActivityAt} />
+            </span>
+          </p>
+          {/* Text, never HTML: a message reading <b> shows those characters. One line, cut with an ellipsis. */}
+          {preview && <p className="room-preview-body">{preview.body}</p>}
+          {preview === null && <p className="room-meta-sub">Started by {room.ownerName}</p>}
+        </div>
       </div>
     </li>
   );

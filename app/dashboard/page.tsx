@@ -4,8 +4,9 @@ import { loadDashboard } from "@/lib/dashboard/dashboard-data";
 import { env } from "@/lib/env";
 import { sharedRoomsQueue } from "@/lib/queue/shared-queue";
 import { runtime } from "@/lib/runtime";
+import { SessionProvider } from "@/app/_components/session-context";
+import { SiteHeader } from "@/app/_components/site-header";
 import { AutoRefresh } from "./_components/auto-refresh";
-import { DashboardHeader } from "./_components/dashboard-header";
 import { ReconcileRuns } from "./_components/reconcile-runs";
 import { StatusPanels } from "./_components/status-panels";
 import { TrafficCharts } from "./_components/traffic-charts";
@@ -26,13 +27,13 @@ export default async function DashboardPage() {
   });
   const { traffic, reconcile } = data;
   return (
-    <>
+    <SessionProvider>
       <noscript>
         {/* Without JavaScript, refresh the whole page now and then instead. */}
         <meta httpEquiv="refresh" content="30" />
       </noscript>
       <AutoRefresh everyMs={10_000} />
-      <DashboardHeader />
+      <SiteHeader current="dashboard" />
       <main className="container dash">
         <div className="dash-head">
           <h1>Dashboard</h1>
@@ -75,6 +76,6 @@ export default async function DashboardPage() {
           )}
         </section>
       </main>
-    </>
+    </SessionProvider>
   );
 }

@@ -2,6 +2,8 @@ import type { Metadata } from "next";
 import { connection } from "next/server";
 import { z } from "zod";
 import { ROOMS_PAGE_SIZE } from "@/lib/rooms/activity-order";
+import { readPreviews } from "@/lib/rooms/room-previews";
+import { runtime } from "@/lib/runtime";
 import { getInitialRoomsData } from "../actions";
 import { RoomCard } from "../_components/room-card";
 import { SessionProvider } from "../_components/session-context";
@@ -28,6 +30,7 @@ export default async function AllRoomsPage(props: Props) {
   const page = Math.min(pageSchema.parse(typeof raw === "string" ? raw : undefined), pages);
   const shown = rooms.slice((page - 1) * ROOMS_PAGE_SIZE, page * ROOMS_PAGE_SIZE);
   const first = (page - 1) * ROOMS_PAGE_SIZE + 1;
+  const previews = await readPreviews(runtime().db.db, shown.map((r) => r.id));
   return (
     <SessionProvider>
       <SiteHeader count={count} stale={stale} />
@@ -44,7 +47,11 @@ export default async function AllRoomsPage(props: Props) {
           </div>
           <ul className="room-grid" role="list">
             {shown.map((room) => (
-              <RoomCard key={room.id} room={room} />
+              <RoomCard
+                key={room.id}
+                room={room}
+                preview={previews ? (previews.get(room.id)?.last ?? (previews.has(room.id) ? null : undefined)) : undefined}
+              />
             ))}
           </ul>
           <nav className="pager" aria-label="Pages">

@@ -92,3 +92,27 @@ export function hhmm(iso: string): string {
 export function labelledSlots(slots: string[], step: number): string[] {
   return slots.filter((_, i) => (slots.length - 1 - i) % step === 0);
 }
+
+/** What {@link chartWindow} decides for a series of slots. */
+export interface ChartWindow<T> {
+  /** The slots to draw: from the first one with data on (at least `minSlots` of the newest). */
+  shown: T[];
+  /** Slots with data. */
+  counted: number;
+  /** Too few slots with data to draw a trend: the chart says it is collecting data instead. */
+  collecting: boolean;
+}
+
+/**
+ * Which slots a chart spans. A young app has a minute or two of counts at the right edge
+ * of an hour: drawn over the whole hour they are a sliver against the axis. So a chart
+ * starts at its first slot with data (keeping at least `minSlots`, so one minute is not
+ * stretched over the whole width), and until `enough` slots have data it draws nothing
+ * and says so. Slots come oldest first.
+ */
+export function chartWindow<T>(slots: T[], hasData: (slot: T) => boolean, options: { minSlots: number; enough: number }): ChartWindow<T> {
+  const first = slots.findIndex(hasData);
+  const counted = slots.filter(hasData).length;
+  const start = first < 0 ? Math.max(0, slots.length - options.minSlots) : Math.min(first, Math.max(0, slots.length - options.minSlots));
+  return { shown: slots.slice(start), counted, collecting: counted < options.enough };
+}

@@ -3,10 +3,11 @@ import type { InvalidationOps } from "../cache/invalidation/ops";
 import type { WriteInvalidations } from "../cache/invalidation/write";
 import type { Keys } from "../cache/keys";
 import type { Db } from "../db/client";
-import { bumpMessageVersion, editMessageBody, insertMessage, lockLiveMessage, softDeleteMessage, type Message } from "../db/queries/messages";
+import { bumpMessageVersion, editMessageBody, insertMessage, lastMessage, lockLiveMessage, softDeleteMessage, type LastMessage, type Message } from "../db/queries/messages";
 import { AppError, forbidden, notFound } from "../errors";
 import type { RateLimiter } from "../limits/rate-limiter";
-import type { LobbyEvent, Topic } from "../realtime/events";
+import type { LobbyEvent, PreviewPayload, Topic } from "../realtime/events";
+import { toLastMessage } from "../rooms/room-previews";
 import type { Session } from "../session/session";
 import { fieldErrors } from "../validation";
 import { editMessageSchema, sendMessageSchema } from "./validation";
@@ -38,14 +39,14 @@ export class MessageService {
     const parsed = sendMessageSchema.safeParse(input);
     if (!parsed.success) throw new AppError(400, "invalid_input", "Some fields are invalid", fieldErrors(parsed.error));
     await this.deps.limiter.check("message", { sessionId: session.id, ip });
-    const { message, lastActivityAt } = await this.write(
+    const { message, lastActivityAt, version } = await this.write(
       "message.created",
       roomId,
       async (db) => {
         const room = await bumpMessageVersion(db, { roomId, activity: true });
         if (!room) throw notFound("Room");
         const message = await insertMessage(db, { roomId, authorId: session.id, authorName: session.name, body: parsed.data.body });
-        return { message, lastActivityAt: room.lastActivityAt ?? message.createdAt };
+        return { message, lastActivityAt: room.lastActivityAt ?? message.createdAt, version: room.messageVersion };
       },
       // The list's order moves with the send; the home page, re-rendered on this news, sees it.
       (done) => ({ room: roomId, ms: done.lastActivityAt.getTime() }),
@@ -61,23 +62,32 @@ export class MessageService {
         createdAt: message.createdAt.toISOString(),
       },
     });
-    await this.publish("rooms", { type: "room.activity", roomId, lastActivityAt: lastActivityAt.toISOString() });
+    // The room list's card shows the new message (the one just sent is the room's last).
+    await this.publish("rooms", {
+      type: "room.activity",
+      roomId,
+      lastActivityAt: lastActivityAt.toISOString(),
+      preview: previewPayload(version, toLastMessage(message)),
+    });
     return message;
   }
 
   /** Soft-deletes a message; only its author may (403), in a live room (404). */
   async remove(session: Session, roomId: string, messageId: string): Promise<Message> {
-    const message = await this.write("message.deleted", roomId, async (db) => {
+    const { message, preview } = await this.write("message.deleted", roomId, async (db) => {
       // Room row first, as send does: one lock order, no deadlock between the two.
-      if (!(await bumpMessageVersion(db, { roomId, activity: false }))) throw notFound("Room");
+      const room = await bumpMessageVersion(db, { roomId, activity: false });
+      if (!room) throw notFound("Room");
       const row = await lockLiveMessage(db, { roomId, messageId });
       if (!row) throw notFound("Message");
       if (row.authorId !== session.id) throw forbidden("Only the author can delete a message");
       const deleted = await softDeleteMessage(db, { roomId, messageId, authorId: session.id });
       if (!deleted) throw notFound("Message");
-      return deleted;
+      // The room list's preview after the delete, read under the room's lock.
+      return { message: deleted, preview: previewPayload(room.messageVersion, await lastMessage(db, roomId)) };
     });
     await this.publish(`room:${roomId}`, { type: "message.deleted", roomId, messageId });
+    await this.publish("rooms", { type: "room.preview", roomId, preview });
     return message;
   }
 
@@ -91,15 +101,16 @@ export class MessageService {
     const parsed = editMessageSchema.safeParse(input);
     if (!parsed.success) throw new AppError(400, "invalid_input", "Some fields are invalid", fieldErrors(parsed.error));
     await this.deps.limiter.check("message", { sessionId: session.id, ip });
-    const message = await this.write("message.updated", roomId, async (db) => {
+    const { message, preview } = await this.write("message.updated", roomId, async (db) => {
       // Room row first, as send and delete do: one lock order.
-      if (!(await bumpMessageVersion(db, { roomId, activity: false }))) throw notFound("Room");
+      const room = await bumpMessageVersion(db, { roomId, activity: false });
+      if (!room) throw notFound("Room");
       const row = await lockLiveMessage(db, { roomId, messageId });
       if (!row) throw notFound("Message");
       if (row.authorId !== session.id) throw forbidden("Only the author can edit a message");
       const edited = await editMessageBody(db, { roomId, messageId, authorId: session.id, body: parsed.data.body });
       if (!edited?.editedAt) throw notFound("Message");
-      return edited as Message & { editedAt: Date };
+      return { message: edited as Message & { editedAt: Date }, preview: previewPayload(room.messageVersion, await lastMessage(db, roomId)) };
     });
     await this.publish(`room:${roomId}`, {
       type: "message.edited",
@@ -108,6 +119,7 @@ export class MessageService {
       body: message.body,
       editedAt: message.editedAt.toISOString(),
     });
+    await this.publish("rooms", { type: "room.preview", roomId, preview });
     return message;
   }
 
@@ -127,4 +139,9 @@ export class MessageService {
     // The bus promises not to throw; a committed write must not become an error if it does.
     await this.deps.publish(topic, event).catch(() => {});
   }
+}
+
+/** The room list's view of a room's last message, as an event carries it. */
+function previewPayload(version: number, last: LastMessage | null): PreviewPayload {
+  return { version, last: last && { ...last, createdAt: last.createdAt.toISOString() } };
 }

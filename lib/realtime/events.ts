@@ -16,11 +16,24 @@ export interface MessageEventPayload {
   createdAt: string;
 }
 
+/**
+ * A room's last live message as the room list shows it (lib/rooms/room-previews.ts), as of
+ * `version` (rooms.message_version: every send, edit and delete takes a new one, so a
+ * client keeps the highest it has seen). `last` null: the room has no message left.
+ */
+export interface PreviewPayload {
+  version: number;
+  last: { id: string; authorName: string; body: string; createdAt: string } | null;
+}
+
 export type LobbyEvent =
   | { type: "room.created"; room: Room }
   | { type: "room.updated"; room: Room }
   | { type: "room.deleted"; room: Room }
-  | { type: "room.activity"; roomId: string; lastActivityAt: string }
+  /** A message was sent: the room moves up, and its card shows the message. */
+  | { type: "room.activity"; roomId: string; lastActivityAt: string; preview?: PreviewPayload }
+  /** A message was edited or deleted: the card's preview changes (the order does not). */
+  | { type: "room.preview"; roomId: string; preview: PreviewPayload }
   | { type: "message.created"; message: MessageEventPayload }
   | { type: "message.deleted"; roomId: string; messageId: string }
   | { type: "message.edited"; roomId: string; messageId: string; body: string; editedAt: string };

@@ -22,3 +22,22 @@ export function sampleRooms(n: number): ActiveRoom[] {
     };
   });
 }
+
+/**
+ * Deterministic last messages for sample rooms (every fourth room has none), in the shape
+ * the room list's previews take, so the benchmark's static page carries the same markup.
+ */
+export function samplePreviews(rooms: ActiveRoom[]): Record<string, { version: number; last: { authorName: string; body: string; createdAt: Date } | null }> {
+  return Object.fromEntries(
+    rooms.map((room, i) => [
+      room.id,
+      {
+        version: rooms.length - i,
+        last:
+          i % 4 === 3
+            ? null
+            : { authorName: `Sample Author ${i % 5}`, body: `Sample message ${i + 1}: who is around this weekend? I was thinking of the usual place.`, createdAt: room.lastActivityAt },
+      },
+    ]),
+  );
+}

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { sampleRooms } from "@/lib/rooms/sample-rooms";
+import { samplePreviews, sampleRooms } from "@/lib/rooms/sample-rooms";
 import { HomeView } from "../../_components/home-view";
 import { SearchForm } from "../../_components/search-form";
 import { StatsPanel } from "../../_components/stats-panel";
@@ -13,7 +13,8 @@ export const dynamic = "force-static";
 export const metadata: Metadata = { title: "Benchmark baseline", robots: { index: false, follow: false } };
 
 const rooms = sampleRooms(50);
-const stats = { rooms: 50, messages: 1_234, activeRooms24h: 12, messagesToday: 321, computedAt: new Date(Date.UTC(2026, 0, 1)) };
+const previews = samplePreviews(rooms);
+const messages = { messages: 1_234, messagesToday: 321, computedAt: new Date(Date.UTC(2026, 0, 1)) };
 
 export default function StaticHomeBaseline() {
   return (
@@ -21,12 +22,13 @@ export default function StaticHomeBaseline() {
       rooms={rooms}
       count={rooms.length}
       stale={false}
+      previews={previews}
       aside={
-        <div className="card search-card">
+        <div className="card search-card" id="search">
           <SearchForm id="home-search-q" />
         </div>
       }
-      notes={<StatsPanel stats={stats} />}
+      notes={<StatsPanel rooms={rooms.length} activeRooms24h={12} messages={messages} />}
     />
   );
 }

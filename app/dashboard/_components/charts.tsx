@@ -21,6 +21,8 @@ interface Common {
   /** The hidden table: header of the slot column, and the value formatter. */
   slotHeader: string;
   format: (v: number | null) => string;
+  /** Too little data for a trend yet: this text is drawn instead of the marks (the table still has the numbers). */
+  collecting?: string;
 }
 
 function Legend({ names }: { names: string[] }) {
@@ -114,8 +116,8 @@ function Figure(props: Common & {
       <Legend names={series.map((s) => s.name)} />
       <svg className="chart-svg" viewBox={`0 0 ${FRAME.width} ${FRAME.height}`} role="img" aria-label={`${title}. ${summary}`}>
         <Axes ticks={props.yTicks} xLabels={props.labelled.map((slot) => ({ x: props.xAt(slot), label: props.slotLabel(slot) }))} />
-        {props.empty && props.emptyText && <EmptyText text={props.emptyText} />}
-        {props.children}
+        {props.collecting ? <EmptyText text={props.collecting} /> : props.empty && props.emptyText && <EmptyText text={props.emptyText} />}
+        {!props.collecting && props.children}
       </svg>
       <DataTable caption={title} slotHeader={props.slotHeader} slots={props.slots} slotLabel={props.slotLabel} series={series} format={props.format} />
     </figure>

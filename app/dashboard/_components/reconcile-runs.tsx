@@ -13,12 +13,15 @@ export function ReconcileRuns({ runs }: { runs: ReconcileRun[] }) {
   const total = runs.reduce((n, r) => n + r.added + r.removed + r.modified + r.corrupt, 0);
   const labelled = slots.filter((_, i) => (slots.length - 1 - i) % Math.max(1, Math.ceil(slots.length / 6)) === 0);
   const longest = Math.max(...runs.map((r) => r.durationMs));
+  // One run is a dot, not a trend: the charts wait for a second (the table shows the first).
+  const collecting = runs.length < 2 ? "Collecting data: 1 run so far" : undefined;
   return (
     <>
       <div className="dash-grid">
         <StackedBarChart
           title="Drift found per run"
-          summary={`${runs.length} runs, ${total} differences found in all.`}
+          summary={collecting ?? `${runs.length} runs, ${total} differences found in all.`}
+          collecting={collecting}
           slots={slots}
           slotLabel={label}
           labelled={labelled}
@@ -29,7 +32,8 @@ export function ReconcileRuns({ runs }: { runs: ReconcileRun[] }) {
         />
         <LineChart
           title="Run duration"
-          summary={`Longest of these runs: ${longest} ms.`}
+          summary={collecting ?? `Longest of these runs: ${longest} ms.`}
+          collecting={collecting}
           slots={slots}
           slotLabel={label}
           labelled={labelled}

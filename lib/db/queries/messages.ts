@@ -89,6 +89,90 @@ export async function newestMessagesWithVersion(
   return { ...toPage(found, limit), version: Number(head.version) };
 }
 
+/** A room's last live message as its card in the room list shows it (body cut to a line's worth). */
+export interface LastMessage {
+  id: string;
+  authorName: string;
+  /** The body's first PREVIEW_CHARS characters (code points, as Postgres counts). */
+  body: string;
+  createdAt: Date;
+}
+
+/** How much of a message a room card can show: one line, with room to spare on a wide screen. */
+export const PREVIEW_CHARS = 160;
+
+/** What the room list shows under each room: its last live message (null: none), as of `version`. */
+export interface RoomPreview {
+  roomId: string;
+  /** rooms.message_version read with it: bumped by every send, edit and delete, so newer wins. */
+  version: number;
+  last: LastMessage | null;
+}
+
+const previewStatements = new WeakMap<Db, ReturnType<typeof preparePreviews>>();
+function preparePreviews(db: Db) {
+  // Per room, one probe of messages_room_seq_idx (newest live message first).
+  const last = db
+    .select({
+      id: messages.id,
+      authorName: messages.authorName,
+      body: sql<string>`left(${messages.body}, ${sql.raw(String(PREVIEW_CHARS))})`.as("preview_body"),
+      createdAt: messages.createdAt,
+    })
+    .from(messages)
+    .where(and(eq(messages.roomId, rooms.id), live))
+    .orderBy(newestFirst)
+    .limit(1)
+    .as("m");
+  return db
+    .select({ roomId: rooms.id, version: rooms.messageVersion, id: last.id, authorName: last.authorName, body: last.body, createdAt: last.createdAt })
+    .from(rooms)
+    .leftJoinLateral(last, sql`true`)
+    .where(and(sql`${rooms.id} = any(${sql.placeholder("ids")}::uuid[])`, isNull(rooms.deletedAt)))
+    .prepare("rooms_last_messages");
+}
+
+/**
+ * The last live message of each of these rooms, with the conversation's version, in one
+ * prepared statement (one snapshot): the room list's previews. A room with no message has
+ * `last: null`; an unknown or deleted room is left out.
+ */
+export async function lastMessages(db: Db, roomIds: string[]): Promise<RoomPreview[]> {
+  if (roomIds.length === 0) return [];
+  let s = previewStatements.get(db);
+  if (!s) previewStatements.set(db, (s = preparePreviews(db)));
+  const rows = await s.execute({ ids: roomIds });
+  return rows.map((r) => ({
+    roomId: r.roomId,
+    version: Number(r.version),
+    last:
+      r.id !== null && r.authorName !== null && r.body !== null && r.createdAt !== null
+        ? { id: r.id, authorName: r.authorName, body: r.body, createdAt: r.createdAt }
+        : null,
+  }));
+}
+
+/** The last live message of one room (a transaction's view), for the event that tells the room list. */
+export async function lastMessage(db: Db, roomId: string): Promise<LastMessage | null> {
+  const [row] = await db
+    .select({ id: messages.id, authorName: messages.authorName, body: sql<string>`left(${messages.body}, ${sql.raw(String(PREVIEW_CHARS))})`, createdAt: messages.createdAt })
+    .from(messages)
+    .where(and(eq(messages.roomId, roomId), live))
+    .orderBy(newestFirst)
+    .limit(1);
+  return row ?? null;
+}
+
+/** One live message of a live room, or undefined. */
+export async function getLiveMessage(db: Db, params: { roomId: string; messageId: string }): Promise<Message | undefined> {
+  const [row] = await db
+    .select(messageColumns)
+    .from(messages)
+    .innerJoin(rooms, eq(rooms.id, messages.roomId))
+    .where(and(eq(messages.id, params.messageId), eq(messages.roomId, params.roomId), live, isNull(rooms.deletedAt)));
+  return row;
+}
+
 /** Live messages older than `before` (a seq), oldest to newest: straight from Postgres. */
 export async function messagesBefore(
   db: Db,

@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useId, useState, type FormEvent } from "react";
 import * as z from "zod/mini";
+import { CharacterCount, isOver } from "@/app/_components/character-count";
 
 /** The API's error body: `{ error: { message, fields? } }`. */
 const errorSchema = z.object({
@@ -32,6 +33,7 @@ export function EditMessageForm({
   const [draft, setDraft] = useState(body);
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const over = isOver(draft, maxLength);
 
   async function save(event: FormEvent) {
     event.preventDefault();
@@ -61,15 +63,15 @@ export function EditMessageForm({
         id={`${id}-body`}
         className="input"
         rows={2}
-        maxLength={maxLength}
         required
         autoFocus
         value={draft}
         onChange={(e) => setDraft(e.target.value)}
         onKeyDown={(e) => e.key === "Escape" && onDone()}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
+        aria-invalid={error || over ? true : undefined}
+        aria-describedby={[error ? `${id}-error` : null, over ? `${id}-count` : null].filter(Boolean).join(" ") || undefined}
       />
+      <CharacterCount id={`${id}-count`} text={draft} max={maxLength} from={Math.floor(maxLength * 0.8)} />
       <div className="message-edit-actions inline-form">
         <button type="submit" className="button button-primary" disabled={saving}>
           {saving ? "Saving…" : "Save"}

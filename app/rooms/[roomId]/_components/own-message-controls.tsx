@@ -5,9 +5,10 @@ import { useState } from "react";
 import { useSession } from "@/app/_components/session-context";
 
 /**
- * "You", an edit and a delete button on the visitor's own messages. Who the visitor is
- * comes from the browser (GET /api/session), so the server render stays the same for
- * everyone; with JavaScript off these controls are simply absent.
+ * Edit and Delete on the visitor's own messages, as buttons (keyboard reachable; shown on
+ * hover and focus by the message's CSS). Who the visitor is comes from the browser (GET
+ * /api/session), so the server render stays the same for everyone; without JavaScript the
+ * message offers a link to its own page instead (message-list.tsx).
  */
 export function OwnMessageControls({
   roomId,
@@ -18,7 +19,7 @@ export function OwnMessageControls({
   roomId: string;
   messageId: string;
   authorId: string;
-  /** Opens the message's edit form (rendered by the message, below its meta line). */
+  /** Opens the message's edit form (rendered by the message, in place of its body). */
   onEdit?: () => void;
 }) {
   const { viewer } = useSession();
@@ -34,18 +35,16 @@ export function OwnMessageControls({
   }
 
   return (
-    <span className="message-own">
-      <span className="badge badge-owner">You</span>
+    <>
       {onEdit && (
-        <button type="button" className="message-delete" onClick={onEdit}>
-          Edit
-          <span className="visually-hidden"> this message</span>
+        <button type="button" className="message-tool" onClick={onEdit}>
+          Edit<span className="visually-hidden"> this message</span>
         </button>
       )}
-      <button type="button" className="message-delete" onClick={remove} disabled={state === "deleting"}>
+      <button type="button" className="message-tool message-tool-danger" onClick={remove} disabled={state === "deleting"}>
         {state === "deleting" ? "Deleting…" : state === "failed" ? "Retry delete" : "Delete"}
         <span className="visually-hidden"> this message</span>
       </button>
-    </span>
+    </>
   );
 }
