@@ -33,7 +33,16 @@ export async function proxy(request: NextRequest) {
     return notFoundPage(request);
   }
   const id = uuidSchema.safeParse(segment);
-  if (!id.success) return notFoundPage(request);
+  if (!id.success) {
+    // Another spelling of a room's id (capitals): one URL per room, the canonical one.
+    const canonical = segment.toLowerCase();
+    if (segment !== canonical && uuidSchema.safeParse(canonical).success) {
+      const url = request.nextUrl.clone();
+      url.pathname = `/rooms/${canonical}`;
+      return NextResponse.redirect(url, 308);
+    }
+    return notFoundPage(request);
+  }
 
   try {
     const room = await runtime().rooms.getRoom(id.data);

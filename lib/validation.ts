@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AppError } from "./errors";
 
 /** Code points, as Postgres char_length counts them (an emoji is one, not two). */
 const length = (s: string) => [...s].length;
@@ -44,4 +45,29 @@ export function fieldErrors(error: z.ZodError): Record<string, string> {
   return fields;
 }
 
-export const uuidSchema = z.uuid();
+/**
+ * A UUID as Postgres prints it: lower-case and hyphenated. Postgres reads `ABC...` and
+ * `abc...` as the same uuid, but a cache key, a topic or a URL built from each is another
+ * key, topic or URL: another spelling of a room would be a cache entry that no write ever
+ * invalidates. So ids are canonical before they go anywhere, and other spellings are
+ * refused (APIs: 400; pages redirect to the canonical URL, in proxy.ts).
+ */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const isCanonicalId = (id: string): boolean => CANONICAL_UUID.test(id);
+
+/** Room and message ids at every boundary: a valid UUID, in its one canonical spelling. */
+export const uuidSchema = z.uuid().refine(isCanonicalId, "must be a lower-case UUID");
+
+/**
+ * The services' own check, before an id reaches a key or a query: a caller that skipped
+ * the boundary's schema gets a 400, never a key of its own.
+ */
+export function canonicalIdError(name: string, id: string): AppError | undefined {
+  return isCanonicalId(id) ? undefined : new AppError(400, "invalid_param", `Malformed ${name}`, { [name]: "must be a lower-case UUID" });
+}
+
+export function assertCanonicalId(name: string, id: string): void {
+  const error = canonicalIdError(name, id);
+  if (error) throw error;
+}
