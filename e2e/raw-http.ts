@@ -1,0 +1,128 @@
+import http from "node:http";
+import { E2E_PORT } from "./env";
+
+/**
+ * A plain node:http client for what Playwright's request context cannot do: pick the local
+ * address a request comes from (127.0.0.0/8 is all loopback, so 127.0.0.2 is "another
+ * client" to the server), send bodies in chunks and stop when the answer comes, keep a
+ * Server-Sent Events stream open, and send exactly the headers given.
+ */
+export interface RawRequest {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** The address the connection comes from (default: the system's choice, 127.0.0.1). */
+  from?: string;
+  port?: number;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
+
+export function rawRequest(req: RawRequest): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const r = http.request(
+      {
+        host: "127.0.0.1",
+        port: req.port ?? E2E_PORT,
+        method: req.method ?? "GET",
+        path: req.path,
+        headers: req.headers,
+        localAddress: req.from,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
+    r.on("error", reject);
+    r.end(req.body);
+  });
+}
+
+/** An open event stream: its status, and a way to close it. */
+export interface OpenStream {
+  status: number;
+  close(): void;
+}
+
+/** Opens `GET path` and resolves once the response head arrives (the stream stays open until `close`). */
+export function openStream(path: string, options: { from?: string; headers?: Record<string, string>; port?: number } = {}): Promise<OpenStream> {
+  return new Promise((resolve, reject) => {
+    const r = http.request(
+      {
+        host: "127.0.0.1",
+        port: options.port ?? E2E_PORT,
+        path,
+        headers: { accept: "text/event-stream", ...options.headers },
+        localAddress: options.from,
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, close: () => r.destroy() });
+      },
+    );
+    r.on("error", (e) => {
+      // A destroyed stream errors after close; only a failure to connect rejects.
+      reject(e);
+    });
+    r.end();
+  });
+}
+
+/**
+ * Sends `total` bytes in 64 KB chunks, honouring backpressure, and stops writing as soon as
+ * the response head arrives. Resolves with the status and how many bytes had been handed to
+ * the socket by then: a server that answers while reading stops a 20 MB upload early; one
+ * that buffers the whole body first cannot answer before the last byte.
+ */
+export function streamBody(req: {
+  method: string;
+  path: string;
+  total: number;
+  headers?: Record<string, string>;
+  /** Declare the length up front (Content-Length) or stream it chunked. */
+  declareLength: boolean;
+}): Promise<{ status: number; bytesWritten: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    let written = 0;
+    const chunk = Buffer.alloc(64 * 1024, "a");
+    const headers: Record<string, string> = { "content-type": "application/json", ...req.headers };
+    if (req.declareLength) headers["content-length"] = String(req.total);
+    const r = http.request({ host: "127.0.0.1", port: E2E_PORT, method: req.method, path: req.path, headers, agent: false }, (res) => {
+      answered = true;
+      const at = written;
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        r.destroy();
+        resolve({ status: res.statusCode ?? 0, bytesWritten: at, text: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    // The server may close the connection while we still write: that is the point.
+    r.on("error", (e) => {
+      if (!answered) reject(e);
+    });
+    const pump = () => {
+      while (!answered && written < req.total) {
+        const n = Math.min(chunk.length, req.total - written);
+        written += n;
+        if (!r.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          r.once("drain", pump);
+          return;
+        }
+      }
+      if (!answered) r.end();
+    };
+    pump();
+  });
+}
