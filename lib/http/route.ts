@@ -2,12 +2,14 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
+import { env } from "../env";
 import { AppError } from "../errors";
 import { logger } from "../observability/logger";
 import { metrics } from "../observability/metrics";
 import { serverTimingHeader, withTimings, type Timings } from "../observability/server-timing";
 import { fieldErrors } from "../validation";
 import { JSON_BODY_LIMIT, isJsonMediaType, readLimited, tooLarge } from "./body";
+import { SAFE_METHODS, crossOrigin, originAllowed } from "./origin";
 
 export interface ErrorBody {
   error: { code: string; message: string; fields?: Record<string, string> };
@@ -36,8 +38,6 @@ function cacheOutcome(timings: Timings | undefined): string | undefined {
   return outcomes?.length ? [...new Set(outcomes)].join(",") : undefined;
 }
 
-const SAFE_METHOD = new Set(["GET", "HEAD", "OPTIONS"]);
-
 type Handler<P> = (request: NextRequest, context: { params: Promise<P> }) => Promise<Response>;
 
 /**
@@ -47,7 +47,8 @@ type Handler<P> = (request: NextRequest, context: { params: Promise<P> }) => Pro
  * `x-request-id`, and one log line per request says the same (id, status, cache, durations).
  *
  * Before the handler, a state-changing request (any method but GET, HEAD, OPTIONS) must
- * declare no body over {@link JSON_BODY_LIMIT} (413). A 413 closes the connection, so the server stops reading
+ * come from an allowed origin (lib/http/origin.ts: 403 otherwise) and declare no body over
+ * {@link JSON_BODY_LIMIT} (413). A 413 closes the connection, so the server stops reading
  * an upload it has refused instead of draining it to the end.
  */
 export function route<P = Record<string, never>>(handler: Handler<P>): Handler<P> {
@@ -57,8 +58,9 @@ export function route<P = Record<string, never>>(handler: Handler<P>): Handler<P
     let response: Response;
     let timings: Timings | undefined;
     try {
-      if (!SAFE_METHOD.has(request.method) && Number(request.headers.get("content-length")) > JSON_BODY_LIMIT) {
-        throw tooLarge(JSON_BODY_LIMIT);
+      if (!SAFE_METHODS.has(request.method)) {
+        if (!originAllowed(request.headers, env().allowedOrigins)) throw crossOrigin();
+        if (Number(request.headers.get("content-length")) > JSON_BODY_LIMIT) throw tooLarge(JSON_BODY_LIMIT);
       }
       ({ result: response, timings } = await withTimings(() => handler(request, context)));
     } catch (error) {
