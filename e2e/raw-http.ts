@@ -82,7 +82,10 @@ export function openStream(path: string, options: { from?: string; headers?: Rec
  * Sends `total` bytes in 64 KB chunks, honouring backpressure, and stops writing as soon as
  * the response head arrives. Resolves with the status and how many bytes had been handed to
  * the socket by then: a server that answers while reading stops a 20 MB upload early; one
- * that buffers the whole body first cannot answer before the last byte.
+ * that buffers the whole body first cannot answer before the last byte. A server that
+ * answers and closes the connection while the client is still sending may make the next
+ * write fail (EPIPE, ECONNRESET) before the client has read the answer: that is `closed`,
+ * with the bytes sent until then.
  */
 export function streamBody(req: {
   method: string;
@@ -91,7 +94,7 @@ export function streamBody(req: {
   headers?: Record<string, string>;
   /** Declare the length up front (Content-Length) or stream it chunked. */
   declareLength: boolean;
-}): Promise<{ status: number; bytesWritten: number; text: string }> {
+}): Promise<{ status: number; closed: boolean; bytesWritten: number; text: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
     let written = 0;
@@ -105,24 +108,26 @@ export function streamBody(req: {
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         r.destroy();
-        resolve({ status: res.statusCode ?? 0, bytesWritten: at, text: Buffer.concat(chunks).toString("utf8") });
+        resolve({ status: res.statusCode ?? 0, closed: false, bytesWritten: at, text: Buffer.concat(chunks).toString("utf8") });
       });
     });
     // The server may close the connection while we still write: that is the point.
-    r.on("error", (e) => {
-      if (!answered) reject(e);
+    r.on("error", (e: NodeJS.ErrnoException) => {
+      if (answered) return;
+      if (e.code === "EPIPE" || e.code === "ECONNRESET") resolve({ status: 0, closed: true, bytesWritten: written, text: "" });
+      else reject(e);
     });
-    const pump = () => {
+    // One chunk per turn of the event loop, so an answer that has arrived is seen before the
+    // next write (a server that closes after its 413 would otherwise fail that write first).
+    const pump = async () => {
       while (!answered && written < req.total) {
         const n = Math.min(chunk.length, req.total - written);
         written += n;
-        if (!r.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-          r.once("drain", pump);
-          return;
-        }
+        const flushed = r.write(n === chunk.length ? chunk : chunk.subarray(0, n));
+        await new Promise<void>((resolve) => (flushed ? setImmediate(resolve) : r.once("drain", () => resolve())));
       }
       if (!answered) r.end();
     };
-    pump();
+    void pump();
   });
 }
