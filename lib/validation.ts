@@ -20,6 +20,32 @@ export function lineText(label: string, min: number, max: number) {
 }
 
 /**
+ * Characters that change how the text around them is ordered or that show nothing: bidi
+ * embeddings, overrides and isolates (U+202A-E, U+2066-9), direction marks (U+200E/F,
+ * U+061C), zero-width space, word joiner and invisible operators (U+200B, U+2060-4), the
+ * byte-order mark (U+FEFF), soft hyphen, Mongolian vowel separator, deprecated format
+ * controls (U+206A-F). ZWJ and ZWNJ (U+200D/C) are not here: emoji sequences and Persian
+ * and Indic spelling need them, and they reorder nothing. Postgres checks the same set
+ * (rooms_name_visible); keep the two in step.
+ */
+export const INVISIBLE_OR_BIDI = String.raw`\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF`;
+const invisibleOrBidi = new RegExp(`[${INVISIBLE_OR_BIDI}]`, "u");
+
+/**
+ * A name (a room's, a visitor's): {@link lineText}, and none of the characters above. Names
+ * identify (rooms are unique ignoring case) and sit inline among other text, so an
+ * invisible character would make a second "General" that looks like the first, and an
+ * override would turn the text after it around. Messages and descriptions may carry them
+ * (mixed-direction writing uses the marks), and are rendered isolated instead (`dir="auto"`,
+ * `<bdi>`), as names are too, for values stored before this rule.
+ */
+export function nameText(label: string, min: number, max: number) {
+  return lineText(label, min, max).superRefine((s, ctx) => {
+    if (invisibleOrBidi.test(s)) ctx.addIssue({ code: "custom", message: `${label} must not contain invisible or text-direction characters` });
+  });
+}
+
+/**
  * Multi-line user text (a chat message): like {@link lineText}, but newlines are kept.
  * CRLF and lone CR become LF first, so the length counted is the length stored. Every
  * other control character is refused; Postgres checks the same (messages_body_valid).

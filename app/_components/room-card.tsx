@@ -19,13 +19,15 @@ export function RoomCard({ room, closed = false, unread = false }: { room: Room;
         )}
         <h3 className="room-name">
           <a className="room-link" href={`/rooms/${room.id}`}>
-            {room.name}
+            <bdi>{room.name}</bdi>
           </a>
         </h3>
         {closed ? <span className="badge">Closed</span> : <OwnerBadge ownerId={room.ownerId} />}
       </div>
       {room.description ? (
-        <p className="room-description">{room.description}</p>
+        <p className="room-description" dir="auto">
+          {room.description}
+        </p>
       ) : (
         <p className="room-description room-description-empty">No description yet.</p>
       )}
@@ -34,7 +36,7 @@ export function RoomCard({ room, closed = false, unread = false }: { room: Room;
         <p className="room-byline">
           <span className="room-owner">
             <span className="visually-hidden">Created by </span>
-            {room.ownerName}
+            <bdi>{room.ownerName}</bdi>
           </span>
           <time dateTime={room.createdAt.toISOString()} title={formatFull(room.createdAt)}>
             {formatDay(room.createdAt)}

@@ -20,11 +20,13 @@ function Hit({ hit }: { hit: SearchHit }) {
         <p className="search-kind">Room</p>
         <h3 className="search-title">
           <a href={href}>
-            <Highlighted segments={hit.title ?? [{ text: hit.roomName, hit: false }]} />
+            <bdi>
+              <Highlighted segments={hit.title ?? [{ text: hit.roomName, hit: false }]} />
+            </bdi>
           </a>
         </h3>
         {hit.snippet.length > 0 && (
-          <p className="search-snippet">
+          <p className="search-snippet" dir="auto">
             <Highlighted segments={hit.snippet} />
           </p>
         )}
@@ -36,14 +38,14 @@ function Hit({ hit }: { hit: SearchHit }) {
       <p className="search-kind">
         Message in{" "}
         <a href={href} className="search-room-link">
-          {hit.roomName}
+          <bdi>{hit.roomName}</bdi>
         </a>
       </p>
-      <blockquote className="search-snippet search-message">
+      <blockquote className="search-snippet search-message" dir="auto">
         <Highlighted segments={hit.snippet} />
       </blockquote>
       <p className="search-meta">
-        {hit.authorName} ·{" "}
+        <bdi>{hit.authorName}</bdi> ·{" "}
         <time dateTime={hit.createdAt.toISOString()} title={formatFull(hit.createdAt)}>
           {formatTime(hit.createdAt)}
         </time>

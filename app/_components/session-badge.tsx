@@ -37,7 +37,10 @@ export function SessionBadge() {
           <>
             <Avatar name={viewer.name} />
             <span className="viewer-text">
-              You are <strong data-testid="viewer-name">{viewer.name}</strong>
+              You are{" "}
+              <strong data-testid="viewer-name">
+                <bdi>{viewer.name}</bdi>
+              </strong>
             </span>
           </>
         ) : (
@@ -51,7 +54,10 @@ export function SessionBadge() {
         {viewer && (
           // Phones show only the avatar in the header; the name is repeated here for them.
           <p className="viewer-popover-title" aria-hidden="true">
-            You are <strong>{viewer.name}</strong>
+            You are{" "}
+            <strong>
+              <bdi>{viewer.name}</bdi>
+            </strong>
           </p>
         )}
         <label className="field-label" htmlFor="display-name">

@@ -56,7 +56,7 @@ function MessageItem({ roomId, message: m, mine, bodyMax }: { roomId: string; me
       <Avatar name={m.authorName} size="md" />
       <div className="message-main">
         <p className="message-meta">
-          <span className="message-author">{m.authorName}</span>
+          <bdi className="message-author">{m.authorName}</bdi>
           <time dateTime={m.createdAt.toISOString()} title={formatFull(m.createdAt)}>
             {formatTime(m.createdAt)}
           </time>
@@ -71,7 +71,9 @@ function MessageItem({ roomId, message: m, mine, bodyMax }: { roomId: string; me
         {editing ? (
           <EditMessageForm roomId={roomId} messageId={m.id} body={m.body} maxLength={bodyMax} onDone={() => setEditing(false)} />
         ) : (
-          <p className="message-body">{m.body}</p>
+          <p className="message-body" dir="auto">
+            {m.body}
+          </p>
         )}
       </div>
     </li>
