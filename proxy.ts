@@ -1,6 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { env } from "@/lib/env";
-import { SAFE_METHODS, crossOrigin, originAllowed } from "@/lib/http/origin";
+import { guardRequest } from "@/lib/http/request-guards";
 import { runtime } from "@/lib/runtime";
 import { uuidSchema } from "@/lib/validation";
 
@@ -23,13 +22,10 @@ import { uuidSchema } from "@/lib/validation";
 const NOT_FOUND_PATH = "/_lobby/room-not-found";
 
 export async function proxy(request: NextRequest) {
-  // Server actions and form posts come from this deployment's pages only (lib/http/origin.ts).
-  // Next checks a server action's Origin itself, but answers a mismatch with a 500 and lets a
-  // post without Origin through whatever its Sec-Fetch-Site says.
-  if (!SAFE_METHODS.has(request.method) && !originAllowed(request.headers, env().allowedOrigins)) {
-    const { status, code, message } = crossOrigin();
-    return NextResponse.json({ error: { code, message } }, { status });
-  }
+  // Origins of server actions and form posts, malformed paths and action envelopes: 4xx
+  // answers where Next would give a 500 or run a forged post (lib/http/request-guards.ts).
+  const refused = await guardRequest(request);
+  if (refused) return refused;
   // Page views only: server actions (POST) and anything else keep their own handling.
   if (request.method !== "GET" && request.method !== "HEAD") return NextResponse.next();
   const match = /^\/rooms\/([^/]+)\/?$/.exec(request.nextUrl.pathname);
@@ -70,11 +66,16 @@ function notFoundPage(request: NextRequest) {
 export const config = {
   matcher: [
     "/rooms/:path*",
-    // Pages (not /api: route handlers check origins in their wrapper, lib/http/route.ts)
-    // with what a browser sends along a state-changing request (server actions, form
-    // posts). A plain same-site page view carries neither, so it does not run the proxy.
-    // Literals only: Next reads this object at build time.
+    // Pages (not /api: route handlers check origins in their wrapper, lib/http/route.ts, and
+    // a proxy would make Next buffer their bodies) with what comes along a state-changing
+    // request: a server action's header, a body, a browser's Origin or a cross-site
+    // Sec-Fetch-Site. A plain same-site page view carries none of them, so it does not run
+    // the proxy. Literals only: Next reads this object at build time.
+    { source: "/((?!api/|_next/).*)", has: [{ type: "header", key: "next-action" }] },
+    { source: "/((?!api/|_next/).*)", has: [{ type: "header", key: "content-type" }] },
     { source: "/((?!api/|_next/).*)", has: [{ type: "header", key: "origin" }] },
     { source: "/((?!api/|_next/).*)", has: [{ type: "header", key: "sec-fetch-site", value: "(cross-site|same-site)" }] },
+    // API paths with a percent sign, for the malformed escapes Next would answer with a 500.
+    "/api/:path(.*%.*)",
   ],
 };

@@ -17,6 +17,8 @@ describe("CSRF: state-changing requests come from this deployment's pages (origi
     ["its own origin over https (TLS ends at a proxy)", { origin: `https://${OWN}` }, true],
     ["the public host a proxy keeps in X-Forwarded-Host", { origin: "https://chat.example.com", "x-forwarded-host": "chat.example.com, lobby.test" }, true],
     ["another site", { origin: "https://evil.example" }, false],
+    ["our Host, but a forwarded host that is not ours (Next would refuse it: so do we)", { origin: `http://${OWN}`, "x-forwarded-host": "evil.example" }, false],
+    ["an empty Origin", { origin: "" }, false],
     ["a host that only starts like ours", { origin: "http://lobby.test:3000.evil.example" }, false],
     ["another port of our host", { origin: "http://lobby.test:4000" }, false],
     ["Origin: null (sandboxed frame)", { origin: "null" }, false],

@@ -7,9 +7,10 @@ import { AppError } from "../errors";
  * server actions and form posts in proxy.ts):
  *
  * 1. `Origin` present: it must be this deployment's own origin, or one of ALLOWED_ORIGINS.
- *    Own means the Origin's host (host:port) is the request's `Host`, or the first
- *    `X-Forwarded-Host` (what a reverse proxy that rewrites `Host` keeps; Next's own
- *    server-action check reads it too). A page on another site cannot forge either: a
+ *    Own means the Origin's host (host:port) is the first `X-Forwarded-Host` when there is
+ *    one (what a reverse proxy that rewrites `Host` keeps), else the request's `Host`: the
+ *    host Next's own server-action check compares with, so the two never disagree. A page
+ *    on another site cannot forge either: a
  *    browser sets `Host` itself, and a cross-site request with a custom header is
  *    preflighted, which Lobby never approves. `Origin: null` (sandboxed frames, some
  *    redirects) and an Origin that is not a URL are refused.
@@ -33,8 +34,8 @@ export function originAllowed(h: Pick<Headers, "get">, allowedOrigins: ReadonlyS
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") return false;
     if (allowedOrigins.has(url.origin)) return true;
-    const own = [h.get("host"), h.get("x-forwarded-host")?.split(",")[0]];
-    return own.some((host) => host !== null && host !== undefined && host.trim().toLowerCase() === url.host);
+    const own = h.get("x-forwarded-host")?.split(",")[0]?.trim() || h.get("host")?.trim();
+    return own !== undefined && own.toLowerCase() === url.host;
   }
   const site = h.get("sec-fetch-site");
   return site !== "cross-site" && site !== "same-site";
