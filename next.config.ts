@@ -22,8 +22,8 @@ const nextConfig: NextConfig = {
     /*
      * Next refuses a server action whose Origin is not the request's host unless it is
      * listed here; proxy.ts has already refused every origin but these and the app's own
-     * (lib/http/origin.ts), so both checks agree. Read at build and at start: set
-     * ALLOWED_ORIGINS for both.
+     * (lib/http/origin.ts), so both checks agree. `next start` evaluates this file again,
+     * so ALLOWED_ORIGINS set for the server is enough (measured).
      */
     serverActions: { allowedOrigins: [...allowedOriginsSetting()].map((origin) => new URL(origin).host) },
   },
