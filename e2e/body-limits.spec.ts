@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { rawRequest, streamBody } from "./raw-http";
+import { rawRequest, streamBody, databaseNow, deleteRoomsCreatedSince } from "./raw-http";
 import { db, uniqueName } from "./support";
 
 /**
@@ -11,6 +11,15 @@ import { db, uniqueName } from "./support";
  * client still sending may see the connection closed before it reads the 413: both count,
  * as long as they come early.
  */
+
+let started: Date;
+test.beforeAll(async () => {
+  started = await databaseNow();
+});
+// The specs share one database, and some count its rooms.
+test.afterAll(async () => {
+  await deleteRoomsCreatedSince(started);
+});
 
 const MB = 1024 * 1024;
 const TOTAL = 20 * MB;

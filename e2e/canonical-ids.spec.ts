@@ -1,6 +1,7 @@
 import { expect, request as playwrightRequest, test, type APIRequestContext } from "@playwright/test";
 import { Redis } from "ioredis";
 import { BASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL } from "./env";
+import { databaseNow, deleteRoomsCreatedSince } from "./raw-http";
 import { db, uniqueName } from "./support";
 
 /**
@@ -9,6 +10,15 @@ import { db, uniqueName } from "./support";
  * after a delete or a rename it kept serving the old data until its TTL, and every
  * spelling made new keys. Pages redirect to the canonical URL; APIs answer 400.
  */
+
+let started: Date;
+test.beforeAll(async () => {
+  started = await databaseNow();
+});
+// The specs share one database, and some count its rooms.
+test.afterAll(async () => {
+  await deleteRoomsCreatedSince(started);
+});
 
 let alice: APIRequestContext;
 let redis: Redis;

@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { expect, test } from "@playwright/test";
-import { openStream, rawRequest, type OpenStream } from "./raw-http";
+import { openStream, rawRequest, type OpenStream, databaseNow, deleteRoomsCreatedSince } from "./raw-http";
 import { db } from "./support";
 
 /**
@@ -9,6 +9,15 @@ import { db } from "./support";
  * network is a /8, so each test speaks from addresses of its own: 127.0.0.x is "another
  * client" to the server.
  */
+
+let started: Date;
+test.beforeAll(async () => {
+  started = await databaseNow();
+});
+// The specs share one database, and some count its rooms.
+test.afterAll(async () => {
+  await deleteRoomsCreatedSince(started);
+});
 
 const randomIp = () => `${randomInt(1, 224)}.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 const STREAM_CAP = 20;

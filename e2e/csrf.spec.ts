@@ -2,7 +2,7 @@ import http from "node:http";
 import { expect, test } from "@playwright/test";
 import { formPost, hiddenActionFields, serverAction } from "./actions";
 import { BASE_URL, e2ePort } from "./env";
-import { rawRequest as raw, type RawRequest } from "./raw-http";
+import { rawRequest as raw, type RawRequest, databaseNow, deleteRoomsCreatedSince } from "./raw-http";
 import { db, uniqueName } from "./support";
 
 /**
@@ -11,6 +11,15 @@ import { db, uniqueName } from "./support";
  * `text/plain; charset=application/json` is a "simple" content type a foreign page may
  * send without a preflight; it used to pass a substring check and create rooms.
  */
+
+let started: Date;
+test.beforeAll(async () => {
+  started = await databaseNow();
+});
+// The specs share one database, and some count its rooms.
+test.afterAll(async () => {
+  await deleteRoomsCreatedSince(started);
+});
 
 const EVIL = "https://evil.example";
 /** From an address of this spec's own, so its rooms do not use up 127.0.0.1's per-IP budget. */

@@ -2,7 +2,7 @@ import http from "node:http";
 import { expect, test } from "@playwright/test";
 import { serverActions } from "./actions";
 import { BASE_URL, E2E_PORT } from "./env";
-import { rawRequest } from "./raw-http";
+import { rawRequest, databaseNow, deleteRoomsCreatedSince } from "./raw-http";
 import { db } from "./support";
 
 /**
@@ -17,6 +17,15 @@ import { db } from "./support";
  * (default 600: 25-50 s on a shared two-core machine). It speaks from 127.0.0.70 so its writes use
  * that address's rate-limit budget, not the other specs'.
  */
+
+let started: Date;
+test.beforeAll(async () => {
+  started = await databaseNow();
+});
+// The specs share one database, and some count its rooms.
+test.afterAll(async () => {
+  await deleteRoomsCreatedSince(started);
+});
 
 const SEED = Number(process.env.FUZZ_SEED ?? 14);
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 600);

@@ -1,5 +1,7 @@
 import http from "node:http";
-import { E2E_PORT } from "./env";
+import { SESSION_COOKIE, encodeSession } from "../lib/session/session";
+import { E2E_PORT, appEnv } from "./env";
+import { db } from "./support";
 
 /**
  * A plain node:http client for what Playwright's request context cannot do: pick the local
@@ -130,4 +132,26 @@ export function streamBody(req: {
     };
     void pump();
   });
+}
+
+/** The database's clock, to mark when a spec began (see {@link deleteRoomsCreatedSince}). */
+export async function databaseNow(): Promise<Date> {
+  const [row] = await db()<{ now: Date }[]>`select now() as now`;
+  return row!.now;
+}
+
+/**
+ * Deletes every live room created since `since` through the API, as its owner (a session
+ * cookie signed with the run's SESSION_SECRET), so the caches and the home page follow.
+ * The specs share one database and some count its rooms: a spec that creates rooms leaves
+ * the list as it found it.
+ */
+export async function deleteRoomsCreatedSince(since: Date): Promise<void> {
+  const rows = await db()<{ id: string; owner_id: string; owner_name: string }[]>`
+    select id, owner_id, owner_name from rooms where created_at >= ${since} and deleted_at is null`;
+  for (const r of rows) {
+    const cookie = encodeSession(appEnv.SESSION_SECRET!, { id: r.owner_id, name: r.owner_name });
+    const res = await rawRequest({ method: "DELETE", path: `/api/rooms/by-id/${r.id}`, headers: { cookie: `${SESSION_COOKIE}=${cookie}` } });
+    if (res.status !== 204 && res.status !== 404) throw new Error(`could not delete room ${r.id}: ${res.status} ${res.text}`);
+  }
 }

@@ -1,15 +1,26 @@
 import { expect, test } from "@playwright/test";
 import { encodeSession, SESSION_COOKIE } from "../lib/session/session";
 import { BASE_URL, appEnv } from "./env";
-import { rawRequest } from "./raw-http";
+import { rawRequest, databaseNow, deleteRoomsCreatedSince } from "./raw-http";
 import { db, uniqueName } from "./support";
 
 /**
  * Bidi controls and invisible characters: names refuse them (they identify and sit inline
  * among other text); messages and descriptions keep them (mixed-direction writing uses the
  * marks) and every piece of user text is rendered isolated, so an override in one cannot
- * turn around the text after it: the author, the time, the next name in a list.
+ * turn around the text after it: the author, the time, the next name in a list. Isolated
+ * means `dir="auto"` on the element holding the text (the browser then applies
+ * `unicode-bidi: isolate`), or a `<bdi>` where there is no element of its own.
  */
+
+let started: Date;
+test.beforeAll(async () => {
+  started = await databaseNow();
+});
+// The specs share one database, and some count its rooms.
+test.afterAll(async () => {
+  await deleteRoomsCreatedSince(started);
+});
 
 const RLO = "\u202E";
 
@@ -48,7 +59,7 @@ test("user text is rendered isolated: an override in a message or in an older na
   const author = message.locator(".message-author");
   await expect(author).toHaveText(oldName);
   const isolation = (el: Element) => [el.tagName, getComputedStyle(el).unicodeBidi, el.getAttribute("dir")];
-  expect(await author.evaluate(isolation)).toEqual(["BDI", "isolate", null]);
+  expect(await author.evaluate(isolation)).toEqual(["SPAN", "isolate", "auto"]);
   // Block text gets its direction from its own content and is its own bidi paragraph.
   expect(await message.locator(".message-body").evaluate(isolation)).toEqual(["P", "isolate", "auto"]);
   expect(await page.locator(".chat-description").evaluate(isolation)).toEqual(["P", "isolate", "auto"]);

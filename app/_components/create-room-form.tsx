@@ -74,8 +74,8 @@ export function CreateRoomForm({ nameMax, descriptionMax }: { nameMax: number; d
         {state.status === "created" && (
           <p className="form-success">
             Room{" "}
-            <a href={`/rooms/${state.room.id}`}>
-              <bdi>{state.room.name}</bdi>
+            <a href={`/rooms/${state.room.id}`} dir="auto">
+              {state.room.name}
             </a>{" "}
             created.
           </p>

@@ -18,8 +18,8 @@ export function RoomCard({ room, closed = false, unread = false }: { room: Room;
           </span>
         )}
         <h3 className="room-name">
-          <a className="room-link" href={`/rooms/${room.id}`}>
-            <bdi>{room.name}</bdi>
+          <a className="room-link" href={`/rooms/${room.id}`} dir="auto">
+            {room.name}
           </a>
         </h3>
         {closed ? <span className="badge">Closed</span> : <OwnerBadge ownerId={room.ownerId} />}

@@ -19,10 +19,8 @@ function Hit({ hit }: { hit: SearchHit }) {
       <li className="search-hit">
         <p className="search-kind">Room</p>
         <h3 className="search-title">
-          <a href={href}>
-            <bdi>
-              <Highlighted segments={hit.title ?? [{ text: hit.roomName, hit: false }]} />
-            </bdi>
+          <a href={href} dir="auto">
+            <Highlighted segments={hit.title ?? [{ text: hit.roomName, hit: false }]} />
           </a>
         </h3>
         {hit.snippet.length > 0 && (
@@ -37,8 +35,8 @@ function Hit({ hit }: { hit: SearchHit }) {
     <li className="search-hit">
       <p className="search-kind">
         Message in{" "}
-        <a href={href} className="search-room-link">
-          <bdi>{hit.roomName}</bdi>
+        <a href={href} className="search-room-link" dir="auto">
+          {hit.roomName}
         </a>
       </p>
       <blockquote className="search-snippet search-message" dir="auto">

@@ -56,7 +56,9 @@ function MessageItem({ roomId, message: m, mine, bodyMax }: { roomId: string; me
       <Avatar name={m.authorName} size="md" />
       <div className="message-main">
         <p className="message-meta">
-          <bdi className="message-author">{m.authorName}</bdi>
+          <span className="message-author" dir="auto">
+            {m.authorName}
+          </span>
           <time dateTime={m.createdAt.toISOString()} title={formatFull(m.createdAt)}>
             {formatTime(m.createdAt)}
           </time>
