@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { NextConfig } from "next";
-import { pageCacheSetting } from "./lib/env";
+import { allowedOriginsSetting, pageCacheSetting } from "./lib/env";
 
 const nextConfig: NextConfig = {
   // Server-only drivers stay out of the bundle: they use Node APIs and native fallbacks.
@@ -18,6 +18,15 @@ const nextConfig: NextConfig = {
    * bundles, so `npm run build` compiles it to dist/ first.
    */
   cacheHandler: pageCacheSetting() === "redis" ? path.resolve("dist/cache-handler.mjs") : undefined,
+  experimental: {
+    /*
+     * Next refuses a server action whose Origin is not the request's host unless it is
+     * listed here; proxy.ts has already refused every origin but these and the app's own
+     * (lib/http/origin.ts), so both checks agree. `next start` evaluates this file again,
+     * so ALLOWED_ORIGINS set for the server is enough (measured).
+     */
+    serverActions: { allowedOrigins: [...allowedOriginsSetting()].map((origin) => new URL(origin).host) },
+  },
 };
 
 export default nextConfig;

@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { guardRequest } from "@/lib/http/request-guards";
 import { runtime } from "@/lib/runtime";
 import { uuidSchema } from "@/lib/validation";
 import { HOME_SLOT_PREFIX, homeSlotPath } from "@/lib/page-cache/render-gate";
@@ -23,6 +24,10 @@ import { HOME_SLOT_PREFIX, homeSlotPath } from "@/lib/page-cache/render-gate";
 const NOT_FOUND_PATH = "/_lobby/room-not-found";
 
 export async function proxy(request: NextRequest) {
+  // Origins of server actions and form posts, malformed paths and action envelopes: 4xx
+  // answers where Next would give a 500 or run a forged post (lib/http/request-guards.ts).
+  const refused = await guardRequest(request);
+  if (refused) return refused;
   const { pathname } = request.nextUrl;
   if (pathname === "/") return homeSlot(request);
   // Page views only: server actions (POST) and anything else keep their own handling.
@@ -39,7 +44,16 @@ export async function proxy(request: NextRequest) {
     return notFoundPage(request);
   }
   const id = uuidSchema.safeParse(segment);
-  if (!id.success) return notFoundPage(request);
+  if (!id.success) {
+    // Another spelling of a room's id (capitals): one URL per room, the canonical one.
+    const canonical = segment.toLowerCase();
+    if (segment !== canonical && uuidSchema.safeParse(canonical).success) {
+      const url = request.nextUrl.clone();
+      url.pathname = `/rooms/${canonical}`;
+      return NextResponse.redirect(url, 308);
+    }
+    return notFoundPage(request);
+  }
 
   try {
     const room = await runtime().rooms.getRoom(id.data);
@@ -77,5 +91,20 @@ function notFoundPage(request: NextRequest) {
 }
 
 export const config = {
-  matcher: ["/", "/home/:path*", "/rooms/:path*"],
+  matcher: [
+    "/",
+    "/home/:path*",
+    "/rooms/:path*",
+    // Pages (not /api: route handlers check origins in their wrapper, lib/http/route.ts, and
+    // a proxy would make Next buffer their bodies) with what comes along a state-changing
+    // request: a server action's header, a body, a browser's Origin or a cross-site
+    // Sec-Fetch-Site. A plain same-site page view carries none of them, so it does not run
+    // the proxy. Literals only: Next reads this object at build time.
+    { source: "/((?!api/|_next/).*)", has: [{ type: "header", key: "next-action" }] },
+    { source: "/((?!api/|_next/).*)", has: [{ type: "header", key: "content-type" }] },
+    { source: "/((?!api/|_next/).*)", has: [{ type: "header", key: "origin" }] },
+    { source: "/((?!api/|_next/).*)", has: [{ type: "header", key: "sec-fetch-site", value: "(cross-site|same-site)" }] },
+    // API paths with a percent sign, for the malformed escapes Next would answer with a 500.
+    "/api/:path(.*%.*)",
+  ],
 };

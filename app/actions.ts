@@ -40,7 +40,7 @@ const createRoomCommand = action(createRoomSchema, async (input) => {
   return { room: { id: room.id, name: room.name }, viewer: { id: viewer.id, name: viewer.name } };
 });
 
-export async function createRoom(_previous: CreateRoomState, form: FormData): Promise<CreateRoomState> {
+export async function createRoom(_previous: CreateRoomState, form: unknown): Promise<CreateRoomState> {
   const input = formObject(form);
   const result = await createRoomCommand(input);
   if (result.ok) return { status: "created", ...result.data, values: { name: "", description: "" } };
@@ -61,7 +61,7 @@ const changeDisplayNameCommand = action(displayNameInput, async ({ name }) => {
   return { id, name };
 });
 
-export async function changeDisplayName(_previous: DisplayNameState, form: FormData): Promise<DisplayNameState> {
+export async function changeDisplayName(_previous: DisplayNameState, form: unknown): Promise<DisplayNameState> {
   const input = formObject(form);
   const result = await changeDisplayNameCommand(input);
   if (result.ok) return { status: "saved", viewer: result.data };

@@ -38,6 +38,38 @@ export function pageCacheSetting(source: Record<string, string | undefined> = pr
   return result.data;
 }
 
+/**
+ * ALLOWED_ORIGINS: origins besides the deployment's own that may send state-changing
+ * requests (lib/http/origin.ts), comma-separated, each `scheme://host[:port]` and nothing
+ * more. Normalised as browsers send them (lower-case host, no default port).
+ */
+const originsSchema = z
+  .string()
+  .transform((v, ctx) => {
+    const origins = new Set<string>();
+    for (const entry of v.split(",").map((e) => e.trim()).filter(Boolean)) {
+      let url: URL | undefined;
+      try {
+        url = new URL(entry);
+      } catch {}
+      const bare = url && (url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password && url.pathname === "/" && !url.search && !url.hash && !entry.endsWith("/");
+      if (!url || !bare) {
+        ctx.addIssue({ code: "custom", message: `"${entry}" is not an origin like https://chat.example.com (scheme, host, optional port; no path)` });
+        return z.NEVER;
+      }
+      origins.add(url.origin);
+    }
+    return origins;
+  })
+  .default(new Set<string>());
+
+/** ALLOWED_ORIGINS alone, for next.config.ts (Next's own server-action check must allow the same hosts). */
+export function allowedOriginsSetting(source: Record<string, string | undefined> = process.env): Set<string> {
+  const result = originsSchema.safeParse(source.ALLOWED_ORIGINS || undefined);
+  if (!result.success) throw new EnvError([{ variable: "ALLOWED_ORIGINS", message: result.error.issues[0]?.message ?? "invalid" }]);
+  return result.data;
+}
+
 const DEV_SECRET = "lobby-development-secret-do-not-use-in-production";
 
 const schema = z
@@ -65,6 +97,7 @@ const schema = z
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     PAGE_CACHE: pageCacheSchema,
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    ALLOWED_ORIGINS: originsSchema,
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     LOBBY_EMBEDDED: bool,
     LOBBY_DATA_DIR: z.string().trim().min(1).default(".lobby"),
@@ -133,6 +166,11 @@ export interface Env {
    * Default 0: no proxy.
    */
   trustedProxyHops: number;
+  /**
+   * Origins besides the deployment's own (the request's Host) that may send state-changing
+   * requests (ALLOWED_ORIGINS). Default: none.
+   */
+  allowedOrigins: ReadonlySet<string>;
   /** Port of the worker's own `GET /metrics` (Prometheus text). Default 9464; 0 turns it off. */
   workerMetricsPort: number;
   /**
@@ -194,6 +232,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
     metricsToken: e.METRICS_TOKEN,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
+    allowedOrigins: e.ALLOWED_ORIGINS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     embedded: e.LOBBY_EMBEDDED ?? true,
     dataDir: e.LOBBY_DATA_DIR,

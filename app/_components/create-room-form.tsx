@@ -73,7 +73,11 @@ export function CreateRoomForm({ nameMax, descriptionMax }: { nameMax: number; d
       <div role="status" className="form-status">
         {state.status === "created" && (
           <p className="form-success">
-            Room <a href={`/rooms/${state.room.id}`}>{state.room.name}</a> created.
+            Room{" "}
+            <a href={`/rooms/${state.room.id}`} dir="auto">
+              {state.room.name}
+            </a>{" "}
+            created.
           </p>
         )}
       </div>

@@ -36,7 +36,7 @@ export function RoomCard({
     <li className={closed ? "room-card room-card-closed" : "room-card"} data-unread={isUnread ? "true" : undefined}>
       <div className="room-card-head">
         <h3 className="room-name">
-          <a className="room-link" href={`/rooms/${room.id}`}>
+          <a className="room-link" href={`/rooms/${room.id}`} dir="auto">
             {room.name}
           </a>
         </h3>
@@ -47,17 +47,21 @@ export function RoomCard({
         )}
         {closed ? <span className="badge">Closed</span> : <OwnerBadge ownerId={room.ownerId} />}
       </div>
-      {room.description && <p className="room-description">{room.description}</p>}
+      {room.description && (
+        <p className="room-description" dir="auto">
+          {room.description}
+        </p>
+      )}
       <div className="room-meta">
         {preview && <Avatar name={preview.authorName} size="md" />}
         <div className={preview ? "room-preview" : "room-byline"}>
           <p className="room-meta-line">
             {preview ? (
-              <span className="room-preview-author">{preview.authorName}</span>
+              <bdi className="room-preview-author">{preview.authorName}</bdi>
             ) : preview === null ? (
               <span className="room-preview-empty">No messages yet</span>
             ) : (
-              <span>Started by {room.ownerName}</span>
+              <span>Started by <bdi>{room.ownerName}</bdi></span>
             )}
             <span className="room-activity">
               <span className="visually-hidden">{preview === null ? ", created " : ", last active "}</span>
@@ -65,8 +69,16 @@ export function RoomCard({
             </span>
           </p>
           {/* Text, never HTML: a message reading <b> shows those characters. One line, cut with an ellipsis. */}
-          {preview && <p className="room-preview-body">{preview.body}</p>}
-          {preview === null && <p className="room-meta-sub">Started by {room.ownerName}</p>}
+          {preview && (
+            <p className="room-preview-body" dir="auto">
+              {preview.body}
+            </p>
+          )}
+          {preview === null && (
+            <p className="room-meta-sub">
+              Started by <bdi>{room.ownerName}</bdi>
+            </p>
+          )}
         </div>
       </div>
     </li>

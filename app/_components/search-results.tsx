@@ -19,12 +19,12 @@ function Hit({ hit }: { hit: SearchHit }) {
       <li className="search-hit">
         <p className="search-kind">Room</p>
         <h3 className="search-title">
-          <a href={href}>
+          <a href={href} dir="auto">
             <Highlighted segments={hit.title ?? [{ text: hit.roomName, hit: false }]} />
           </a>
         </h3>
         {hit.snippet.length > 0 && (
-          <p className="search-snippet">
+          <p className="search-snippet" dir="auto">
             <Highlighted segments={hit.snippet} />
           </p>
         )}
@@ -35,15 +35,15 @@ function Hit({ hit }: { hit: SearchHit }) {
     <li className="search-hit">
       <p className="search-kind">
         Message in{" "}
-        <a href={href} className="search-room-link">
+        <a href={href} className="search-room-link" dir="auto">
           {hit.roomName}
         </a>
       </p>
-      <blockquote className="search-snippet search-message">
+      <blockquote className="search-snippet search-message" dir="auto">
         <Highlighted segments={hit.snippet} />
       </blockquote>
       <p className="search-meta">
-        {hit.authorName} ·{" "}
+        <bdi>{hit.authorName}</bdi> ·{" "}
         <time dateTime={hit.createdAt.toISOString()} title={formatFull(hit.createdAt)}>
           {formatTime(hit.createdAt)}
         </time>

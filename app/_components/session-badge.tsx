@@ -37,7 +37,10 @@ export function SessionBadge() {
           <>
             <Avatar name={viewer.name} />
             <span className="viewer-text">
-              You are <strong data-testid="viewer-name">{viewer.name}</strong>
+              You are{" "}
+              <strong data-testid="viewer-name" dir="auto">
+                {viewer.name}
+              </strong>
             </span>
           </>
         ) : (
@@ -51,7 +54,7 @@ export function SessionBadge() {
         {viewer && (
           // Phones show only the avatar in the header; the name is repeated here for them.
           <p className="viewer-popover-title" aria-hidden="true">
-            You are <strong>{viewer.name}</strong>
+            You are <strong dir="auto">{viewer.name}</strong>
           </p>
         )}
         <label className="field-label" htmlFor="display-name">

@@ -31,9 +31,14 @@ export function action<S extends z.ZodType, T>(schema: S, run: (input: z.output<
   };
 }
 
-/** FormData to a plain object of its string fields, for zod. */
-export function formObject(form: FormData): Record<string, string> {
+/**
+ * FormData to a plain object of its string fields, for zod. A server action is a public
+ * endpoint: anyone can call it with any arguments (a string, null, an array), so anything
+ * but FormData is an empty form, which the action's schema then refuses like any bad input.
+ */
+export function formObject(form: unknown): Record<string, string> {
   const out: Record<string, string> = {};
+  if (!(form instanceof FormData)) return out;
   for (const [k, v] of form) if (typeof v === "string" && !k.startsWith("$")) out[k] = v;
   return out;
 }

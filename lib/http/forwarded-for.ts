@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { peerAddressFromHeaders } from "./peer-address";
 
 const ipSchema = z.union([z.ipv4(), z.ipv6()]);
 
@@ -11,21 +12,25 @@ function bareAddress(entry: string): string {
 }
 
 /**
- * The client's address from `X-Forwarded-For`, trusting `hops` reverse proxies in front of
- * the app (TRUSTED_PROXY_HOPS). Each trusted proxy appends the address it received the
- * request from, so the client is the entry `hops` from the right: anything further left
- * was written by the client and proves nothing.
+ * The client's address for per-IP limits, trusting `hops` reverse proxies in front of the
+ * app (TRUSTED_PROXY_HOPS).
  *
- * `hops` 0 (no proxy): the client is the socket. Next's route handlers and server actions
- * do not expose the socket address; Next's server writes it into `X-Forwarded-For` only
- * when the request has none. So with 0 the last entry is taken: the socket address when
- * the client sent no header, else the last value it sent (a client talking to the app
- * directly can pick its key then; put a proxy in front and set the hops for per-IP limits
- * that hold). `X-Real-IP` is never read: nothing vouches for it.
+ * `hops` 0 (no proxy): the client is the socket, as stamped by the HTTP server hook
+ * (lib/http/peer-address.ts); `X-Forwarded-For` is not read at all, since with no proxy
+ * in front only the client can have written it. Undefined when the request carries no
+ * valid stamp.
  *
- * Undefined when the chosen entry is not an IP address.
+ * `hops` n: each trusted proxy appends the address it received the request from, so the
+ * client is the entry `n` from the right of `X-Forwarded-For`: anything further left was
+ * written by the client and proves nothing. `X-Real-IP` is never read: nothing vouches
+ * for it. Undefined when the chosen entry is not an IP address.
  */
 export function clientIpFromHeaders(h: Pick<Headers, "get">, hops: number): string | undefined {
+  if (hops === 0) {
+    const peer = peerAddressFromHeaders(h);
+    const parsed = peer === undefined ? undefined : ipSchema.safeParse(bareAddress(peer));
+    return parsed?.success ? parsed.data : undefined;
+  }
   const entries = (h.get("x-forwarded-for") ?? "")
     .split(",")
     .map((e) => e.trim())

@@ -2,11 +2,14 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
+import { env } from "../env";
 import { AppError } from "../errors";
 import { logger } from "../observability/logger";
 import { metrics } from "../observability/metrics";
 import { serverTimingHeader, withTimings, type Timings } from "../observability/server-timing";
 import { fieldErrors } from "../validation";
+import { JSON_BODY_LIMIT, isJsonMediaType, readLimited, tooLarge } from "./body";
+import { SAFE_METHODS, crossOrigin, originAllowed } from "./origin";
 
 export interface ErrorBody {
   error: { code: string; message: string; fields?: Record<string, string> };
@@ -42,6 +45,11 @@ type Handler<P> = (request: NextRequest, context: { params: Promise<P> }) => Pro
  * fields? } }` with their status, anything else a logged 500 that echoes nothing, and
  * every response carries `Server-Timing` (cache outcome, cache and database time) and
  * `x-request-id`, and one log line per request says the same (id, status, cache, durations).
+ *
+ * Before the handler, a state-changing request (any method but GET, HEAD, OPTIONS) must
+ * come from an allowed origin (lib/http/origin.ts: 403 otherwise) and declare no body over
+ * {@link JSON_BODY_LIMIT} (413). A 413 closes the connection, so the server stops reading
+ * an upload it has refused instead of draining it to the end.
  */
 export function route<P = Record<string, never>>(handler: Handler<P>): Handler<P> {
   return async (request, context) => {
@@ -50,6 +58,10 @@ export function route<P = Record<string, never>>(handler: Handler<P>): Handler<P
     let response: Response;
     let timings: Timings | undefined;
     try {
+      if (!SAFE_METHODS.has(request.method)) {
+        if (!originAllowed(request.headers, env().allowedOrigins)) throw crossOrigin();
+        if (Number(request.headers.get("content-length")) > JSON_BODY_LIMIT) throw tooLarge(JSON_BODY_LIMIT);
+      }
       ({ result: response, timings } = await withTimings(() => handler(request, context)));
     } catch (error) {
       if (error instanceof AppError) response = errorResponse(error);
@@ -63,6 +75,7 @@ export function route<P = Record<string, never>>(handler: Handler<P>): Handler<P
     const header = timings ? serverTimingHeader(timings) : "";
     response.headers.set("Server-Timing", [header, `total;dur=${totalMs.toFixed(2)}`].filter(Boolean).join(", "));
     response.headers.set("x-request-id", reqId);
+    if (response.status === 413) response.headers.set("Connection", "close");
     const sum = (name: string) => timings?.entries.filter((e) => e.name === name).reduce((ms, e) => ms + e.ms, 0);
     logger().info(
       {
@@ -83,16 +96,21 @@ export function route<P = Record<string, never>>(handler: Handler<P>): Handler<P
 
 const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 100) / 100);
 
-/** Parses a JSON body with a zod schema; 415/400 AppErrors on anything else. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Parses a JSON body with a zod schema: 415 unless the media type is exactly
+ * `application/json` (UTF-8), 413 past {@link JSON_BODY_LIMIT} (counted while reading),
+ * 400 for what is not UTF-8 JSON or fails the schema.
+ */
 export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
-  if (!request.headers.get("content-type")?.toLowerCase().includes("application/json")) {
+  if (!isJsonMediaType(request.headers.get("content-type"))) {
     throw new AppError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json");
   }
-  const text = await request.text();
-  if (text.length > 64 * 1024) throw new AppError(413, "too_large", "The body is too large");
+  const bytes = await readLimited(request, JSON_BODY_LIMIT);
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(utf8.decode(bytes));
   } catch {
     throw new AppError(400, "invalid_json", "The body is not valid JSON");
   }

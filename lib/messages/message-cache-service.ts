@@ -2,6 +2,7 @@ import type { CacheAside, ReadResult } from "../cache/cache-aside";
 import type { Keys, Ttls } from "../cache/keys";
 import type { Db } from "../db/client";
 import { MESSAGE_PAGE_SIZE, messagesBefore, newestMessagesWithVersion, type MessagePage } from "../db/queries/messages";
+import { assertCanonicalId, canonicalIdError } from "../validation";
 import { cachedMessagePageSchema } from "./validation";
 
 export interface MessageCacheDeps {
@@ -22,6 +23,8 @@ export class MessageCacheService {
 
   /** The newest {@link MESSAGE_PAGE_SIZE} live messages, oldest to newest; data null for an unknown room. */
   getNewest(roomId: string): Promise<ReadResult<MessagePage | null>> {
+    const invalid = canonicalIdError("roomId", roomId);
+    if (invalid) return Promise.reject(invalid);
     const { db, cache, keys, ttls } = this.deps;
     return cache.read({
       cache: "messages",
@@ -44,6 +47,7 @@ export class MessageCacheService {
    * an unknown room (only detectable on the newest page; callers check the room too).
    */
   async getPage(roomId: string, params: { before?: number; limit?: number }): Promise<ReadResult<MessagePage | null>> {
+    assertCanonicalId("roomId", roomId);
     const limit = params.limit ?? MESSAGE_PAGE_SIZE;
     if (params.before !== undefined) {
       const page = await messagesBefore(this.deps.db, { roomId, before: params.before, limit });

@@ -9,7 +9,7 @@ import type { RateLimiter } from "../limits/rate-limiter";
 import type { LobbyEvent, PreviewPayload, Topic } from "../realtime/events";
 import { toLastMessage } from "../rooms/room-previews";
 import type { Session } from "../session/session";
-import { fieldErrors } from "../validation";
+import { assertCanonicalId, fieldErrors } from "../validation";
 import { editMessageSchema, sendMessageSchema } from "./validation";
 
 export interface MessageServiceDeps {
@@ -36,6 +36,7 @@ export class MessageService {
 
   /** `ip`: the client address when the request carried one, for the per-IP limit. */
   async send(session: Session, roomId: string, input: unknown, ip?: string): Promise<Message> {
+    assertCanonicalId("roomId", roomId);
     const parsed = sendMessageSchema.safeParse(input);
     if (!parsed.success) throw new AppError(400, "invalid_input", "Some fields are invalid", fieldErrors(parsed.error));
     await this.deps.limiter.check("message", { sessionId: session.id, ip });
@@ -74,6 +75,8 @@ export class MessageService {
 
   /** Soft-deletes a message; only its author may (403), in a live room (404). */
   async remove(session: Session, roomId: string, messageId: string): Promise<Message> {
+    assertCanonicalId("roomId", roomId);
+    assertCanonicalId("messageId", messageId);
     const { message, preview } = await this.write("message.deleted", roomId, async (db) => {
       // Room row first, as send does: one lock order, no deadlock between the two.
       const room = await bumpMessageVersion(db, { roomId, activity: false });
@@ -98,6 +101,8 @@ export class MessageService {
    * `message.edited`. Not activity: an edit does not move the room up the list.
    */
   async edit(session: Session, roomId: string, messageId: string, input: unknown, ip?: string): Promise<Message> {
+    assertCanonicalId("roomId", roomId);
+    assertCanonicalId("messageId", messageId);
     const parsed = editMessageSchema.safeParse(input);
     if (!parsed.success) throw new AppError(400, "invalid_input", "Some fields are invalid", fieldErrors(parsed.error));
     await this.deps.limiter.check("message", { sessionId: session.id, ip });

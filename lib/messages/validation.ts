@@ -11,8 +11,15 @@ export type SendMessageInput = z.input<typeof sendMessageSchema>;
 /** `PATCH .../messages/{messageId}`: `{ "body" }`, the same rules as a send. */
 export const editMessageSchema = sendMessageSchema;
 
-/** A `seq`, as the API and the page's `?before=` carry it. */
-export const cursorSchema = z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a message cursor").transform(Number);
+/**
+ * A `seq`, as the API and the page's `?before=` carry it: canonical decimal (no sign, no
+ * leading zero) and a safe integer, so each cursor has exactly one spelling.
+ */
+export const cursorSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,15}$/, "must be a message cursor")
+  .refine((s) => Number.isSafeInteger(Number(s)), "must be a message cursor")
+  .transform(Number);
 
 /** `GET .../messages?before=&limit=` */
 export const messagePageQuerySchema = z.object({

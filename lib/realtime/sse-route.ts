@@ -56,9 +56,13 @@ function hookShutdown(): void {
   });
 }
 
-/** The key of the per-IP stream cap: the client address as TRUSTED_PROXY_HOPS says to read it. */
-export function clientIp(request: Request): string {
-  return clientIpFromHeaders(request.headers, env().trustedProxyHops) ?? "unknown";
+/**
+ * The key of the per-IP stream cap: the client address as TRUSTED_PROXY_HOPS says to read
+ * it. Undefined (no per-IP cap, the per-process one still holds) when it is not known: one
+ * shared "unknown" key would let 20 streams lock every such client out.
+ */
+export function clientIp(request: Request): string | undefined {
+  return clientIpFromHeaders(request.headers, env().trustedProxyHops);
 }
 
 export const SSE_HEADERS = {
@@ -72,14 +76,15 @@ export const SSE_HEADERS = {
 /** A `text/event-stream` response of `topic` for this request; 429 beyond the caps. */
 export function serveTopic(request: Request, topic: Topic): Response {
   const ip = clientIp(request);
-  const held = state.perIp.get(ip) ?? 0;
+  const held = ip === undefined ? 0 : (state.perIp.get(ip) ?? 0);
   if (held >= MAX_STREAMS_PER_IP || state.open.size >= MAX_STREAMS_PER_PROCESS) {
     throw new AppError(429, "too_many_streams", "Too many open event streams", undefined, 5);
   }
   hookShutdown();
-  state.perIp.set(ip, held + 1);
+  if (ip !== undefined) state.perIp.set(ip, held + 1);
   let release: (() => void) | null = () => {
     release = null;
+    if (ip === undefined) return;
     const n = (state.perIp.get(ip) ?? 1) - 1;
     if (n <= 0) state.perIp.delete(ip);
     else state.perIp.set(ip, n);

@@ -8,6 +8,7 @@ import { SET_SIGNATURE_LUA } from "../cache/protocol";
 import { lua } from "../cache/store";
 import type { Db } from "../db/client";
 import { liveRoomActivity, type Room } from "../db/queries/rooms";
+import { assertCanonicalId } from "../validation";
 import type { RoomCacheService } from "./room-cache-service";
 
 import { byActivity, type ActiveRoom } from "./activity-order";
@@ -266,6 +267,7 @@ export class RoomActivity {
 
   /** Marks `roomId` read by the session now. False when Redis is unavailable. */
   async markRead(sessionId: string, roomId: string, at = Date.now()): Promise<boolean> {
+    assertCanonicalId("roomId", roomId);
     const { guarded, keys } = this.deps;
     if (!guarded) return false;
     try {

@@ -2,6 +2,7 @@ import type { CacheAside, ReadResult } from "../cache/cache-aside";
 import type { Keys, Ttls } from "../cache/keys";
 import type { Db } from "../db/client";
 import { countLiveRooms, getLiveRoom, listLiveRoomsWithVersion, type Room } from "../db/queries/rooms";
+import { canonicalIdError } from "../validation";
 import { cachedCountSchema, cachedRoomListSchema, cachedRoomOrNullSchema } from "./validation";
 
 export interface RoomCacheDeps {
@@ -50,6 +51,8 @@ export class RoomCacheService {
   }
 
   getRoom(id: string): Promise<ReadResult<Room | null>> {
+    const invalid = canonicalIdError("roomId", id);
+    if (invalid) return Promise.reject(invalid);
     const { db, cache, keys, ttls } = this.deps;
     return cache.read({
       cache: "room",

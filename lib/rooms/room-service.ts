@@ -14,7 +14,7 @@ import {
 import { AppError, forbidden, notFound } from "../errors";
 import { noRateLimit, type RateLimiter } from "../limits/rate-limiter";
 import type { Session } from "../session/session";
-import { fieldErrors } from "../validation";
+import { assertCanonicalId, fieldErrors } from "../validation";
 import type { LobbyEvent } from "../realtime/events";
 
 /** The room-list events a room write announces. */
@@ -73,6 +73,7 @@ export class RoomService {
   }
 
   async update(session: Session, id: string, input: unknown): Promise<Room> {
+    assertCanonicalId("roomId", id);
     const parsed = updateRoomSchema.safeParse(input);
     if (!parsed.success) throw invalid(fieldErrors(parsed.error));
     const { keys } = this.deps;
@@ -96,6 +97,7 @@ export class RoomService {
   }
 
   async remove(session: Session, id: string): Promise<Room> {
+    assertCanonicalId("roomId", id);
     const { keys } = this.deps;
     const room = await this.write(
       async (tx) => {

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { ROOM_DESCRIPTION_MAX, ROOM_NAME_MAX } from "../db/schema";
-import { lineText } from "../validation";
+import { lineText, nameText } from "../validation";
 
-export const roomNameSchema = lineText("Name", 1, ROOM_NAME_MAX);
+export const roomNameSchema = nameText("Name", 1, ROOM_NAME_MAX);
 export const roomDescriptionSchema = lineText("Description", 0, ROOM_DESCRIPTION_MAX);
 
 export const createRoomSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import { lineText } from "../validation";
+import { nameText } from "../validation";
 import { DISPLAY_NAME_MAX } from "./limits";
 
 /**
@@ -16,7 +16,7 @@ export interface Session {
   name: string;
 }
 
-export const displayNameSchema = lineText("Display name", 1, DISPLAY_NAME_MAX);
+export const displayNameSchema = nameText("Display name", 1, DISPLAY_NAME_MAX);
 
 const payloadSchema = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), name: z.string().min(1).max(64) });
 

@@ -24,7 +24,7 @@ const sendCommand = action(sendInput, async ({ roomId, body }) => {
 const waitText = (seconds: number | undefined) =>
   !seconds || seconds <= 1 ? "a second" : seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
 
-export async function sendMessage(_previous: SendMessageState, form: FormData): Promise<SendMessageState> {
+export async function sendMessage(_previous: SendMessageState, form: unknown): Promise<SendMessageState> {
   const input = formObject(form);
   const result = await sendCommand(input);
   if (result.ok) return { status: "sent", viewer: result.data, sentAt: Date.now() };

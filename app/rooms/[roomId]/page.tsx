@@ -82,7 +82,7 @@ export default async function RoomPage(props: Props) {
             {others.slice(0, ROOMS_PAGE_SIZE).map((r) => (
               <li key={r.id}>
                 <a href={`/rooms/${r.id}`} aria-current={r.id === room.id ? "page" : undefined}>
-                  {r.name}
+                  <span dir="auto">{r.name}</span>
                 </a>
               </li>
             ))}
@@ -98,8 +98,14 @@ export default async function RoomPage(props: Props) {
             <a className="chat-back chat-back-inline" href="/">
               ← All rooms
             </a>
-            <h1 id="room-title">{room.name}</h1>
-            {room.description && <p className="chat-description">{room.description}</p>}
+            <h1 id="room-title" dir="auto">
+              {room.name}
+            </h1>
+            {room.description && (
+              <p className="chat-description" dir="auto">
+                {room.description}
+              </p>
+            )}
           </header>
           <LiveConversation
             roomId={room.id}

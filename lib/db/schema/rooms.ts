@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { INVISIBLE_OR_BIDI } from "../../validation";
 import { tsvector } from "./tsvector";
 
 /**
@@ -62,6 +63,8 @@ export const rooms = pgTable(
       sql`char_length(${t.description}) <= ${sql.raw(String(ROOM_DESCRIPTION_MAX))} and ${t.description} = btrim(${t.description}) and ${t.description} !~ '[[:cntrl:]]'`,
     ),
     check("rooms_owner_name_valid", sql`char_length(${t.ownerName}) between 1 and 32`),
+    // No bidi controls or invisible characters in a name (lib/validation.ts, nameText).
+    check("rooms_name_visible", sql`${t.name} !~ ${sql.raw(`'[${INVISIBLE_OR_BIDI}]'`)}`),
   ],
 );
 

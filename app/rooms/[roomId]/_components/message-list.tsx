@@ -91,18 +91,20 @@ function MessageItem({
       <div className="message-main">
         {first ? (
           <p className="message-meta">
-            <span className="message-author">{m.authorName}</span>
+            <span className="message-author" dir="auto">
+              {m.authorName}
+            </span>
             {time(false)}
             {mine && <span className="badge badge-owner">You</span>}
           </p>
         ) : (
           // The group's name, for a screen reader that lands on this message alone.
-          <span className="visually-hidden">{m.authorName}: </span>
+          <span className="visually-hidden"><bdi>{m.authorName}</bdi>: </span>
         )}
         {editing ? (
           <EditMessageForm roomId={roomId} messageId={m.id} body={m.body} maxLength={bodyMax} onDone={() => setEditing(false)} />
         ) : (
-          <p className="message-body">
+          <p className="message-body" dir="auto">
             {/* Its own element, so the text reads (and is found) as written, without the mark. */}
             <span className="message-text">{m.body}</span>
             {m.editedAt && (

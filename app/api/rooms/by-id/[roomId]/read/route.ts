@@ -1,5 +1,6 @@
 import { NextResponse } from "next/server";
 import { notFound } from "@/lib/errors";
+import { refuseBody } from "@/lib/http/body";
 import { parseParam, route } from "@/lib/http/route";
 import { runtime } from "@/lib/runtime";
 import { ensureSession } from "@/lib/session/cookie";
@@ -11,9 +12,11 @@ type Params = { roomId: string };
  * Marks the room read by the caller's session, now (`read:{sessionId}`). Sent by the room
  * page from the browser when it is viewed: the page itself reads no cookies. 204; 404 for
  * an unknown room. `marked: false` in a 200 when Redis is unavailable (nothing to keep).
+ * Takes no body: anything sent is a 413.
  */
-export const POST = route<Params>(async (_request, { params }) => {
+export const POST = route<Params>(async (request, { params }) => {
   const id = parseParam((await params).roomId, uuidSchema, "roomId");
+  await refuseBody(request);
   const rt = runtime();
   const room = await rt.rooms.getRoom(id);
   if (!room.data) throw notFound("Room");
