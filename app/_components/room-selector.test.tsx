@@ -33,8 +33,9 @@ describe("a room card", () => {
   it("shows the last message's author and body as text, never markup", () => {
     const markup = html(<RoomCard room={room!} preview={{ authorName: "Ada <i>L</i>", body: "<b>hi</b> & <script>x()</script>", createdAt: at }} />);
     expect(markup).not.toMatch(/<b>|<script>|<i>/);
-    expect(text(/<span class="room-preview-author">.*?<\/span>/.exec(markup)?.[0] ?? "")).toBe("Ada <i>L</i>");
-    expect(text(/<p class="room-preview-body">.*?<\/p>/.exec(markup)?.[0] ?? "")).toBe("<b>hi</b> & <script>x()</script>");
+    // Isolated too: an author's name or a body cannot reorder the text around it.
+    expect(text(/<bdi class="room-preview-author">.*?<\/bdi>/.exec(markup)?.[0] ?? "")).toBe("Ada <i>L</i>");
+    expect(text(/<p class="room-preview-body" dir="auto">.*?<\/p>/.exec(markup)?.[0] ?? "")).toBe("<b>hi</b> & <script>x()</script>");
     expect(text(markup)).not.toContain("No messages yet");
   });
 
