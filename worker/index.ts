@@ -12,7 +12,7 @@
  * longer than SHUTDOWN_TIMEOUT_MS it exits 1; the run lock expires on its own.
  */
 import "../scripts/load-env";
-import { EnvError, env } from "../lib/env";
+import { envOrExit } from "../lib/env-or-exit";
 import { logger, setLogService } from "../lib/observability/logger";
 import { runtimeConfigFromEnv } from "../lib/runtime";
 import { startWorker } from "./start-worker";
@@ -20,13 +20,7 @@ import { startWorker } from "./start-worker";
 /** Under Kubernetes' default 30 s grace period, so the process ends on its own terms. */
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 
-let config;
-try {
-  config = env();
-} catch (error) {
-  console.error(error instanceof EnvError ? error.message : error);
-  process.exit(1);
-}
+const config = envOrExit();
 setLogService("worker");
 const log = logger();
 if (!config.redisTcpUrl) {
