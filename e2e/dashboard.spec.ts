@@ -4,7 +4,7 @@ import { createIoredisStore } from "../lib/cache/ioredis-store";
 import { createKeys, ttlsFor } from "../lib/cache/keys";
 import { createDb } from "../lib/db/client";
 import { RoomReconciliationService } from "../lib/rooms/room-reconciliation-service";
-import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, e2ePort } from "./env";
+import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, METRICS_TOKEN, e2ePort } from "./env";
 import { serverOn } from "./support";
 
 /**
@@ -14,7 +14,8 @@ import { serverOn } from "./support";
  * (test-results/dashboard-*.png) for a human to look at.
  */
 
-test.use({ javaScriptEnabled: false });
+// The run's servers are production ones with METRICS_TOKEN set: the dashboard's Basic challenge gets the token.
+test.use({ javaScriptEnabled: false, httpCredentials: { username: "ops", password: METRICS_TOKEN } });
 
 /** One reconciliation, as the worker runs it, so the history has a row (the e2e run starts no worker). */
 async function reconcileOnce() {

@@ -63,6 +63,7 @@ const schema = z
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    BENCH_ROUTES: bool,
     PAGE_CACHE: pageCacheSchema,
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
@@ -127,7 +128,14 @@ export interface Env {
   secureCookies: boolean;
   port: number;
   logLevel: NonNullable<RawEnv["LOG_LEVEL"]>;
+  /**
+   * The operators' token (METRICS_TOKEN): /api/metrics, /dashboard, /api/health's detail and
+   * the worker's metrics port need it when set; production without it serves none of them
+   * (lib/observability/operator-access.ts).
+   */
   metricsToken: string | undefined;
+  /** The benchmark's baseline routes (/bench/*) exist only with BENCH_ROUTES=true. Default false. */
+  benchRoutes: boolean;
   /**
    * Reverse proxies in front of the app that append to X-Forwarded-For (lib/http/client-ip.ts).
    * Default 0: no proxy.
@@ -193,6 +201,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     port: e.PORT,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
     metricsToken: e.METRICS_TOKEN,
+    benchRoutes: e.BENCH_ROUTES ?? false,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     embedded: e.LOBBY_EMBEDDED ?? true,

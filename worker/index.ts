@@ -14,6 +14,7 @@
 import "../scripts/load-env";
 import { envOrExit } from "../lib/env-or-exit";
 import { logger, setLogService } from "../lib/observability/logger";
+import { operatorAccess } from "../lib/observability/operator-access";
 import { runtimeConfigFromEnv } from "../lib/runtime";
 import { startWorker } from "./start-worker";
 
@@ -28,12 +29,18 @@ if (!config.redisTcpUrl) {
   process.exit(1);
 }
 
+// Production without METRICS_TOKEN serves metrics to no one, the worker's port included.
+const metricsOpen = operatorAccess(config).kind !== "off";
+if (config.workerMetricsPort && !metricsOpen) {
+  log.warn("metrics port off: production serves metrics only with METRICS_TOKEN set (Bearer on the worker's port)");
+}
+
 const starting = startWorker({
   runtime: runtimeConfigFromEnv(config),
   redisUrl: config.redisTcpUrl,
   reconciliation: { enabled: config.reconciliationEnabled, intervalMs: config.reconcileIntervalMs },
   log,
-  metricsPort: config.workerMetricsPort || undefined, // WORKER_METRICS_PORT=0: no server
+  metricsPort: (metricsOpen && config.workerMetricsPort) || undefined, // WORKER_METRICS_PORT=0: no server
   metricsToken: config.metricsToken,
 });
 

@@ -6,6 +6,7 @@ import { createKeys } from "../lib/cache/keys";
 import { JOB, ROOMS_QUEUE, queueOptions } from "../lib/queue/contract";
 import { createRoomsQueue, enqueue, type RoomsQueue } from "../lib/queue/producer";
 import type { ReconcileReport, ReconcileSummary } from "../lib/rooms/room-reconciliation-service";
+import { closedPort } from "../tests/support/net-faults";
 import { REDIS_URL } from "../tests/support/services";
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from "../tests/support/test-env";
 import { eventually, spawnWorker, type WorkerProcess } from "../tests/support/worker-process";
@@ -69,6 +70,16 @@ describe("worker process", () => {
     for (const job of executed) expect(job.attemptsStarted).toBe(1);
     expect(await queue.getFailedCount()).toBe(0);
   }, 60_000);
+
+  it("in production without METRICS_TOKEN, opens no metrics port (and says so once)", async () => {
+    const port = await closedPort();
+    const w = spawn({ NODE_ENV: "production", SESSION_SECRET: "s".repeat(32), ENABLE_ROOM_RECONCILIATION: "false", WORKER_METRICS_PORT: String(port) });
+    await started(w);
+    expect(w.lines.filter((l) => String(l.msg).startsWith("metrics port off"))).toHaveLength(1);
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
 
   it("finishes the run in progress on SIGTERM, exits 0, leaves no lock, and the next run works", async () => {
     const w = spawn({ ENABLE_ROOM_RECONCILIATION: "false" });
