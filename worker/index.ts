@@ -35,6 +35,8 @@ if (config.workerMetricsPort && !metricsOpen) {
   log.warn("metrics port off: production serves metrics only with METRICS_TOKEN set (Bearer on the worker's port)");
 }
 
+/** Aborted by SIGTERM/SIGINT: a start still waiting (for an unreachable Redis) is given up. */
+const startUp = new AbortController();
 const starting = startWorker({
   runtime: runtimeConfigFromEnv(config),
   redisUrl: config.redisTcpUrl,
@@ -42,10 +44,14 @@ const starting = startWorker({
   log,
   metricsPort: (metricsOpen && config.workerMetricsPort) || undefined, // WORKER_METRICS_PORT=0: no server
   metricsToken: config.metricsToken,
+  signal: startUp.signal,
 });
 
 let stopping = false;
-/** Also when the signal arrives during start-up: the start finishes (warm-up included), then everything closes. */
+/**
+ * The run in progress finishes while Redis answers; with Redis unreachable, nothing waits
+ * on it (a start still waiting is given up, connections dropped), so the process ends within seconds.
+ */
 async function stop(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -54,8 +60,11 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
     log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, "shutdown timed out; exiting with the run unfinished");
     process.exit(1);
   }, SHUTDOWN_TIMEOUT_MS);
+  startUp.abort(new Error(`${signal} during start-up`));
   try {
-    await (await starting).close();
+    // A start given up has closed what it had opened, and rejects.
+    const handle = await starting.catch(() => null);
+    await handle?.close();
     clearTimeout(deadline);
     log.info("worker stopped");
     process.exit(0);
@@ -71,6 +80,9 @@ try {
   const handle = await starting;
   log.info({ pid: process.pid, queue: handle.queue.name }, "worker started");
 } catch (error) {
-  log.fatal({ err: error }, "worker failed to start");
-  process.exit(1);
+  // Given up by a signal: stop() finishes the job.
+  if (!startUp.signal.aborted) {
+    log.fatal({ err: error }, "worker failed to start");
+    process.exit(1);
+  }
 }
