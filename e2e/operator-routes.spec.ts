@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { BASE_URL, METRICS_TOKEN, e2ePort, operatorAuth } from "./env";
-import { nextStart } from "./next-start";
+import { serverOn } from "./support";
 
 /**
  * What production serves to anyone, and what only to operators (README, Security): the
@@ -45,7 +45,7 @@ test("the bench's baseline routes do not exist without BENCH_ROUTES=true", async
 });
 
 test.describe("a production server without METRICS_TOKEN, with BENCH_ROUTES=true", () => {
-  const server = nextStart(e2ePort(5), { METRICS_TOKEN: "", BENCH_ROUTES: "true" });
+  const server = serverOn(e2ePort(3), { METRICS_TOKEN: undefined, BENCH_ROUTES: "true" });
   test.beforeAll(async () => {
     await server.start();
   });

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { expect, test } from "@playwright/test";
 import postgres from "postgres";
 import { E2E_DATABASE_URL, e2ePort } from "./env";
-import { nextStart } from "./next-start";
-import { db } from "./support";
+import { db, serverOn } from "./support";
 
 /**
  * A search whose client hangs up is cancelled in Postgres, over real HTTP: Next aborts the
@@ -12,7 +11,7 @@ import { db } from "./support";
  * the statement within the few seconds the test waits.
  */
 
-const server = nextStart(e2ePort(4), { SEARCH_TIMEOUT_MS: "30000" });
+const server = serverOn(e2ePort(4), { SEARCH_TIMEOUT_MS: "30000" });
 test.beforeAll(async () => {
   await server.start();
 });

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { e2ePort } from "./env";
-import { nextStart } from "./next-start";
+import { serverOn } from "./support";
 
 /**
  * A bad configuration stops the server (DESIGN.md, Security): `next start` exits non-zero
@@ -14,7 +14,7 @@ for (const [variable, env] of [
 ] as const) {
   test(`a bad ${variable} stops next start with a non-zero exit naming it`, async () => {
     test.setTimeout(60_000);
-    const server = nextStart(e2ePort(6), env);
+    const server = serverOn(e2ePort(6), env);
     // A server that keeps running is killed after 20 s (and fails the test), never left behind.
     const { code, signal, output } = await server.run(20_000);
     expect(signal, `still running after 20 s:\n${output.slice(-2_000)}`).toBeNull();
