@@ -82,7 +82,9 @@ describe("per-minute counters in Redis", () => {
     for (let i = 0; i < 5; i++) expect((await rt.rooms.getRoom(room.id)).data?.name).toBe("Down");
     // Five reads opened the circuit: the flush is refused by it rather than sent to a dead
     // Redis (that an open circuit answers at once is lib/cache's guarded-store.test.ts).
-    expect(rt.guarded?.state).toBe("open");
+    // Open, or half-open while its background probe is out (on a loaded machine that takes a
+    // while): either way calls fail at once and go to Postgres.
+    expect(["open", "half-open"]).toContain(rt.guarded?.state);
     const result = await rt.minuteCounters!.flush();
     expect(result.written).toBe(0);
     expect(result.dropped).toBeGreaterThanOrEqual(5); // room:error and served:db per read

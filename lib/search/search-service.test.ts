@@ -152,7 +152,9 @@ describe("SearchService (Postgres full-text search, cached per generation)", () 
         expect(result.source).toBe("db");
         expect(result.data.hits).toHaveLength(1);
       }
-      expect(rt.guarded?.state).toBe("open");
+      // Open, or half-open while its background probe is out (on a loaded machine that takes a
+      // while): either way calls fail at once and go to Postgres.
+      expect(["open", "half-open"]).toContain(rt.guarded?.state);
     } finally {
       await hole.close();
     }

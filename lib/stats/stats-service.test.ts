@@ -242,7 +242,9 @@ describe("StatsService (stale-while-revalidate, real Postgres and Redis)", () =>
       const down = instance({ redis: { driver: "ioredis", url: `redis://127.0.0.1:${hole.port}` }, guard: { maxBusyWaitMs: 200 } });
       for (let i = 0; i < 5; i++) expect(await counts(down)).toMatchObject({ rooms: 1, source: "db" });
       // Open: no later read waits on Redis (GuardedStore's own tests time the deadline itself).
-      expect(down.guarded?.state).toBe("open");
+      // Open, or half-open while its background probe is out (on a loaded machine that takes a
+      // while): either way calls fail at once and go to Postgres.
+      expect(["open", "half-open"]).toContain(down.guarded?.state);
       await down.roomWrites.create(alice, { name: "During the outage" });
       expect(await counts(down)).toMatchObject({ rooms: 2 });
     } finally {
