@@ -1,23 +1,30 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { env } from "@/lib/env";
 import { guardRequest } from "@/lib/http/request-guards";
+import { operatorAccess, operatorAllowed } from "@/lib/observability/operator-access";
 import { runtime } from "@/lib/runtime";
 import { uuidSchema } from "@/lib/validation";
 import { HOME_SLOT_PREFIX, homeSlotPath } from "@/lib/page-cache/render-gate";
 
 /**
- * The home page's slots (see homeSlot below), and a full 404 page, without JavaScript, for
- * `/rooms/<unknown-or-malformed-id>`.
+ * Runs before the routes it matches (`config.matcher`, below), on Node.js in Next 16 (in
+ * the server's process). Its jobs, after the request guards (origins of server actions and
+ * form posts, malformed paths and action envelopes: lib/http/request-guards.ts):
  *
- * The room page is dynamic (`await connection()`), and Next 16 renders the not-found UI
- * of a dynamic page that calls notFound() in the browser only (vercel/next.js#62228): the
- * response is a 404 whose HTML body is empty until the client runtime runs. An unmatched
- * path, on the other hand, is answered with the prerendered app/not-found.tsx (status 404,
- * complete HTML). So this proxy sends a room id that cannot be a room to such a path,
- * before the page renders. The page keeps its own notFound() for the race where a room
- * is deleted between this check and the render.
- *
- * Proxy runs on Node.js in Next 16 (in the server's process), so it reads the room through
- * the same cache-first service as the page (`room:{id}` in Redis, Postgres on a miss).
+ * 0. `/` to the home page's open slot (see homeSlot below). *
+ * 1. A full 404 page, without JavaScript, for `/rooms/<unknown-or-malformed-id>`. The room
+ *    page is dynamic (`await connection()`), and Next 16 renders the not-found UI of a
+ *    dynamic page that calls notFound() in the browser only (vercel/next.js#62228): the
+ *    response is a 404 whose HTML body is empty until the client runtime runs. An unmatched
+ *    path, on the other hand, is answered with the prerendered app/not-found.tsx (status
+ *    404, complete HTML). So a room id that cannot be a room is sent to such a path, before
+ *    the page renders; the page keeps its own notFound() for the race where a room is
+ *    deleted between this check and the render. The room is read through the same
+ *    cache-first service as the page (`room:{id}` in Redis, Postgres on a miss).
+ * 2. `/dashboard` for operators only (lib/observability/operator-access.ts): a Basic
+ *    challenge without the token, a 404 in production when no token is configured. A page
+ *    cannot set its own status or `WWW-Authenticate`; the page checks again all the same.
+ * 3. The benchmark's baseline routes (`/bench/*`) exist only with BENCH_ROUTES=true.
  */
 
 /** A path no route matches (app/_* folders are private), so Next answers with app/not-found.tsx. */
@@ -30,9 +37,12 @@ export async function proxy(request: NextRequest) {
   if (refused) return refused;
   const { pathname } = request.nextUrl;
   if (pathname === "/") return homeSlot(request);
+  if (pathname === "/dashboard" || pathname.startsWith("/dashboard/")) return dashboardGate(request);
+  if (pathname.startsWith("/bench/")) return env().benchRoutes ? NextResponse.next() : notFoundPage(request);
+
   // Page views only: server actions (POST) and anything else keep their own handling.
   if (request.method !== "GET" && request.method !== "HEAD") return NextResponse.next();
-  // The home page's slots exist only behind the rewrite below.
+  // The home page's slots exist only behind the rewrite of `/`.
   if (pathname.startsWith(HOME_SLOT_PREFIX) || pathname === HOME_SLOT_PREFIX.slice(0, -1)) return notFoundPage(request);
   const match = /^\/rooms\/([^/]+)\/?$/.exec(pathname);
   if (!match) return NextResponse.next();
@@ -86,6 +96,20 @@ function homeSlot(request: NextRequest) {
   return NextResponse.rewrite(target);
 }
 
+function dashboardGate(request: NextRequest) {
+  const access = operatorAccess(env());
+  if (access.kind === "off") return notFoundPage(request);
+  if (operatorAllowed(access, request.headers.get("authorization"))) return NextResponse.next();
+  return new NextResponse("The dashboard is for operators: sign in with any user name and the METRICS_TOKEN as the password.\n", {
+    status: 401,
+    headers: {
+      "WWW-Authenticate": 'Basic realm="Lobby operators", charset="UTF-8"',
+      "Content-Type": "text/plain; charset=utf-8",
+      "Cache-Control": "no-store",
+    },
+  });
+}
+
 function notFoundPage(request: NextRequest) {
   return NextResponse.rewrite(new URL(NOT_FOUND_PATH, request.url), { status: 404 });
 }
@@ -95,6 +119,9 @@ export const config = {
     "/",
     "/home/:path*",
     "/rooms/:path*",
+    "/dashboard",
+    "/dashboard/:path*",
+    "/bench/:path*",
     // Pages (not /api: route handlers check origins in their wrapper, lib/http/route.ts, and
     // a proxy would make Next buffer their bodies) with what comes along a state-changing
     // request: a server action's header, a body, a browser's Origin or a cross-site

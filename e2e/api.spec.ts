@@ -1,5 +1,5 @@
 import { expect, request as playwrightRequest, test, type APIRequestContext } from "@playwright/test";
-import { BASE_URL } from "./env";
+import { BASE_URL, operatorAuth } from "./env";
 import { db, seededRooms, uniqueName } from "./support";
 
 /** The JSON API over real HTTP: status codes, the error shape, Server-Timing, and nothing stored on a 4xx. */
@@ -103,10 +103,10 @@ test("malformed ids are 400, unknown ids 404", async () => {
 });
 
 test("health reports Postgres and Redis; metrics are Prometheus text", async () => {
-  const health = await alice.get("/api/health");
+  const health = await alice.get("/api/health", { headers: operatorAuth });
   expect(health.status()).toBe(200);
   expect(await health.json()).toMatchObject({ status: "ok", postgres: { up: true }, redis: { up: true, enabled: true, breaker: "closed" } });
-  const metrics = await alice.get("/api/metrics");
+  const metrics = await alice.get("/api/metrics", { headers: operatorAuth });
   expect(metrics.status()).toBe(200);
   expect(await metrics.text()).toMatch(/lobby_cache_requests_total\{cache="rooms-all",outcome="hit"\} \d+/);
 });

@@ -33,6 +33,13 @@ export const NO_DB_URL = `http://127.0.0.1:${NO_DB_PORT}`;
 export const PEER_PORT = e2ePort(2);
 export const PEER_URL = `http://127.0.0.1:${PEER_PORT}`;
 
+/**
+ * The operators' token of the run: production serves /api/metrics, /dashboard and
+ * /api/health's detail only to it (Bearer, or HTTP Basic with it as the password).
+ */
+export const METRICS_TOKEN = "e2e-only-operator-token-0123456789";
+export const operatorAuth = { authorization: `Bearer ${METRICS_TOKEN}` };
+
 /** The environment the app under test (and the seed script) runs with. */
 export const appEnv: Record<string, string> = {
   DATABASE_URL: E2E_DATABASE_URL,
@@ -42,6 +49,7 @@ export const appEnv: Record<string, string> = {
   SESSION_SECRET: "e2e-only-session-secret-0123456789abcdef",
   NODE_ENV: "production",
   LOG_LEVEL: "warn",
+  METRICS_TOKEN,
 };
 
 export const noDbAppEnv: Record<string, string> = {

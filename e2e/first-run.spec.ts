@@ -22,6 +22,7 @@ test.skip(unavailable !== null, `first run in a network namespace: ${unavailable
 test.describe.configure({ mode: "serial" });
 
 const STOP_LIMIT_MS = 15_000;
+const METRICS_TOKEN = "first-run-operator-token-0123456789";
 const PORT = 3000; // the default: nothing else is in this namespace
 
 interface AppRun {
@@ -67,6 +68,8 @@ async function startApp(label: string): Promise<AppRun> {
       LOBBY_DATA_DIR: dataDir,
       PORT: String(PORT),
       NEXT_TELEMETRY_DISABLED: "1",
+      // Production serves /api/health's detail (Redis, the worker) to operators only.
+      METRICS_TOKEN,
     } as Partial<NodeJS.ProcessEnv> as NodeJS.ProcessEnv,
   });
   let out = "";
@@ -124,7 +127,7 @@ test("npm run app on a machine with nothing on 127.0.0.1: embedded Postgres and 
 
   // Redis healthy, and the worker's heartbeat seen through it.
   await expect
-    .poll(() => JSON.parse(fetchIn(ns, url("/api/health")).body) as { status: string; redis: { up: boolean }; worker: { up: boolean } }, {
+    .poll(() => JSON.parse(fetchIn(ns, url("/api/health"), { authorization: `Bearer ${METRICS_TOKEN}` }).body) as { status: string; redis: { up: boolean }; worker: { up: boolean } }, {
       timeout: 60_000,
       intervals: [500],
     })

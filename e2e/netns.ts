@@ -70,17 +70,18 @@ export function createNamespace(label: string): string {
 
 /** Script run with `node -e` inside the namespace: one HTTP request, its status and body as JSON. */
 const FETCH = `
-const [url, method, body, origin] = process.argv.slice(1);
-fetch(url, { method, body: body || undefined, headers: body ? { "content-type": "application/json", origin } : {}, signal: AbortSignal.timeout(15000) })
+const [url, method, body, origin, authorization] = process.argv.slice(1);
+const headers = { ...(body ? { "content-type": "application/json", origin } : {}), ...(authorization ? { authorization } : {}) };
+fetch(url, { method, body: body || undefined, headers, signal: AbortSignal.timeout(15000) })
   .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })))
   .catch((e) => console.log(JSON.stringify({ status: 0, body: String(e.cause ?? e) })));
 `;
 
 /** An HTTP request made from inside the namespace (the test itself is outside it). */
-export function fetchIn(name: string, url: string, init: { method?: string; json?: unknown } = {}): { status: number; body: string } {
+export function fetchIn(name: string, url: string, init: { method?: string; json?: unknown; authorization?: string } = {}): { status: number; body: string } {
   const out = execFileSync(
     "ip",
-    ["netns", "exec", name, process.execPath, "-e", FETCH, url, init.method ?? "GET", init.json === undefined ? "" : JSON.stringify(init.json), new URL(url).origin],
+    ["netns", "exec", name, process.execPath, "-e", FETCH, url, init.method ?? "GET", init.json === undefined ? "" : JSON.stringify(init.json), new URL(url).origin, init.authorization ?? ""],
     { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
   );
   return JSON.parse(out) as { status: number; body: string };

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { startUpstashRestServer, type UpstashRestServer } from "../tests/support/upstash-rest-server";
-import { E2E_REDIS_URL, e2ePort } from "./env";
+import { E2E_REDIS_URL, e2ePort, operatorAuth } from "./env";
 import { serverOn, uniqueName } from "./support";
 
 /*
@@ -37,7 +37,7 @@ test("Redis over REST: every write is on the home page's next render, and a rend
     expect(page.status()).toBe(200);
     expect(await page.text()).toContain(name);
   }
-  const health = await (await request.get(`${app.url}/api/health`)).json();
+  const health = await (await request.get(`${app.url}/api/health`, { headers: operatorAuth })).json();
   expect(health.redis).toMatchObject({ driver: "upstash", up: true, breaker: "closed" });
   expect(app.output()).not.toContain("static to dynamic");
 });

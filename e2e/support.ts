@@ -100,17 +100,34 @@ export async function messageCount(roomId: string): Promise<number> {
 export function serverOn(port: number, env: Record<string, string | undefined>) {
   let server: ChildProcess | undefined;
   let output = "";
+  const spawnServer = () => {
+    const merged: Record<string, string | undefined> = { ...process.env, ...appEnv, ...env };
+    for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+    const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port)], {
+      env: merged as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    for (const stream of [child.stdout, child.stderr]) stream?.on("data", (d: Buffer) => (output = (output + d).slice(-20_000)));
+    server = child;
+    return child;
+  };
   return {
     url: `http://127.0.0.1:${port}`,
     output: () => output,
+    /**
+     * Starts it and resolves with how it exited, for a server that must refuse to start; one
+     * still running after `timeoutMs` is killed, and resolves as `{ code: null, signal: "SIGKILL" }`.
+     */
+    async run(timeoutMs: number) {
+      const child = spawnServer();
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (code, signal) => resolve([code, signal])));
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const [code, signal] = await exited;
+      clearTimeout(timer);
+      return { code, signal, output };
+    },
     async start() {
-      const merged: Record<string, string | undefined> = { ...process.env, ...appEnv, ...env };
-      for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-      server = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port)], {
-        env: merged as NodeJS.ProcessEnv,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      for (const stream of [server.stdout, server.stderr]) stream?.on("data", (d: Buffer) => (output = (output + d).slice(-20_000)));
+      spawnServer();
       await expect(async () => {
         expect((await fetch(`http://127.0.0.1:${port}/api/session`)).ok).toBe(true);
       }).toPass({ timeout: 30_000, intervals: [250] });

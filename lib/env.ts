@@ -95,6 +95,8 @@ const schema = z
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    BENCH_ROUTES: bool,
+    SEARCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
     PAGE_CACHE: pageCacheSchema,
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     ALLOWED_ORIGINS: originsSchema,
@@ -160,7 +162,19 @@ export interface Env {
   secureCookies: boolean;
   port: number;
   logLevel: NonNullable<RawEnv["LOG_LEVEL"]>;
+  /**
+   * The operators' token (METRICS_TOKEN): /api/metrics, /dashboard, /api/health's detail and
+   * the worker's metrics port need it when set; production without it serves none of them
+   * (lib/observability/operator-access.ts).
+   */
   metricsToken: string | undefined;
+  /** The benchmark's baseline routes (/bench/*) exist only with BENCH_ROUTES=true. Default false. */
+  benchRoutes: boolean;
+  /**
+   * Postgres' statement_timeout for a search (SEARCH_TIMEOUT_MS); a search also waiting for
+   * one of the search pool's connections gets a second more. Default 2000 ms.
+   */
+  searchTimeoutMs: number;
   /**
    * Reverse proxies in front of the app that append to X-Forwarded-For (lib/http/client-ip.ts).
    * Default 0: no proxy.
@@ -231,6 +245,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     port: e.PORT,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
     metricsToken: e.METRICS_TOKEN,
+    benchRoutes: e.BENCH_ROUTES ?? false,
+    searchTimeoutMs: e.SEARCH_TIMEOUT_MS,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     allowedOrigins: e.ALLOWED_ORIGINS,
     workerMetricsPort: e.WORKER_METRICS_PORT,

@@ -62,6 +62,12 @@ export interface RuntimeConfig {
   lease?: Lease;
   /** The invalidation log's timing (tests shorten or stretch it). Defaults: lease 1000 ms, a read every 250 ms. */
   invalidationLog?: { leaseMs?: number; pollMs?: number };
+  /**
+   * The search pool: `poolMax` connections (default 3) with Postgres' statement_timeout
+   * (`statementTimeoutMs`, default 2000, SEARCH_TIMEOUT_MS), and the deadline of one search,
+   * queueing for a connection included (`loadTimeoutMs`, default the timeout + 1000).
+   */
+  search?: { poolMax?: number; statementTimeoutMs?: number; loadTimeoutMs?: number };
 }
 
 export interface Runtime {
@@ -99,6 +105,22 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const m = metrics();
   const log = logger();
   const db = createDb(config.databaseUrl, { max: config.dbMax, onQuery: (q) => {
+      m.dbQueries.inc();
+      config.onQuery?.(q);
+    },
+  });
+  /*
+   * Searches get a pool of their own: a burst of costly searches (each can rank thousands of
+   * messages) then waits for one of these few connections instead of taking all of the main
+   * pool, which every page and API read needs; and every statement on it has a
+   * statement_timeout. Connections open on first use, so a process that never searches
+   * (the worker) opens none.
+   */
+  const searchDb = createDb(config.databaseUrl, {
+    max: config.search?.poolMax ?? 3,
+    statementTimeoutMs: config.search?.statementTimeoutMs ?? 2_000,
+    applicationName: SEARCH_APPLICATION_NAME,
+    onQuery: (q) => {
       m.dbQueries.inc();
       config.onQuery?.(q);
     },
@@ -155,7 +177,18 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     // A home page rendered while the stats refreshed shows the older numbers: regenerate it.
     onRefreshed: () => pages?.invalidate(HOME_PAGE_TAGS, "soft"),
   });
-  const search = new SearchService({ db: db.db, guarded, keys, ttls, metrics: m, hooks: config.searchHooks, onError: onError("search") });
+  const limiter = (config.rateLimits ?? config.mode !== "test") ? new RedisRateLimiter(guarded, keys) : noRateLimit;
+  const search = new SearchService({
+    client: searchDb.sql,
+    limiter,
+    loadTimeoutMs: config.search?.loadTimeoutMs ?? (config.search?.statementTimeoutMs ?? 2_000) + 1_000,
+    guarded,
+    keys,
+    ttls,
+    metrics: m,
+    hooks: config.searchHooks,
+    onError: onError("search"),
+  });
   const pages = guarded ? new PageCache<unknown>({ guarded, keys: pageCacheKeys(config.keyPrefix), ...pageCacheCodec, onError: (error, op) => log.warn({ err: error, op }, "page cache invalidation failed") }) : null;
   // What a write's invalidation does to Redis, for the writer and for whoever reads the log.
   // The home page's marks come last: a render they trigger must see the data already fresh.
@@ -190,7 +223,6 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       : null;
   invalidationLog?.start();
   const invalidations = invalidationLog ?? noInvalidations;
-  const limiter = (config.rateLimits ?? config.mode !== "test") ? new RedisRateLimiter(guarded, keys) : noRateLimit;
   return {
     db,
     store,
@@ -224,10 +256,13 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       await logDb?.close();
       guarded?.dispose();
       await store?.close();
-      await db.close();
+      await Promise.all([db.close(), searchDb.close()]);
     },
   };
 }
+
+/** application_name of the search pool's connections, as pg_stat_activity shows them. */
+export const SEARCH_APPLICATION_NAME = "lobby-search";
 
 export function runtimeConfigFromEnv(e: Env = env()): RuntimeConfig {
   return {
@@ -238,6 +273,7 @@ export function runtimeConfigFromEnv(e: Env = env()): RuntimeConfig {
     mode: e.nodeEnv,
     // One lease per process: the page cache's handler trusts the cache exactly when this runtime does.
     lease: processLease(),
+    search: { statementTimeoutMs: e.searchTimeoutMs },
   };
 }
 

@@ -314,7 +314,9 @@ export function roomCacheSuite(driver: DriverUnderTest) {
             expect(result.source).toBe("db");
             if (rt.guarded?.state === "open") reachedWhenOpened ??= reachedStore;
           }
-          expect(rt.guarded?.state).toBe("open");
+          // Open, or half-open while its background probe is out (on a loaded machine that takes a
+          // while): either way calls fail at once and go to Postgres.
+          expect(["open", "half-open"]).toContain(rt.guarded?.state);
           expect(reachedStore).toBe(reachedWhenOpened);
 
           const room = await rt.roomWrites.create(bob, { name: "Written during the outage" });

@@ -12,6 +12,8 @@ export interface HeartbeatOptions {
   reconciliation: boolean;
   nextRunAt: () => Promise<string | null>;
   onError: (error: unknown) => void;
+  /** After each beat Redis took. */
+  onBeat?: () => void;
 }
 
 /**
@@ -54,6 +56,7 @@ export class Heartbeat {
       };
       const ttl = Math.max(WORKER_HEARTBEAT_TTL_SECONDS, Math.ceil((3 * this.options.periodMs) / 1_000));
       await store.set(key, JSON.stringify(value), ttl);
+      this.options.onBeat?.();
     } catch (error) {
       onError(error);
     }

@@ -12,21 +12,16 @@
  * longer than SHUTDOWN_TIMEOUT_MS it exits 1; the run lock expires on its own.
  */
 import "../scripts/load-env";
-import { EnvError, env } from "../lib/env";
+import { envOrExit } from "../lib/env-or-exit";
 import { logger, setLogService } from "../lib/observability/logger";
+import { operatorAccess } from "../lib/observability/operator-access";
 import { runtimeConfigFromEnv } from "../lib/runtime";
 import { startWorker } from "./start-worker";
 
 /** Under Kubernetes' default 30 s grace period, so the process ends on its own terms. */
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 
-let config;
-try {
-  config = env();
-} catch (error) {
-  console.error(error instanceof EnvError ? error.message : error);
-  process.exit(1);
-}
+const config = envOrExit();
 setLogService("worker");
 const log = logger();
 if (!config.redisTcpUrl) {
@@ -34,17 +29,29 @@ if (!config.redisTcpUrl) {
   process.exit(1);
 }
 
+// Production without METRICS_TOKEN serves metrics to no one, the worker's port included.
+const metricsOpen = operatorAccess(config).kind !== "off";
+if (config.workerMetricsPort && !metricsOpen) {
+  log.warn("metrics port off: production serves metrics only with METRICS_TOKEN set (Bearer on the worker's port)");
+}
+
+/** Aborted by SIGTERM/SIGINT: a start still waiting (for an unreachable Redis) is given up. */
+const startUp = new AbortController();
 const starting = startWorker({
   runtime: runtimeConfigFromEnv(config),
   redisUrl: config.redisTcpUrl,
   reconciliation: { enabled: config.reconciliationEnabled, intervalMs: config.reconcileIntervalMs },
   log,
-  metricsPort: config.workerMetricsPort || undefined, // WORKER_METRICS_PORT=0: no server
+  metricsPort: (metricsOpen && config.workerMetricsPort) || undefined, // WORKER_METRICS_PORT=0: no server
   metricsToken: config.metricsToken,
+  signal: startUp.signal,
 });
 
 let stopping = false;
-/** Also when the signal arrives during start-up: the start finishes (warm-up included), then everything closes. */
+/**
+ * The run in progress finishes while Redis answers; with Redis unreachable, nothing waits
+ * on it (a start still waiting is given up, connections dropped), so the process ends within seconds.
+ */
 async function stop(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -53,8 +60,11 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
     log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, "shutdown timed out; exiting with the run unfinished");
     process.exit(1);
   }, SHUTDOWN_TIMEOUT_MS);
+  startUp.abort(new Error(`${signal} during start-up`));
   try {
-    await (await starting).close();
+    // A start given up has closed what it had opened, and rejects.
+    const handle = await starting.catch(() => null);
+    await handle?.close();
     clearTimeout(deadline);
     log.info("worker stopped");
     process.exit(0);
@@ -70,6 +80,9 @@ try {
   const handle = await starting;
   log.info({ pid: process.pid, queue: handle.queue.name }, "worker started");
 } catch (error) {
-  log.fatal({ err: error }, "worker failed to start");
-  process.exit(1);
+  // Given up by a signal: stop() finishes the job.
+  if (!startUp.signal.aborted) {
+    log.fatal({ err: error }, "worker failed to start");
+    process.exit(1);
+  }
 }

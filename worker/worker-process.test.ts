@@ -6,6 +6,7 @@ import { createKeys } from "../lib/cache/keys";
 import { JOB, ROOMS_QUEUE, queueOptions } from "../lib/queue/contract";
 import { createRoomsQueue, enqueue, type RoomsQueue } from "../lib/queue/producer";
 import type { ReconcileReport, ReconcileSummary } from "../lib/rooms/room-reconciliation-service";
+import { closedPort, tcpProxy } from "../tests/support/net-faults";
 import { REDIS_URL } from "../tests/support/services";
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from "../tests/support/test-env";
 import { eventually, spawnWorker, type WorkerProcess } from "../tests/support/worker-process";
@@ -68,6 +69,61 @@ describe("worker process", () => {
     expect(executed.map((j) => j.id).sort()).toEqual([...ids].sort());
     for (const job of executed) expect(job.attemptsStarted).toBe(1);
     expect(await queue.getFailedCount()).toBe(0);
+  }, 60_000);
+
+  it("in production without METRICS_TOKEN, opens no metrics port (and says so once)", async () => {
+    const port = await closedPort();
+    const w = spawn({ NODE_ENV: "production", SESSION_SECRET: "s".repeat(32), ENABLE_ROOM_RECONCILIATION: "false", WORKER_METRICS_PORT: String(port) });
+    await started(w);
+    expect(w.lines.filter((l) => String(l.msg).startsWith("metrics port off"))).toHaveLength(1);
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
+
+  /** Resolves with the exit, or with "still running" once `ms` have passed (the process is then killed by afterEach). */
+  const exitWithin = (w: WorkerProcess, ms: number) =>
+    Promise.race([w.exited, new Promise<"still running">((r) => setTimeout(() => r("still running"), ms).unref())]);
+  const redisDownLines = (w: WorkerProcess) => w.lines.filter((l) => l.redis === "down");
+  const redisUpLines = (w: WorkerProcess) => w.lines.filter((l) => l.redis === "up");
+
+  it("Redis refused from the start: one line says so (no trace per retry), and SIGTERM stops it within 5 s", async () => {
+    const port = await closedPort();
+    const w = spawn({ REDIS_URL: `redis://127.0.0.1:${port}`, ENABLE_ROOM_RECONCILIATION: "true", RECONCILE_INTERVAL_MS: "60000" });
+    await w.waitForLine((l) => l.redis === "down");
+    // Over a few reconnect periods (ioredis backs off to 5 s): still one line, and no stack traces.
+    await new Promise((r) => setTimeout(r, 7_000));
+    expect(redisDownLines(w)).toHaveLength(1);
+    expect(w.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+    expect(w.output()).not.toMatch(/ECONNREFUSED[\s\S]*\n\s+at /);
+    expect(w.output().split("\n").filter((line) => line.includes("ECONNREFUSED"))).toHaveLength(1);
+
+    w.child.kill("SIGTERM");
+    // The requirement itself (a supervisor's grace period), not a performance figure.
+    expect(await exitWithin(w, 5_000)).toEqual({ code: 0, signal: null });
+    expect(w.lines.at(-1)?.msg).toBe("worker stopped");
+  }, 30_000);
+
+  it("Redis cut while running: one line down, one line up again, and SIGTERM while it is down stops within 5 s", async () => {
+    const proxy = await tcpProxy(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
+    try {
+      const w = spawn({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, ENABLE_ROOM_RECONCILIATION: "true", RECONCILE_INTERVAL_MS: "60000" });
+      await started(w);
+      await proxy.cut();
+      await w.waitForLine((l) => l.redis === "down");
+      await proxy.restore();
+      await w.waitForLine((l) => l.redis === "up");
+      expect(redisDownLines(w)).toHaveLength(1);
+      expect(redisUpLines(w)).toHaveLength(1);
+
+      await proxy.cut();
+      await eventually(async () => (redisDownLines(w).length === 2 ? true : undefined));
+      w.child.kill("SIGTERM");
+      expect(await exitWithin(w, 5_000)).toEqual({ code: 0, signal: null });
+      expect(w.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   }, 60_000);
 
   it("finishes the run in progress on SIGTERM, exits 0, leaves no lock, and the next run works", async () => {

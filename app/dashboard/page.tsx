@@ -1,7 +1,10 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
+import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { loadDashboard } from "@/lib/dashboard/dashboard-data";
 import { env } from "@/lib/env";
+import { operatorAccess, operatorAllowed } from "@/lib/observability/operator-access";
 import { sharedRoomsQueue } from "@/lib/queue/shared-queue";
 import { runtime } from "@/lib/runtime";
 import { SessionProvider } from "@/app/_components/session-context";
@@ -21,6 +24,8 @@ export const metadata: Metadata = { title: "Dashboard" };
 export default async function DashboardPage() {
   await connection();
   const e = env();
+  // proxy.ts answers 401/404 first; this holds should a request ever get past it.
+  if (!operatorAllowed(operatorAccess(e), (await headers()).get("authorization"))) notFound();
   const data = await loadDashboard({
     runtime: runtime(),
     queue: e.redisTcpUrl ? sharedRoomsQueue(e.redisTcpUrl, e.keyPrefix) : null,

@@ -4,9 +4,12 @@ import { SearchForm } from "@/app/_components/search-form";
 import { SearchResults } from "@/app/_components/search-results";
 import { SessionProvider } from "@/app/_components/session-context";
 import { SiteHeader } from "@/app/_components/site-header";
+import { AppError } from "@/lib/errors";
+import { clientIp } from "@/lib/http/client-ip";
 import { runtime } from "@/lib/runtime";
 import type { SearchPage as Page } from "@/lib/search/search-service";
 import { SEARCH_LIMIT_DEFAULT, searchParamsSchema, singleValues, type SearchParams } from "@/lib/search/validation";
+import { readSession } from "@/lib/session/cookie";
 import { fieldErrors } from "@/lib/validation";
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
@@ -15,6 +18,7 @@ type Outcome =
   | { kind: "empty" }
   | { kind: "invalid"; message: string }
   | { kind: "results"; params: SearchParams; page: Page }
+  | { kind: "refused"; message: string }
   | { kind: "unavailable" };
 
 async function run(props: Props): Promise<{ typed: string; outcome: Outcome }> {
@@ -28,10 +32,16 @@ async function run(props: Props): Promise<{ typed: string; outcome: Outcome }> {
     return { typed, outcome: { kind: "invalid", message: fields.q ?? Object.values(fields)[0] ?? "That search is not valid" } };
   }
   try {
-    const { data } = await runtime().search.search(parsed.data);
+    // The page renders per request anyway: who asks, for the search rate limit.
+    const client = { sessionId: (await readSession())?.id, ip: await clientIp() };
+    const { data } = await runtime().search.search(parsed.data, { client });
     return { typed, outcome: { kind: "results", params: parsed.data, page: data } };
-  } catch {
-    // Postgres down and nothing cached for this query: say so rather than show an error page.
+  } catch (error) {
+    // Too many searches, or one too slow: its own message. Postgres down and nothing cached
+    // for this query: say so rather than show an error page.
+    if (error instanceof AppError && (error.status === 429 || error.code === "search_timeout")) {
+      return { typed, outcome: { kind: "refused", message: error.message } };
+    }
     return { typed, outcome: { kind: "unavailable" } };
   }
 }
@@ -87,6 +97,12 @@ function Body({ outcome }: { outcome: Outcome }) {
       return (
         <p className="form-alert" role="alert">
           {outcome.message}.
+        </p>
+      );
+    case "refused":
+      return (
+        <p className="form-alert" role="alert">
+          {outcome.message}
         </p>
       );
     case "unavailable":

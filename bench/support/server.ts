@@ -33,6 +33,14 @@ export interface StartOptions {
   onSpawn?: (stop: () => Promise<void>) => void;
 }
 
+/**
+ * The bench's servers run in production mode, where /api/metrics (read below for query
+ * counts) needs the operators' token, and /bench/* (the baselines) exist only with
+ * BENCH_ROUTES=true.
+ */
+const METRICS_TOKEN = "bench-operator-token-0123456789";
+const operatorAuth = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
+
 /** Where each server's output goes: `bench/logs/server-{port}.log` (git-ignored), replaced every run. */
 export const LOG_DIR = "bench/logs";
 
@@ -40,7 +48,7 @@ export const LOG_DIR = "bench/logs";
 export async function startApp(port: number, env: Record<string, string>, options: StartOptions = {}): Promise<AppServer> {
   const args = ["node_modules/next/dist/bin/next", "start", "-p", String(port)];
   // The load generator plays the reverse proxy: its X-Forwarded-For is the client address.
-  env = { TRUSTED_PROXY_HOPS: "1", ...env };
+  env = { TRUSTED_PROXY_HOPS: "1", BENCH_ROUTES: "true", METRICS_TOKEN, ...env };
   // The server's log (warnings: breaker state changes, failed loads) is kept for after the run.
   const logFile = options.logFile ?? path.join(LOG_DIR, `server-${port}.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
@@ -86,14 +94,14 @@ export async function startApp(port: number, env: Record<string, string>, option
 
 /** Postgres statements a server has sent, from its own Prometheus counter. */
 export async function dbQueries(server: AppServer): Promise<number> {
-  const text = await (await fetch(`${server.url}/api/metrics`)).text();
+  const text = await (await fetch(`${server.url}/api/metrics`, operatorAuth)).text();
   const line = text.split("\n").find((l) => l.startsWith("lobby_db_queries_total "));
   return Number(line?.split(" ")[1] ?? NaN);
 }
 
 /** Cache read outcomes a server has counted (hit, miss, error, ...), summed over caches. */
 export async function cacheOutcomes(server: AppServer): Promise<Record<string, number>> {
-  const text = await (await fetch(`${server.url}/api/metrics`)).text();
+  const text = await (await fetch(`${server.url}/api/metrics`, operatorAuth)).text();
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^lobby_cache_requests_total\{cache="[^"]+",outcome="([^"]+)"\} (\d+)/gm)) {
     out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);

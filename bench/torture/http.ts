@@ -31,10 +31,10 @@ export interface Exchange {
 export async function exchange(
   target: Target,
   path: string,
-  options: { method?: string; session?: Session; json?: unknown; timeoutMs: number },
+  options: { method?: string; session?: Session; json?: unknown; timeoutMs: number; headers?: Record<string, string> },
 ): Promise<Exchange> {
   const method = options.method ?? "GET";
-  const headers: Record<string, string> = { "accept-encoding": "identity" };
+  const headers: Record<string, string> = { "accept-encoding": "identity", ...options.headers };
   if (options.session) {
     if (options.session.cookie) headers.cookie = options.session.cookie;
     headers["x-forwarded-for"] = options.session.ip;

@@ -148,7 +148,8 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
   const targets: Record<Instance, Target> = { A: { name: "A", url: servers.A.url }, B: { name: "B", url: servers.B.url } };
   // The driver each instance really uses, from its own health report.
   for (const who of ["A", "B"] as const) {
-    const h = await exchange(targets[who], "/api/health", { timeoutMs: 10_000 });
+    // The detail (the driver) is for operators: the run's METRICS_TOKEN.
+    const h = await exchange(targets[who], "/api/health", { timeoutMs: 10_000, headers: { authorization: `Bearer ${metricsToken}` } });
     const used = /"driver":"(\w+)"/.exec(h.body)?.[1];
     const want = driver === "tcp" ? "ioredis" : "upstash";
     if (used !== want) throw new Error(`instance ${who} reports Redis driver ${used ?? "?"} (health ${h.status}), expected ${want}`);

@@ -83,13 +83,15 @@ describe("loadDashboard", () => {
     }
   });
 
-  it("renders every part as unavailable, fast and without throwing, when Redis is down", async () => {
+  it("renders every part as unavailable, within its deadline and without throwing, when Redis is down", async () => {
     const port = await closedPort();
     const down = `redis://127.0.0.1:${port}`;
     const rt = t.instance({ redis: { driver: "ioredis", url: down }, guard: {}, minuteCounters: true });
-    const started = performance.now();
+    // BullMQ's connection waits for Redis forever (maxRetriesPerRequest: null): only the
+    // part's deadline ends the queue's wait, and its reason says so. No wall clock here: a
+    // loaded machine makes everything slower, but never turns a deadline into an answer.
     const data = await loadDashboard({ runtime: rt, queue: sharedRoomsQueue(down, t.redis.prefix, "dash-down"), timeoutMs: 500 });
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(data.queue).toEqual({ available: false, reason: expect.stringContaining("no answer within 500 ms") });
     expect(data.cacheEnabled).toBe(true);
     expect(data.traffic.available).toBe(false);
     expect(data.reconcile.available).toBe(false);

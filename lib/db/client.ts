@@ -17,6 +17,10 @@ export interface DbOptions {
   onQuery?: (query: string) => void;
   /** Seconds to wait for a connection. Default 5: a dead Postgres must fail fast enough to serve stale. */
   connectTimeout?: number;
+  /** Postgres' statement_timeout for every statement of this pool, in ms. Default none. */
+  statementTimeoutMs?: number;
+  /** application_name of its connections (what pg_stat_activity shows). Default postgres.js's. */
+  applicationName?: string;
 }
 
 export function createDb(url: string, options: DbOptions = {}): DbHandle {
@@ -26,6 +30,10 @@ export function createDb(url: string, options: DbOptions = {}): DbHandle {
     idle_timeout: 30,
     onnotice: () => {},
     debug: options.onQuery ? (_conn, query) => options.onQuery?.(query) : undefined,
+    connection: {
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      ...(options.applicationName ? { application_name: options.applicationName } : {}),
+    },
   });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };

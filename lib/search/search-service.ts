@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto";
+import type postgres from "postgres";
 import { z } from "zod";
-import { CacheUnavailableError, withDeadline, type GuardedStore } from "../cache/guarded-store";
+import { CacheUnavailableError, type GuardedStore } from "../cache/guarded-store";
 import type { Keys, Ttls } from "../cache/keys";
 import { decodeEnvelope, encodeEnvelope } from "../cache/protocol";
 import { EPOCH_COUNTER_LUA, freshEpoch } from "../cache/epoch-counter";
 import { lua } from "../cache/store";
-import type { Db } from "../db/client";
 import { searchContent, type SearchRow } from "../db/queries/search";
+import { AppError } from "../errors";
+import type { Client, RateLimiter } from "../limits/rate-limiter";
 import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
 import { excerpt, segmentSchema, toSegments, type Segment } from "./snippet";
@@ -64,13 +66,24 @@ return e .. '.' .. n
 
 /** Options of {@link SearchService}. */
 export interface SearchServiceDeps {
-  db: Db;
+  /**
+   * The search pool's client (lib/runtime.ts): a few connections of its own, with a
+   * statement_timeout, so searches can neither hold the pool every other read needs nor run
+   * for long. Statements go through postgres.js directly so that they can be cancelled.
+   */
+  client: postgres.Sql;
+  /** Limits searches that reach Postgres (LIMITS.search); a cached page costs nothing. */
+  limiter: RateLimiter;
   /** null when the cache is disabled: every search goes to Postgres. */
   guarded: GuardedStore | null;
   keys: Keys;
   ttls: Ttls;
   metrics: Metrics;
-  /** Deadline of one Postgres search. Default 3000 ms. */
+  /**
+   * Deadline of one Postgres search, waiting for a connection of the pool included; past
+   * it the statement is cancelled and the caller gets a 503. Default 3000 ms (the pool's
+   * statement_timeout ends a statement that is running sooner).
+   */
   loadTimeoutMs?: number;
   /** Test hooks: `afterLoad` runs between a search's Postgres read and its cache set (tests pause there to force races). */
   hooks?: { afterLoad?: () => Promise<void> | void };
@@ -87,13 +100,18 @@ export interface SearchServiceDeps {
 export class SearchService {
   constructor(private readonly deps: SearchServiceDeps) {}
 
-  async search(params: SearchParams): Promise<SearchResult> {
+  /**
+   * `context.client`: who asks, for the rate limit of searches that reach Postgres.
+   * `context.signal`: aborted when the request is gone; a search still running in Postgres
+   * is then cancelled.
+   */
+  async search(params: SearchParams, context: SearchContext = {}): Promise<SearchResult> {
     const { guarded, keys, metrics, ttls } = this.deps;
     const query = normaliseQuery(params.q);
     const input = { query, limit: params.limit, offset: params.cursor };
     if (!guarded) {
       metrics.cacheRequests.inc({ cache: "search", outcome: "bypass" });
-      return { data: await this.load(input), source: "db" };
+      return { data: await this.load(input, context), source: "db" };
     }
     const started = performance.now();
     const hash = createHash("sha256").update(JSON.stringify([query, params.limit, params.cursor])).digest("hex");
@@ -116,9 +134,9 @@ export class SearchService {
       metrics.cacheRequests.inc({ cache: "search", outcome: "error" });
       recordTiming("cache", performance.now() - started, "error");
       if (!(error instanceof CacheUnavailableError)) this.deps.onError?.(error, { op: "read" });
-      return { data: await this.load(input), source: "db" };
+      return { data: await this.load(input, context), source: "db" };
     }
-    const data = await this.load(input);
+    const data = await this.load(input, context);
     await this.deps.hooks?.afterLoad?.();
     // Best effort: a failed set costs the next reader a query, nothing more.
     await guarded.write((s) => s.set(key, encodeEnvelope(0, data), ttls.search)).catch((error: unknown) => {
@@ -138,10 +156,21 @@ export class SearchService {
     await guarded.write((s) => s.eval(BUMP, [keys.searchGen], [freshEpoch()]));
   }
 
-  private async load(input: { query: string; limit: number; offset: number }): Promise<SearchPage> {
+  private async load(input: { query: string; limit: number; offset: number }, context: SearchContext): Promise<SearchPage> {
+    await this.deps.limiter.check("search", context.client ?? {});
     const started = performance.now();
+    // One signal for both ends of a search: the request gone, or the deadline passed.
+    const stop = new AbortController();
+    const timeoutMs = this.deps.loadTimeoutMs ?? 3_000;
+    const deadline = setTimeout(() => stop.abort(searchTimeout()), timeoutMs);
+    const gone = () => stop.abort(new SearchAbortedError());
+    if (context.signal?.aborted) gone();
+    context.signal?.addEventListener("abort", gone, { once: true });
     try {
-      const { rows, hasMore } = await withDeadline(searchContent(this.deps.db, input), this.deps.loadTimeoutMs ?? 3_000);
+      const { rows, hasMore } = await searchContent(this.deps.client, input, stop.signal).catch((error: unknown) => {
+        // Postgres ended it first (statement_timeout): the same answer as our own deadline.
+        throw isStatementTimeout(error) ? searchTimeout() : error;
+      });
       return {
         query: input.query,
         hits: rows.map((r) => ({
@@ -157,7 +186,30 @@ export class SearchService {
         nextCursor: hasMore && input.offset + input.limit <= SEARCH_OFFSET_MAX ? String(input.offset + input.limit) : null,
       };
     } finally {
+      clearTimeout(deadline);
+      context.signal?.removeEventListener("abort", gone);
       recordTiming("db", performance.now() - started);
     }
   }
+}
+
+export interface SearchContext {
+  client?: Client;
+  signal?: AbortSignal;
+}
+
+/** The search was given up because its request went away (nobody is left to answer). */
+export class SearchAbortedError extends Error {
+  constructor() {
+    super("search cancelled: the request was aborted");
+    this.name = "SearchAbortedError";
+  }
+}
+
+const searchTimeout = () =>
+  new AppError(503, "search_timeout", "That search took too long. Try fewer or more specific words.", undefined, 5);
+
+/** Postgres' own "canceling statement due to statement timeout" (SQLSTATE 57014). */
+function isStatementTimeout(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "57014" && /statement timeout/i.test(String((error as Error).message));
 }

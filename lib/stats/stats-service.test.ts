@@ -108,16 +108,17 @@ describe("StatsService (stale-while-revalidate, real Postgres and Redis)", () =>
   });
 
   it("never makes a reader wait on a slow refresh while a value is cached", async () => {
-    let delay = 0;
-    const rt = instance({ statsHooks: { beforeLoad: () => sleep(delay) } });
+    // The refresh is held at a gate: the reads can only resolve if none of them waits on it.
+    let hold: ReturnType<typeof gate> | undefined;
+    const rt = instance({ statsHooks: { beforeLoad: () => hold?.pass() } });
     const room = await rt.roomWrites.create(alice, { name: "Slow" });
     await rt.stats.read();
     await rt.messageWrites.send(alice, room.id, { body: "mark it stale" });
-    delay = 1_500;
-    const started = performance.now();
+    hold = gate();
     const reads = await Promise.all(Array.from({ length: 5 }, () => rt.stats.read()));
-    expect(performance.now() - started).toBeLessThan(300);
+    await hold.arrived; // the refresh started, and is still held
     expect(reads.every((r) => r.stats.messages === 0 && !r.fresh)).toBe(true);
+    hold.open();
     await rt.stats.settled();
     expect((await rt.stats.read()).stats.messages).toBe(1);
   });
@@ -241,7 +242,9 @@ describe("StatsService (stale-while-revalidate, real Postgres and Redis)", () =>
       const down = instance({ redis: { driver: "ioredis", url: `redis://127.0.0.1:${hole.port}` }, guard: { maxBusyWaitMs: 200 } });
       for (let i = 0; i < 5; i++) expect(await counts(down)).toMatchObject({ rooms: 1, source: "db" });
       // Open: no later read waits on Redis (GuardedStore's own tests time the deadline itself).
-      expect(down.guarded?.state).toBe("open");
+      // Open, or half-open while its background probe is out (on a loaded machine that takes a
+      // while): either way calls fail at once and go to Postgres.
+      expect(["open", "half-open"]).toContain(down.guarded?.state);
       await down.roomWrites.create(alice, { name: "During the outage" });
       expect(await counts(down)).toMatchObject({ rooms: 2 });
     } finally {

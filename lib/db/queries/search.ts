@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import type postgres from "postgres";
 import { z } from "zod";
-import type { Db } from "../client";
 import { SEARCH_CONFIG } from "../schema/tsvector";
 
 /**
@@ -45,21 +46,37 @@ export interface SearchRow {
   snippet: string;
 }
 
+const dialect = new PgDialect();
+
 /**
  * Live rooms (name and description) and live messages of live rooms matching `query`
  * (websearch syntax: words, "phrases", -exclusions, or), best first (ts_rank; the name
  * weighs A, the description B, a message body D), then newest. Both sides are answered
  * by their GIN index (`@@` on the generated search_vector); ts_headline, the costly part,
  * runs only on the page returned. One row more than `limit` tells whether a next page exists.
+ *
+ * A query no index can answer (only exclusions, `word or -other`, stop words next to an
+ * exclusion: `querytree` says 'T') would rank every live message; it matches nothing
+ * instead, and Postgres skips both scans (a one-time filter).
+ *
+ * Run on the search pool's postgres.js client rather than through drizzle, because the
+ * caller must be able to cancel the statement (`signal`: the request is gone, or its
+ * deadline passed): postgres.js removes a queued query, or asks Postgres to cancel a
+ * running one. Rejects with the signal's reason then.
  */
 export async function searchContent(
-  db: Db,
+  client: postgres.Sql,
   params: { query: string; limit: number; offset: number },
+  signal?: AbortSignal,
 ): Promise<{ rows: SearchRow[]; hasMore: boolean }> {
+  signal?.throwIfAborted();
   const config = sql.raw(`'${SEARCH_CONFIG}'::regconfig`);
   const strip = (column: ReturnType<typeof sql.raw>) => sql`translate(${column}, ${HIT_START + HIT_STOP}, '')`;
-  const result = await db.execute(sql`
-    with q as (select websearch_to_tsquery(${config}, ${params.query}) as query),
+  const statement = dialect.sqlToQuery(sql`
+    with q as (
+      select query from (select websearch_to_tsquery(${config}, ${params.query}) as query) parsed
+      where querytree(query) <> 'T'
+    ),
     hits as (
       select 'room' as kind, r.id as room_id, r.name as room_name, null::uuid as message_id, null::text as author_name,
         r.created_at, ts_rank(r.search_vector, q.query) as rank, r.name as title_text, r.description as body_text
@@ -83,6 +100,17 @@ export async function searchContent(
     from page, q
     order by page.rank desc, page.created_at desc, coalesce(page.message_id, page.room_id)
   `);
+  const pending = client.unsafe(statement.sql, statement.params as postgres.ParameterOrJSON<never>[]);
+  const cancel = () => pending.cancel();
+  signal?.addEventListener("abort", cancel, { once: true });
+  let result: unknown[];
+  try {
+    result = await pending;
+  } catch (error) {
+    throw signal?.aborted ? signal.reason : error;
+  } finally {
+    signal?.removeEventListener("abort", cancel);
+  }
   const rows = z.array(rowSchema).parse(Array.from(result));
   return {
     hasMore: rows.length > params.limit,
