@@ -1,5 +1,6 @@
 import path from "node:path";
 import { expect, test } from "@playwright/test";
+import { METRICS_TOKEN } from "./env";
 
 /**
  * Pictures of the other pages this release changed, at desktop and phone width, with
@@ -19,7 +20,12 @@ for (const viewport of [
 ] as const) {
   for (const javaScriptEnabled of [true, false]) {
     test(`other pages at ${viewport.name} width, JavaScript ${javaScriptEnabled ? "on" : "off"}`, async ({ browser }, info) => {
-      const context = await browser.newContext({ javaScriptEnabled, viewport: { width: viewport.width, height: viewport.height } });
+      // The dashboard is for operators (the run's servers have METRICS_TOKEN): its Basic challenge gets the token.
+      const context = await browser.newContext({
+        javaScriptEnabled,
+        viewport: { width: viewport.width, height: viewport.height },
+        httpCredentials: { username: "ops", password: METRICS_TOKEN },
+      });
       try {
         const page = await context.newPage();
         for (const p of pages) {

@@ -63,3 +63,12 @@ export function peerAddressFromHeaders(h: Pick<Headers, "get">): string | undefi
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   return value.slice(space + 1);
 }
+
+/**
+ * The header value the hook writes for a request from `address` in this process (installing
+ * the hook if needed): for tests that call a route handler directly, as the server would.
+ */
+export function peerStampFor(address: string): string {
+  installPeerStamp();
+  return `${g[KEY]!.token} ${address}`;
+}

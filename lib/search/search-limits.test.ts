@@ -3,6 +3,7 @@ import { NextRequest } from "next/server";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GET as searchRoute } from "@/app/api/search/route";
 import { AppError } from "../errors";
+import { PEER_HEADER, peerStampFor } from "../http/peer-address";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
 import { useInstances } from "../../tests/support/instances";
@@ -112,7 +113,7 @@ describe("search limits (real Postgres and Redis)", () => {
     const room = await rt.roomWrites.create(alice, { name: "Busy room" });
     await rt.messageWrites.send(alice, room.id, { body: "apples and pears" });
     const get = (q: string, ip = "203.0.113.7") =>
-      searchRoute(new NextRequest(new URL(`/api/search?q=${encodeURIComponent(q)}`, "http://lobby.test"), { headers: { "x-forwarded-for": ip } }), {
+      searchRoute(new NextRequest(new URL(`/api/search?q=${encodeURIComponent(q)}`, "http://lobby.test"), { headers: { [PEER_HEADER]: peerStampFor(ip) } }), {
         params: Promise.resolve({}),
       });
     expect((await get("apples")).status).toBe(200); // now cached
