@@ -8,9 +8,11 @@ import { TOKEN, type Endpoint, type Observation } from "./history";
 
 /** `data-cache-state="stale"`: the banner of a page rendered from a saved copy. */
 const STALE_MARKER = 'data-cache-state="stale"';
-const ROOM_LINK = /<a class="room-link" href="\/rooms\/([0-9a-f-]{36})">([^<]*)<\/a>/g;
-const ROOM_TITLE = /<h1 id="room-title">([^<]*)<\/h1>/;
-const MESSAGE_BODY = /<p class="message-body">([^<]*)<\/p>/g;
+/* Attributes after the ones matched are allowed (dir="auto", ...); a body may wrap its text in elements. */
+const ROOM_LINK = /<a class="room-link" href="\/rooms\/([0-9a-f-]{36})"[^>]*>([^<]*)<\/a>/g;
+const ROOM_TITLE = /<h1 id="room-title"[^>]*>([^<]*)<\/h1>/;
+const MESSAGE_BODY = /<p class="message-body"[^>]*>([\s\S]*?)<\/p>/g;
+const TAG = /<[^>]*>/g;
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'" };
 const unescapeHtml = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_, e: string) => ENTITIES[e]!);
@@ -49,7 +51,7 @@ export function parseResponse(endpoint: Endpoint, status: number, body: string):
       case "room-page": {
         const title = ROOM_TITLE.exec(body);
         if (!title) return { markedStale: false, problem: "no room title in the page" };
-        const tokens = [...body.matchAll(MESSAGE_BODY)].flatMap((m) => tokensOf(unescapeHtml(m[1]!)));
+        const tokens = [...body.matchAll(MESSAGE_BODY)].flatMap((m) => tokensOf(unescapeHtml(m[1]!.replace(TAG, ""))));
         return { obs: { kind: "room", found: true, name: unescapeHtml(title[1]!), tokens }, markedStale: body.includes(STALE_MARKER) };
       }
     }
