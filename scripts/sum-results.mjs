@@ -1,9 +1,10 @@
-// Sums vitest's and Playwright's JSON reports into "N passed, N failed[, N skipped]".
+// Sums vitest's and Playwright's JSON reports, and the history checker's (npm run torture)
+// per-driver reports, one test each, into "N passed, N failed[, N skipped]".
 // A missing or unreadable report counts as one failure: a runner that crashed must not
 // look like a green run. Exit status 1 when anything failed.
 import { readFileSync } from "node:fs";
 
-const [vitestFile, playwrightFile] = process.argv.slice(2);
+const [vitestFile, playwrightFile, ...tortureFiles] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -34,6 +35,19 @@ if (p) {
   failed += s.unexpected ?? 0;
   skipped += s.skipped ?? 0;
   failed += (p.errors ?? []).length; // global setup or webServer failures
+}
+
+// A torture run passes when its summary lists no failure (stale reads, lost writes, 5xx
+// outside the Postgres outage, no convergence, an out-of-band change not seen in time).
+for (const file of tortureFiles) {
+  const t = read(file, "torture");
+  if (!t) continue;
+  const reasons = t.summary?.failed;
+  if (Array.isArray(reasons) && reasons.length === 0) passed += 1;
+  else {
+    failed += 1;
+    console.error(`torture ${t.driver ?? file}: ${Array.isArray(reasons) ? reasons.join("; ") : "no summary"}`);
+  }
 }
 
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The whole suite: vitest (unit + integration against the local Postgres and Redis),
-# then Playwright (the built app in Debian's Chromium). Ends with one line that sums
-# both runners: "N passed, N failed". Exit status is non-zero when anything failed.
+# then Playwright (the built app in Debian's Chromium), then the history checker's short
+# mode on both drivers (two instances of the built app, the worker, fault proxies; every
+# read checked against the writes acknowledged before it; one test per driver). Ends with
+# one line that sums them all: "N passed, N failed". Exit status is non-zero when anything
+# failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p reports
-rm -f reports/vitest.json reports/playwright.json reports/summary.txt
+rm -rf reports/vitest.json reports/playwright.json reports/summary.txt reports/torture
 
 if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   echo "Chromium not found at ${CHROMIUM_PATH:-/usr/bin/chromium}: install it with 'apt-get install -y chromium' (Playwright's own browser download is not used)." >&2
@@ -25,6 +28,9 @@ vitest_status=$?
 PLAYWRIGHT_JSON_OUTPUT_NAME=reports/playwright.json npx playwright test --reporter=list,json
 playwright_status=$?
 
-node scripts/sum-results.mjs reports/vitest.json reports/playwright.json | tee reports/summary.txt
+npx tsx bench/torture/run.ts --driver both --mode short --out reports/torture
+torture_status=$?
+
+node scripts/sum-results.mjs reports/vitest.json reports/playwright.json reports/torture/tcp.json reports/torture/rest.json | tee reports/summary.txt
 summary_status=${PIPESTATUS[0]}
-[ "$vitest_status" -eq 0 ] && [ "$playwright_status" -eq 0 ] && [ "$summary_status" -eq 0 ]
+[ "$vitest_status" -eq 0 ] && [ "$playwright_status" -eq 0 ] && [ "$torture_status" -eq 0 ] && [ "$summary_status" -eq 0 ]

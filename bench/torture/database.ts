@@ -1,12 +1,16 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { runMigrations } from "../../lib/db/migrate";
+import { PG_ADMIN_URL as TEST_PG_ADMIN_URL } from "../../tests/support/services";
 import { TOKEN } from "./history";
 import type { Truth } from "./verify";
 import type { Cleanup } from "./processes";
 
-/** The shared Postgres (never reconfigured: the run only creates and drops its own database). */
-export const PG_ADMIN_URL = process.env.TORTURE_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+/**
+ * The tests' Postgres (never reconfigured: the run only creates and drops its own database):
+ * TORTURE_PG_ADMIN_URL, else where the tests find theirs.
+ */
+export const PG_ADMIN_URL = process.env.TORTURE_PG_ADMIN_URL ?? TEST_PG_ADMIN_URL;
 
 const PREFIX = "lobby_torture_";
 

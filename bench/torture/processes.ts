@@ -3,6 +3,7 @@ import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { findRedisServer } from "../../scripts/local-services/embedded-redis";
 import { closedPort } from "../../tests/support/net-faults";
 import type { DistributiveOmit } from "./history";
 import type { ProxyFault, ProxyReply, ProxyRequest } from "./proxy-host";
@@ -79,11 +80,15 @@ export interface PrivateRedis {
   direct: Redis;
 }
 
-/** `redis-server` of the run's own on a free port, no persistence. */
+/**
+ * `redis-server` of the run's own on a free port, no persistence: the one on PATH, else the
+ * one the embedded Redis uses (a machine with Node.js alone).
+ */
 export async function startRedis(cleanup: Cleanup, logDir: string): Promise<PrivateRedis> {
   const port = await freePort();
+  const binary = await findRedisServer(() => {});
   const log = openSync(path.join(logDir, "redis.log"), "w");
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+  const child = spawn(binary.path, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
     stdio: ["ignore", log, log],
   });
   closeSync(log);

@@ -1,5 +1,5 @@
 /**
- * `npm run torture [-- --driver tcp|rest|both --mode short|default|long --seed N --build]`
+ * `npm run torture [-- --driver tcp|rest|both --mode short|default|long --seed N --build --out DIR]`
  *
  * Lobby's promise under faults, checked from the outside: once a client holds a 2xx for a
  * write, no read that starts after it, on any instance, is served anything older. Two
@@ -37,6 +37,8 @@ const args = z
     seed: z.coerce.number().int().min(0).default(() => Math.floor(Math.random() * 1e9)),
     build: z.boolean().default(false),
     "reconcile-ms": z.coerce.number().int().min(1000).default(5000),
+    /** Where the reports and logs go (default: bench/torture/results/<time>-<mode>); `npm test` reads <out>/<driver>.json. */
+    out: z.string().min(1).optional(),
   })
   .parse(parseFlags(process.argv.slice(2)));
 
@@ -388,7 +390,7 @@ async function scrapeMetrics(target: Target, token: string): Promise<string[]> {
 async function main() {
   ensureBuilt(args.build, say);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-  const resultsDir = path.join("bench/torture/results", `${stamp}-${args.mode}`);
+  const resultsDir = args.out ?? path.join("bench/torture/results", `${stamp}-${args.mode}`);
   mkdirSync(resultsDir, { recursive: true });
   const drivers = args.driver === "both" ? (["tcp", "rest"] as const) : [args.driver];
   const lines: string[] = [];
