@@ -26,7 +26,7 @@ import { lua } from "../lib/cache/store";
 import { countLiveRooms, listLiveRoomsWithVersion, pageLiveRoomsById } from "../lib/db/queries/rooms";
 import { runMigrations } from "../lib/db/migrate";
 import { env } from "../lib/env";
-import { RoomReconciliationService, type ReconcileReport } from "../lib/rooms/room-reconciliation-service";
+import { RoomReconciliationService, type ReconcileReport } from "../lib/reconcile/reconciliation-service";
 import { createRuntime, type Runtime } from "../lib/runtime";
 import { deleteMatching } from "../tests/support/redis-keys";
 

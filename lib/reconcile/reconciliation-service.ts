@@ -9,14 +9,14 @@ import {
   type ReconcileProgress,
   type RunContext,
   type Tally,
-} from "./room-reconciliation-service-context";
-import { reconcileCount } from "./room-reconciliation-service-count";
-import { reconcileActivity } from "./room-reconciliation-service-activity";
-import { reconcileList } from "./room-reconciliation-service-list";
-import { reconcileMessageKeys } from "./room-reconciliation-service-messages";
-import { reconcileStaleRoomKeys } from "./room-reconciliation-service-rooms";
+} from "./context";
+import { reconcileCount } from "./count";
+import { reconcileActivity } from "./activity";
+import { reconcileList } from "./list";
+import { reconcileMessageKeys } from "./messages";
+import { reconcileStaleRoomKeys } from "./rooms";
 
-export type { ReconcileHooks, ReconcileProgress } from "./room-reconciliation-service-context";
+export type { ReconcileHooks, ReconcileProgress } from "./context";
 
 /** DESIGN.md's sync threshold: a run this soon after the last completed one is skipped unless forced. */
 export const RECONCILE_MIN_GAP_MS = 60_000;

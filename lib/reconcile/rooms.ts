@@ -1,10 +1,10 @@
 import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/protocol";
 import type { EvalCall } from "../cache/store";
 import type { Room } from "../db/queries/rooms";
-import { isUuid, sameRoom, type RunContext } from "./room-reconciliation-service-context";
+import { isUuid, sameRoom, type RunContext } from "./context";
 import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconciliation";
-import { NOT_LIVE } from "./room-reconciliation-service-scripts";
-import { cachedRoomSchema } from "./validation";
+import { NOT_LIVE } from "./scripts";
+import { cachedRoomSchema } from "../rooms/validation";
 
 const cachedRoom = cachedRoomSchema.nullable();
 
@@ -23,7 +23,7 @@ const SCAN_FACTOR = 4;
 
 /*
  * room:{id} keys are checked in two places, so that each room is read from Postgres once:
- * - during the pass over the live list (room-reconciliation-service-list.ts), the keys of
+ * - during the pass over the live list (list.ts), the keys of
  *   live rooms are compared, as text, with the JSON the read path would cache for them;
  *   that pass also leaves the set of live ids in Redis;
  * - then every cached key is SCANned, and keys whose id is not in that set (the room is

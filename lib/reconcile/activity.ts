@@ -1,6 +1,6 @@
 import { lua } from "../cache/store";
 import { liveActivityPage, liveMessageVersions } from "../db/queries/room-reconciliation";
-import { isUuid, type RunContext } from "./room-reconciliation-service-context";
+import { isUuid, type RunContext } from "./context";
 
 /*
  * {rooms:all}:activity (room id → last activity, ms) against Postgres's

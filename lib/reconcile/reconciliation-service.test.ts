@@ -9,7 +9,7 @@ import { listLiveRoomsWithVersion } from "../db/queries/rooms";
 import { createUpstashStore } from "../cache/upstash-store";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
-import { RoomReconciliationService, type ReconcileHooks, type ReconcileReport } from "./room-reconciliation-service";
+import { RoomReconciliationService, type ReconcileHooks, type ReconcileReport } from "./reconciliation-service";
 
 const owner: Session = { id: "owner-session-00001", name: "Owner" };
 

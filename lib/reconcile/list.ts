@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { GEN_TTL_SECONDS } from "../cache/keys";
 import { CACHE_SCRIPTS, invalidateCall, populateStagedCall } from "../cache/protocol";
-import { digest, type RunContext } from "./room-reconciliation-service-context";
-import { EnvelopeElementScanner } from "./room-reconciliation-service-json";
-import { checkLiveRoomKeys } from "./room-reconciliation-service-rooms";
-import { APPEND, HSCAN, HSET_MANY, READ_RANGE, SNAPSHOT, STAGE_AND_MATCH } from "./room-reconciliation-service-scripts";
+import { digest, type RunContext } from "./context";
+import { EnvelopeElementScanner } from "./json";
+import { checkLiveRoomKeys } from "./rooms";
+import { APPEND, HSCAN, HSET_MANY, READ_RANGE, SNAPSHOT, STAGE_AND_MATCH } from "./scripts";
 import { streamLiveRoomJson } from "../db/queries/room-reconciliation";
-import { cachedRoomSchema } from "./validation";
+import { cachedRoomSchema } from "../rooms/validation";
 
 /** Scratch keys outlive a crashed run by at most this long. */
 const SCRATCH_TTL_MS = 10 * 60_000;

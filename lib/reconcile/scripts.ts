@@ -2,7 +2,7 @@ import { GEN_OF_LUA } from "../cache/protocol";
 import { lua } from "../cache/store";
 
 /*
- * The Lua scripts of the rooms:all reconciliation (room-reconciliation-service-list.ts).
+ * The Lua scripts of the rooms:all reconciliation (list.ts).
  * Every key a script touches is a companion of rooms:all (`{rooms:all}:...`), so on Redis
  * Cluster each script stays on one slot.
  */

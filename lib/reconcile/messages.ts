@@ -3,7 +3,7 @@ import type { EvalCall } from "../cache/store";
 import { newestMessagesWithVersion } from "../db/queries/messages";
 import { liveMessageVersions } from "../db/queries/room-reconciliation";
 import { cachedMessagePageSchema } from "../messages/validation";
-import { isUuid, type RunContext } from "./room-reconciliation-service-context";
+import { isUuid, type RunContext } from "./context";
 
 /** The version at the head of an envelope (`{"v":<n>,`), without parsing the whole page. */
 const HEAD = /^\{"v":(\d{1,16}),/;
