@@ -160,7 +160,10 @@ async function benchSize(n: number): Promise<Result> {
     await seeder.close();
     await rt.close();
     await sql.end();
-    const admin = postgres(config.databaseUrl, { max: 1, onnotice: () => {} });
+    // The server's maintenance database: DATABASE_URL's own may not exist (runMigrations creates only the bench's).
+    const adminUrl = new URL(config.databaseUrl);
+    adminUrl.pathname = "/postgres";
+    const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
     await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end();
   }
