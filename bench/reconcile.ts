@@ -231,6 +231,10 @@ for (const r of results) {
   const cells = [r.wallMs, r.cpuMs, r.redisCpuMs, r.roomsPerSecond, r.peakRssMb].map((v, i) => String(v).padStart(i === 4 ? 11 : 7));
   console.log(`  ${String(r.rooms).padEnd(9)} ${cells.join("   ")}   ${`(${r.baselineRssMb})`.padStart(10)}   ${String(r.exact).padEnd(12)}   ${r.runsMs.join(", ")}`);
 }
+for (const r of results) {
+  const phases = Object.entries(r.report.phaseMs ?? {}).map(([k, v]) => `${k} ${v}`);
+  console.log(`  ${r.rooms} rooms, the median run's phases (ms): ${phases.join(", ")}`);
+}
 /** Targets (issue 18): 100k rooms under 3 s (median), 1M under 30 s, peak RSS at 1M within 1.5x that at 100k. */
 const at = (n: number) => results.find((r) => r.rooms === n);
 const r100k = at(100_000);

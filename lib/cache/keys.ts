@@ -101,12 +101,8 @@ export function createKeys(prefix = "") {
     workerHeartbeat: k("worker:heartbeat"),
     /** Point-in-time copy of `key` that a reconciliation run reads in chunks. */
     snapshot: (key: string) => companion(key, "snapshot"),
-    /** Scratch hash (room id to its listed JSON) a reconciliation run diffs `key` with. */
-    diff: (key: string) => companion(key, "diff"),
     /** A replacement value for `key` built in pieces, swapped in by one guarded script. */
     staging: (key: string) => companion(key, "staging"),
-    /** Scratch set of the ids a reconciliation run found live while passing over `key`'s rows. */
-    liveIds: (key: string) => companion(key, "live"),
     /** A room's newest page of messages (JSON envelope, versioned by rooms.message_version). */
     messages: (roomId: string) => k(`messages:${roomId}`),
     /** SCAN pattern for every cached conversation (the reconciler's messages pass). */

@@ -1,92 +1,54 @@
 import { lua } from "../cache/store";
-import { liveActivityPage, liveMessageVersions } from "../db/queries/room-reconciliation";
+import { notLiveAmong } from "../db/queries/room-reconciliation";
 import { isUuid, type RunContext } from "./context";
+import { ZSCAN_MEMBERS } from "./scripts";
 
 /*
  * {rooms:all}:activity (room id → last activity, ms) against Postgres's
  * coalesce(last_activity_at, created_at), in two bounded passes:
  *
- * 1. live rooms, keyset pages by id: a member missing or scored below Postgres is raised
- *    with ZADD GT, the writers' own command, so a send that lands meanwhile (a higher
- *    score) always wins and a score never moves back;
- * 2. members, ZSCAN pages: those that are not live rooms (deleted, never existed, not a
- *    room id) are removed. A member exists only after its room's creation committed, so
- *    "not live now" means deleted, and ZREM is exactly what the deletion itself does.
+ * 1. live rooms: the list pass (list.ts) reads each live room's activity with its row and,
+ *    in the script that stages the batch, raises a member that is missing or scored below
+ *    Postgres with ZADD GT, the writers' own command, so a send that lands meanwhile (a
+ *    higher score) always wins and a score never moves back;
+ * 2. members, ZSCAN pages (here, alongside the list pass): those that are not live rooms
+ *    (deleted, never existed, not a room id: Postgres says which) are removed. A member
+ *    exists only after its room's creation committed, so "not live now" means deleted,
+ *    and ZREM is exactly what the deletion itself does.
  *
  * A score above Postgres is left alone (GT semantics: it is what a writer set). A room
- * deleted between pass 1's read and its ZADD can leave a stray member; pass 2 of the same
- * run removes it, and a stray member is never listed anyway (the list comes from rooms:all).
+ * deleted while the run is under way can be left a stray member (the list pass read it
+ * live and raised its score after pass 2 had looked at it); the next run removes it, and a
+ * stray member is never listed anyway (the list comes from rooms:all).
  */
 
-const ZMSCORE = lua(`return redis.call('ZMSCORE', KEYS[1], unpack(ARGV))`);
-const ZADD_GT = lua(`return redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV))`);
 const ZREM = lua(`return redis.call('ZREM', KEYS[1], unpack(ARGV))`);
-const ZSCAN = lua(`return redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])`);
 
 /** Arguments per script call: unpack() in Lua has a stack limit (~8000), whatever `batchSize` is. */
 const ARGS_PER_CALL = 1_000;
 
-/** Runs `script` over `args` in slices of whole `stride`-sized groups; replies concatenated. */
-async function sliced(ctx: RunContext, script: typeof ZMSCORE, args: (string | number)[], stride = 1): Promise<unknown[]> {
-  const out: unknown[] = [];
-  const size = Math.floor(ARGS_PER_CALL / stride) * stride;
-  for (let i = 0; i < args.length; i += size) {
-    const reply = await ctx.store.eval(script, [ctx.keys.roomsActivity], args.slice(i, i + size));
-    if (Array.isArray(reply)) out.push(...reply);
-  }
-  return out;
-}
+/** A ZSCAN page covers this many times `batchSize` members (ids only come back). */
+const SCAN_FACTOR = 10;
 
-export async function reconcileActivity(ctx: RunContext): Promise<void> {
-  await raiseFromPostgres(ctx);
-  await removeDeadMembers(ctx);
-}
-
-async function raiseFromPostgres(ctx: RunContext): Promise<void> {
-  const { keys, tally } = ctx;
-  let afterId: string | null = null;
-  for (;;) {
-    const rows = await liveActivityPage(ctx.db, { afterId, limit: ctx.batchSize });
-    const last = rows.at(-1);
-    if (!last) return;
-    afterId = last.id;
-    const scores = (await sliced(ctx, ZMSCORE, rows.map((r) => r.id))) as (string | number | null)[];
-    const raise: (string | number)[] = [];
-    rows.forEach((row, i) => {
-      const score = scores[i];
-      if (score === null || score === undefined || Number(score) < row.at) raise.push(row.at, row.id);
-    });
-    if (raise.length > 0) {
-      tally.activityRepaired += raise.length / 2;
-      if (!ctx.dryRun) {
-        await ctx.hooks.beforeRepair?.({ phase: "activity", keys: [keys.roomsActivity] });
-        await sliced(ctx, ZADD_GT, raise, 2);
-      }
-    }
-    ctx.signal?.throwIfAborted();
-    await ctx.progress("activity");
-    if (rows.length < ctx.batchSize) return;
-  }
-}
-
-async function removeDeadMembers(ctx: RunContext): Promise<void> {
+/** Removes the members of the activity order that are not live rooms. */
+export async function removeDeadActivityMembers(ctx: RunContext): Promise<void> {
   const { store, keys, tally } = ctx;
   let cursor = "0";
   // ZSCAN may return a member twice; one removed is not counted again. Grows with the drift only.
   const removed = new Set<string>();
   do {
-    const [next, flat] = (await store.eval(ZSCAN, [keys.roomsActivity], [cursor, ctx.batchSize])) as [string, string[]];
+    const [next, page] = (await store.eval(ZSCAN_MEMBERS, [keys.roomsActivity], [cursor, ctx.batchSize * SCAN_FACTOR])) as [string, string[]];
     cursor = String(next);
-    const members = [...new Set(flat.filter((_, i) => i % 2 === 0))].filter((m) => !removed.has(m));
+    const members = [...new Set(page)].filter((m) => !removed.has(m));
     const ids = members.filter(isUuid);
-    const live = new Set((await liveMessageVersions(ctx.db, ids)).map((r) => r.id));
-    const dead = members.filter((m) => !live.has(m));
+    const notLive = new Set(await notLiveAmong(ctx.db, ids));
+    const dead = members.filter((m) => !isUuid(m) || notLive.has(m));
     if (dead.length > 0) {
       tally.activityRemoved += dead.length;
       for (const m of dead) removed.add(m);
       if (!ctx.dryRun) {
         await ctx.hooks.beforeRepair?.({ phase: "activity", keys: [keys.roomsActivity] });
-        await sliced(ctx, ZREM, dead);
+        for (let i = 0; i < dead.length; i += ARGS_PER_CALL) await store.eval(ZREM, [keys.roomsActivity], dead.slice(i, i + ARGS_PER_CALL));
       }
     }
     ctx.signal?.throwIfAborted();

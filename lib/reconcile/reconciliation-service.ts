@@ -11,7 +11,7 @@ import {
   type Tally,
 } from "./context";
 import { reconcileCount } from "./count";
-import { reconcileActivity } from "./activity";
+import { removeDeadActivityMembers } from "./activity";
 import { reconcileList } from "./list";
 import { reconcileMessageKeys } from "./messages";
 import { reconcileStaleRoomKeys } from "./rooms";
@@ -27,6 +27,8 @@ export interface ReconcileReport extends DriftCounts {
   /** Why a skipped run did nothing: the last run was too recent, another run holds the lock, or the cache is off. */
   skipReason?: "recent" | "locked" | "cache-disabled";
   durationMs: number;
+  /** Time per part of the run (ms): the list pass (with the live rooms' keys and activity), the other room keys, the activity members, the count, the conversations. */
+  phaseMs?: Partial<Record<"list" | "rooms" | "activity" | "count" | "messages", number>>;
   finishedAt: string;
   dryRun: boolean;
 }
@@ -111,19 +113,24 @@ export class RoomReconciliationService {
         await options.onProgress({ phase, scanned: tally.scanned, listChecked: tally.listChecked });
       },
     };
-    try {
-      // One pass over the live list checks rooms:all and the live rooms' keys together;
-      // then the keys of rooms that are not live.
-      await reconcileList(ctx);
-      await reconcileStaleRoomKeys(ctx);
-    } finally {
-      await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
-    }
-    await reconcileCount(ctx);
-    // Conversations and the activity order are independent of the room keys: after them.
-    await reconcileMessageKeys(ctx);
-    await reconcileActivity(ctx);
-    const report = this.report(tally, started, { dryRun, skipped: false });
+    const phaseMs: NonNullable<ReconcileReport["phaseMs"]> = {};
+    const timed = async (phase: keyof typeof phaseMs, work: () => Promise<void>) => {
+      const t = performance.now();
+      await work();
+      phaseMs[phase] = Math.round(performance.now() - t);
+    };
+    // One pass over the live list checks rooms:all, the live rooms' keys and their activity
+    // scores together; alongside it, SCANs find the keys and activity members of rooms that
+    // are not live. The three are independent, so each one's round trips overlap the others'.
+    await allSettledOrThrow([
+      timed("list", () => reconcileList(ctx)),
+      timed("rooms", () => reconcileStaleRoomKeys(ctx)),
+      timed("activity", () => removeDeadActivityMembers(ctx)),
+    ]);
+    await timed("count", () => reconcileCount(ctx));
+    // Conversations are independent of the room keys: after them.
+    await timed("messages", () => reconcileMessageKeys(ctx));
+    const report = { ...this.report(tally, started, { dryRun, skipped: false }), phaseMs };
     if (!dryRun) {
       await this.record({ ...report, startedAt: startedAt.toISOString(), jobId: options.jobId, reason: options.reason });
     }
@@ -180,6 +187,13 @@ export class RoomReconciliationService {
     ]);
     await store.set(keys.roomsLastSync, summary.finishedAt);
   }
+}
+
+/** Waits for every one (none may still be writing when a run ends or fails), then throws the first failure. */
+async function allSettledOrThrow(work: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** An empty report for a run that did not happen (another holds the lock). */

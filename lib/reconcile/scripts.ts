@@ -2,20 +2,20 @@ import { GEN_OF_LUA } from "../cache/protocol";
 import { lua } from "../cache/store";
 
 /*
- * The Lua scripts of the rooms:all reconciliation (list.ts).
- * Every key a script touches is a companion of rooms:all (`{rooms:all}:...`), so on Redis
- * Cluster each script stays on one slot.
+ * The Lua scripts of the rooms:all reconciliation (list.ts) and of the activity order
+ * (activity.ts). Every key a script touches is rooms:all or a companion of it
+ * (`{rooms:all}:...`), so on Redis Cluster each script stays on one slot.
  */
 
 /**
  * Copies the list to a scratch key (so the chunked read sees one value even if the list
  * is replaced meanwhile) and returns its length with the generation, read in the same
  * step and so before any Postgres read (created from ARGV[2] when missing, as the read
- * path's lock does); clears a crashed run's scratch keys. -1: no list; -2: not a string.
+ * path's lock does); clears a crashed run's staging (KEYS[4]). -1: no list; -2: not a string.
  */
 export const SNAPSHOT = lua(`${GEN_OF_LUA}
 local g = gen_of(KEYS[3], ARGV[2], ARGV[3])
-redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[4])
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' then return {-1, g} end
 if t ~= 'string' then return {-2, g} end
@@ -46,14 +46,14 @@ return {string.sub(s, 1, n), n}
 
 /*
  * Batches travel as ONE argument, "id\nvalue\nid\nvalue...": a thousand small arguments
- * cost more to encode than their bytes. Ids are UUIDs and values base64 digests, so
- * neither holds a newline.
+ * cost more to encode than their bytes. Ids are UUIDs and values numbers, so neither
+ * holds a newline.
  */
 
 /*
- * Commands inside the scripts take many fields at once (HSET, HMGET, HDEL, SADD,
- * SMISMEMBER over a chunk), since each redis.call has a cost of its own; CHUNK keeps
- * unpack() well under Lua's stack limit.
+ * Commands inside the scripts take many members at once (ZMSCORE, ZADD over a chunk),
+ * since each redis.call has a cost of its own; CHUNK keeps unpack() well under Lua's
+ * stack limit.
  */
 const SPLIT = `
 local CHUNK = 500
@@ -70,74 +70,52 @@ local function split(s)
 end
 `;
 
-/** Adds the packed id/digest pairs to the diff hash; returns how many ids were new (fewer: duplicates). */
-export const HSET_MANY = lua(`${SPLIT}
-local ids, digests = split(ARGV[2])
-local added = 0
-for i = 1, #ids, CHUNK do
-  local args = {}
-  for k = i, math.min(i + CHUNK - 1, #ids) do
-    args[#args + 1] = ids[k]
-    args[#args + 1] = digests[k]
-  end
-  added = added + redis.call('HSET', KEYS[1], unpack(args))
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return added
-`);
-
 /**
- * One batch of the live list, in one step: appends ARGV[2] (the batch's JSON, joined by
- * this process) to the staged value (ARGV[1]: 'first', 'next', or 'none' in a dry run);
- * adds every id to the live-ids set (KEYS[3]); and, when ARGV[4] is '1', matches each
- * room's digest against the diff hash, taking matched ids out of it. ARGV[5]: the packed
- * id/digest pairs. Returns id, listed-digest pairs for the rooms that differ ('' when not
- * listed at all), so only differences come back.
+ * One batch of the live list, in one step. KEYS: staging, activity order.
+ * Writes ARGV[2] (the batch's JSON, joined by this process) into the staged value at byte
+ * offset ARGV[1] ('-1': nothing is staged, a dry run): by offset rather than APPEND, so
+ * batches in flight together may land in any order. Raises each room's activity score to
+ * ARGV[4]'s (packed id/ms pairs) where it is missing or lower, with ZADD GT, the writers'
+ * own command, so a send that lands meanwhile always wins and a score never moves back
+ * (ARGV[5] = '1': a dry run, count only). ARGV[3]: scratch TTL (ms). Returns how many
+ * scores were (or would be) raised.
  */
-export const STAGE_AND_MATCH = lua(`${SPLIT}
-local ids, digests = split(ARGV[5])
-for i = 1, #ids, CHUNK do redis.call('SADD', KEYS[3], unpack(ids, i, math.min(i + CHUNK - 1, #ids))) end
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
-if ARGV[1] == 'first' then redis.call('SET', KEYS[1], ARGV[2]) elseif ARGV[1] == 'next' then redis.call('APPEND', KEYS[1], ARGV[2]) end
-if ARGV[1] ~= 'none' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-local out = {}
-if ARGV[4] == '1' then
-  for i = 1, #ids, CHUNK do
-    local last = math.min(i + CHUNK - 1, #ids)
-    local listed = redis.call('HMGET', KEYS[2], unpack(ids, i, last))
-    redis.call('HDEL', KEYS[2], unpack(ids, i, last))
-    for k = i, last do
-      local l = listed[k - i + 1]
-      if l ~= digests[k] then
-        out[#out + 1] = ids[k]
-        out[#out + 1] = l or ''
-      end
+export const STAGE = lua(`${SPLIT}
+if ARGV[1] ~= '-1' then
+  redis.call('SETRANGE', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+local ids, ats = split(ARGV[4])
+local raise = {}
+for i = 1, #ids, CHUNK do
+  local last = math.min(i + CHUNK - 1, #ids)
+  local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids, i, last))
+  for k = i, last do
+    local s = scores[k - i + 1]
+    if not s or tonumber(s) < tonumber(ats[k]) then
+      raise[#raise + 1] = ats[k]
+      raise[#raise + 1] = ids[k]
     end
   end
 end
-return out
+if ARGV[5] ~= '1' then
+  for j = 1, #raise, 2 * CHUNK do redis.call('ZADD', KEYS[2], 'GT', unpack(raise, j, math.min(j + 2 * CHUNK - 1, #raise))) end
+end
+return #raise / 2
 `);
 
-export const HSCAN = lua(`return redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])`);
-
-/** Starts (ARGV[2] = 1) or extends the staged value. */
-export const APPEND = lua(`
-if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('APPEND', KEYS[1], ARGV[1]) end
+/** Ends the staged value: ARGV[1] written at byte offset ARGV[2] (0: the whole value, an empty list). */
+export const FINISH = lua(`
+if ARGV[2] == '0' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SETRANGE', KEYS[1], ARGV[2], ARGV[1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `);
 
-/** Of the packed ids in ARGV[1] (one per line), those not in the live-ids set (KEYS[1]). */
-export const NOT_LIVE = lua(`
-local ids = {}
-for id in string.gmatch(ARGV[1], '[^\\n]+') do ids[#ids + 1] = id end
-local out = {}
-for i = 1, #ids, 500 do
-  local last = math.min(i + 499, #ids)
-  local member = redis.call('SMISMEMBER', KEYS[1], unpack(ids, i, last))
-  for k = i, last do
-    if member[k - i + 1] == 0 then out[#out + 1] = ids[k] end
-  end
-end
-return out
+/** One ZSCAN page of a sorted set (KEYS[1]; ARGV: cursor, count): {next cursor, members}, scores left out. */
+export const ZSCAN_MEMBERS = lua(`
+local page = redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
+local flat = page[2]
+local members = {}
+for i = 1, #flat, 2 do members[#members + 1] = flat[i] end
+return {page[1], members}
 `);
