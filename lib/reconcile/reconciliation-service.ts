@@ -119,14 +119,15 @@ export class RoomReconciliationService {
       await work();
       phaseMs[phase] = Math.round(performance.now() - t);
     };
-    // One pass over the live list checks rooms:all, the live rooms' keys and their activity
-    // scores together; alongside it, SCANs find the keys and activity members of rooms that
-    // are not live. The three are independent, so each one's round trips overlap the others'.
-    await allSettledOrThrow([
-      timed("list", () => reconcileList(ctx)),
-      timed("rooms", () => reconcileStaleRoomKeys(ctx)),
-      timed("activity", () => removeDeadActivityMembers(ctx)),
-    ]);
+    try {
+      // One pass over the live list checks rooms:all, the live rooms' keys and their activity
+      // scores together, and records the live ids; then SCANs find the keys and activity
+      // members of rooms that are not live. Those two are independent: their round trips overlap.
+      await timed("list", () => reconcileList(ctx));
+      await allSettledOrThrow([timed("rooms", () => reconcileStaleRoomKeys(ctx)), timed("activity", () => removeDeadActivityMembers(ctx))]);
+    } finally {
+      await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
+    }
     await timed("count", () => reconcileCount(ctx));
     // Conversations are independent of the room keys: after them.
     await timed("messages", () => reconcileMessageKeys(ctx));

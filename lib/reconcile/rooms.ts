@@ -2,7 +2,8 @@ import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populate
 import type { EvalCall } from "../cache/store";
 import type { Room } from "../db/queries/rooms";
 import { isUuid, sameRoom, type RunContext } from "./context";
-import { liveRoomsByIds, notLiveAmong, type LiveRoomJson } from "../db/queries/room-reconciliation";
+import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconciliation";
+import { NOT_LIVE } from "./scripts";
 import { cachedRoomSchema } from "../rooms/validation";
 
 const cachedRoom = cachedRoomSchema.nullable();
@@ -15,7 +16,7 @@ interface Batch {
   live: Map<string, Room>;
 }
 
-/** SCAN batches (each with its Postgres lookup) read ahead of the one being checked. */
+/** SCAN batches (each with its live-ids lookup) read ahead of the one being checked. */
 const READ_AHEAD = 3;
 /** A SCAN batch covers this many times `batchSize` slots. */
 const SCAN_FACTOR = 10;
@@ -23,20 +24,20 @@ const SCAN_FACTOR = 10;
 /*
  * room:{id} keys are checked in two places, so that each room is read from Postgres once:
  * - during the pass over the live list (list.ts), the keys of live rooms are compared, as
- *   text, with the JSON the read path would cache for them;
- * - every cached key is SCANned (alongside that pass, not after it), and Postgres is asked
- *   which of the ids found are not live rooms (deleted, or never existed): only those keys
- *   are looked at here. (A room created during the run is live, and its key was filled by
- *   the read path's own protocol; the next run checks it against its row.)
+ *   text, with the JSON the read path would cache for them; that pass also leaves the set
+ *   of live ids in Redis;
+ * - then every cached key is SCANned, and keys whose id is not in that set (the room is
+ *   deleted or never existed, or was created since the pass) are looked at.
  * Either way a key is then read again in protocol order (its generation and value first,
- * its row second) before it is classified and repaired, so the first look only narrows the
+ * its row second) before it is classified and repaired, so the set only narrows the
  * search: Postgres decides. Rooms in Postgres that are not cached are not drift: the room
  * cache is partial by design.
  */
 
-/** Every cached room:{id} whose room is not live: removed through the writers' INVALIDATE. */
+/** Every cached room:{id} whose id the list pass did not find live: removed through the writers' INVALIDATE if it is not. */
 export async function reconcileStaleRoomKeys(ctx: RunContext): Promise<void> {
   const prefix = ctx.keys.room("");
+  const liveIds = ctx.keys.liveIds(ctx.keys.roomsAll);
   const ahead: Promise<string[]>[] = [];
   let cursor: string | null = "0";
   let scanning: Promise<void> | null = null;
@@ -48,7 +49,9 @@ export async function reconcileStaleRoomKeys(ctx: RunContext): Promise<void> {
       cursor = next === "0" ? null : next;
       // SCAN may return a key twice; and only `room:<uuid>` is ours (a future `room:<id>:x` key is not).
       const ids = [...new Set(found.map((k) => k.slice(prefix.length)))].filter(isUuid);
-      const notLive = notLiveAmong(ctx.db, ids);
+      const notLive = ids.length
+        ? (ctx.store.eval(NOT_LIVE, [liveIds], [ids.join("\n")]) as Promise<string[]>)
+        : Promise.resolve([] as string[]);
       notLive.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
       ahead.push(notLive);
       scanning = null;

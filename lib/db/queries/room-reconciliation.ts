@@ -29,8 +29,8 @@ export async function liveRoomsByIds(db: Db, ids: string[]): Promise<Room[]> {
 
 /**
  * Of `ids` (UUIDs), those that are not live rooms: deleted, or never existed. One indexed
- * lookup per id, and only the answer's few rows travel back. The stale-key and activity
- * passes ask it of every key and member they SCAN, independently of the list pass.
+ * lookup per id, and only the answer's rows travel back. The activity pass asks it of the
+ * members the list pass did not find live.
  */
 export async function notLiveAmong(db: Db, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
