@@ -119,18 +119,20 @@ export class RoomReconciliationService {
       await work();
       phaseMs[phase] = Math.round(performance.now() - t);
     };
-    try {
-      // One pass over the live list checks rooms:all, the live rooms' keys and their activity
-      // scores together, and records the live ids; then SCANs find the keys and activity
-      // members of rooms that are not live. Those two are independent: their round trips overlap.
-      await timed("list", () => reconcileList(ctx));
-      await allSettledOrThrow([timed("rooms", () => reconcileStaleRoomKeys(ctx)), timed("activity", () => removeDeadActivityMembers(ctx))]);
-    } finally {
-      await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
-    }
-    await timed("count", () => reconcileCount(ctx));
-    // Conversations are independent of the room keys: after them.
-    await timed("messages", () => reconcileMessageKeys(ctx));
+    const roomsAndOrder = async () => {
+      try {
+        // One pass over the live list checks rooms:all, the live rooms' keys and their activity
+        // scores together, and records the live ids; then SCANs find the keys and activity
+        // members of rooms that are not live. Those two are independent: their round trips overlap.
+        await timed("list", () => reconcileList(ctx));
+        await allSettledOrThrow([timed("rooms", () => reconcileStaleRoomKeys(ctx)), timed("activity", () => removeDeadActivityMembers(ctx))]);
+      } finally {
+        await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
+      }
+    };
+    // The count and the conversations are independent of the room keys and of each other: they
+    // run alongside (the list pass keeps this process busy; their SCANs and reads keep Redis busy).
+    await allSettledOrThrow([roomsAndOrder(), timed("count", () => reconcileCount(ctx)), timed("messages", () => reconcileMessageKeys(ctx))]);
     const report = { ...this.report(tally, started, { dryRun, skipped: false }), phaseMs };
     if (!dryRun) {
       await this.record({ ...report, startedAt: startedAt.toISOString(), jobId: options.jobId, reason: options.reason });

@@ -96,14 +96,23 @@ export async function checkLiveRoomKeys(ctx: RunContext, rooms: LiveRoomJson[]):
   if (differ.length > 0) await repairBatch(ctx, await readBatch(ctx, differ), false);
 }
 
-/** `{"v":<version>,"at":"<24 characters>","data":<json>}`: encodeEnvelope's output for this row, at any time. */
+/**
+ * `{"v":<version>,"at":"<24 characters>","data":<json>}`: encodeEnvelope's output for this
+ * row, at any time. Compared in place (startsWith at a position), without building the
+ * expected text: this runs for every cached live room, every run.
+ */
 function isCanonical(raw: string, version: number, json: string): boolean {
   const head = `{"v":${version},"at":"`;
-  const tail = `","data":${json}}`;
-  if (raw.length !== head.length + 24 + tail.length || !raw.startsWith(head) || !raw.endsWith(tail)) return false;
-  const at = raw.slice(head.length, head.length + 24);
-  return !at.includes('"') && !at.includes("\\");
+  const data = head.length + 24;
+  if (raw.length !== data + DATA.length + json.length + 1 || raw.charCodeAt(raw.length - 1) !== 125 /* } */) return false;
+  if (!raw.startsWith(head) || !raw.startsWith(DATA, data) || !raw.startsWith(json, data + DATA.length)) return false;
+  // The 24 characters of "at" hold no quote and no backslash (so the value is that envelope).
+  const quote = raw.indexOf('"', head.length);
+  const backslash = raw.indexOf("\\", head.length);
+  return quote === data && (backslash === -1 || backslash > data);
 }
+
+const DATA = '","data":';
 
 /** Values and generations first, then the live rows: the read path's order, so a guarded set cannot undo a write. */
 async function readBatch(ctx: RunContext, ids: string[]): Promise<Batch> {
