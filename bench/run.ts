@@ -64,7 +64,10 @@ async function prepare(): Promise<{ pageRoom: string; fanoutRoom: string }> {
     if (spawnSync("npm", ["run", "build"], { stdio: "inherit" }).status !== 0) throw new Error("build failed");
   }
   const admin = postgres(PG.replace(/\/[^/]+$/, "/postgres"), { max: 1, onnotice: () => {} });
-  await admin.unsafe("drop database if exists lobby_bench with (force)");
+  // The database BENCH_PG_URL names (lobby_bench by default), so a run on a database of its own starts clean too.
+  const name = decodeURIComponent(new URL(PG).pathname.slice(1));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`BENCH_PG_URL: unsupported database name "${name}"`);
+  await admin.unsafe(`drop database if exists "${name}" with (force)`);
   await admin.end();
   await runMigrations(PG);
   const sql = postgres(PG, { max: 1, onnotice: () => {} });

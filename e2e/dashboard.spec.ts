@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { createKeys, ttlsFor } from "../lib/cache/keys";
 import { minuteId } from "../lib/observability/minute-counters";
 import { createDb } from "../lib/db/client";
-import { RoomReconciliationService } from "../lib/rooms/room-reconciliation-service";
+import { RoomReconciliationService } from "../lib/reconcile/reconciliation-service";
 import { E2E_DATABASE_URL, E2E_KEY_PREFIX, E2E_REDIS_URL, METRICS_TOKEN, e2ePort } from "./env";
 import { serverOn } from "./support";
 

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from "prom-client";
 import { WORKER_HEARTBEAT_TTL_SECONDS } from "./cache/keys";
 import { DRIFT_KINDS } from "./observability/reconcile-metrics";
-import type { ReconcileReport, ReconcileSummary } from "./rooms/room-reconciliation-service";
+import type { ReconcileReport, ReconcileSummary } from "./reconcile/reconciliation-service";
 import type { Runtime } from "./runtime";
 
 /** What the worker writes to `worker:heartbeat` every few seconds (TTL: three periods). */

@@ -11,7 +11,7 @@ import { QueueEvents } from "bullmq";
 import { env } from "@/lib/env";
 import { JOB, ROOMS_QUEUE, queueOptions } from "@/lib/queue/contract";
 import { createRoomsQueue, enqueue } from "@/lib/queue/producer";
-import type { ReconcileProgress, ReconcileReport } from "@/lib/rooms/room-reconciliation-service";
+import type { ReconcileProgress, ReconcileReport } from "@/lib/reconcile/reconciliation-service";
 
 const { values: args } = parseArgs({
   options: {

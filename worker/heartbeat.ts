@@ -1,6 +1,6 @@
 import { WORKER_HEARTBEAT_TTL_SECONDS } from "../lib/cache/keys";
 import type { CacheStore } from "../lib/cache/store";
-import type { ReconcileReport } from "../lib/rooms/room-reconciliation-service";
+import type { ReconcileReport } from "../lib/reconcile/reconciliation-service";
 import type { WorkerHeartbeat } from "../lib/worker-status";
 
 /** Options of {@link Heartbeat}. */

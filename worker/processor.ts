@@ -7,7 +7,7 @@ import {
   skippedReport,
   type ReconcileReport,
   type RoomReconciliationService,
-} from "../lib/rooms/room-reconciliation-service";
+} from "../lib/reconcile/reconciliation-service";
 import { warmCache } from "./warm-up";
 
 export interface ProcessorDeps {

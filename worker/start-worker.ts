@@ -7,7 +7,7 @@ import { reconcileMetrics, recordReconcileReport } from "../lib/observability/re
 import { JOB, RECONCILE_SCHEDULER_ID, ROOMS_QUEUE, defaultJobOptions, queueOptions } from "../lib/queue/contract";
 import { createRoomsQueue, type RoomsQueue } from "../lib/queue/producer";
 import { RunLock } from "../lib/queue/run-lock";
-import { RECONCILE_MIN_GAP_MS, RoomReconciliationService, type ReconcileHooks } from "../lib/rooms/room-reconciliation-service";
+import { RECONCILE_MIN_GAP_MS, RoomReconciliationService, type ReconcileHooks } from "../lib/reconcile/reconciliation-service";
 import { HOME_PAGE_TAGS } from "../lib/page-cache/page-tags";
 import { createRuntime, type Runtime, type RuntimeConfig } from "../lib/runtime";
 import { Heartbeat } from "./heartbeat";

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeys } from "../lib/cache/keys";
 import { JOB, ROOMS_QUEUE, queueOptions } from "../lib/queue/contract";
 import { createRoomsQueue, enqueue, type RoomsQueue } from "../lib/queue/producer";
-import type { ReconcileReport, ReconcileSummary } from "../lib/rooms/room-reconciliation-service";
+import type { ReconcileReport, ReconcileSummary } from "../lib/reconcile/reconciliation-service";
 import { closedPort, tcpProxy } from "../tests/support/net-faults";
 import { REDIS_URL } from "../tests/support/services";
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from "../tests/support/test-env";

@@ -101,8 +101,6 @@ export function createKeys(prefix = "") {
     workerHeartbeat: k("worker:heartbeat"),
     /** Point-in-time copy of `key` that a reconciliation run reads in chunks. */
     snapshot: (key: string) => companion(key, "snapshot"),
-    /** Scratch hash (room id to its listed JSON) a reconciliation run diffs `key` with. */
-    diff: (key: string) => companion(key, "diff"),
     /** A replacement value for `key` built in pieces, swapped in by one guarded script. */
     staging: (key: string) => companion(key, "staging"),
     /** Scratch set of the ids a reconciliation run found live while passing over `key`'s rows. */

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { ReconcileReport } from "../rooms/room-reconciliation-service";
+import type { ReconcileReport } from "../reconcile/reconciliation-service";
 import { metrics } from "./metrics";
 
 /** The drift kinds a run counts, as metric labels. */

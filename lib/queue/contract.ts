@@ -14,7 +14,7 @@ import { workerRedisOptions } from "../cache/ioredis-store";
 export const ROOMS_QUEUE = "room-maintenance";
 
 export const JOB = {
-  /** Diff the room cache against Postgres and repair it (lib/rooms/room-reconciliation-service.ts). */
+  /** Diff the room cache against Postgres and repair it (lib/reconcile/reconciliation-service.ts). */
   reconcile: "reconcile-rooms",
   /** Fill rooms:all, rooms:count and the newest rooms through the guarded read path. */
   warm: "warm-cache",

@@ -1,4 +1,4 @@
-import { and, inArray, isNull, sql } from "drizzle-orm";
+import { and, isNull, sql } from "drizzle-orm";
 import type postgres from "postgres";
 import type { Db } from "../client";
 import { roomColumns, type Room } from "./rooms";
@@ -27,12 +27,35 @@ export async function liveRoomsByIds(db: Db, ids: string[]): Promise<Room[]> {
   return statement.execute({ ids });
 }
 
+/**
+ * Of `ids` (UUIDs), those that are not live rooms: deleted, or never existed. One indexed
+ * lookup per id, and only the answer's rows travel back. The activity pass asks it of the
+ * members the list pass did not find live.
+ */
+export async function notLiveAmong(db: Db, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const client = (db as Db & { $client: postgres.Sql }).$client;
+  const rows = await client<{ id: string }[]>`
+    select x::text as id from unnest(${ids}::uuid[]) as x
+    where not exists (select 1 from rooms r where r.id = x and r.deleted_at is null)`;
+  return rows.map((r) => r.id);
+}
+
 /** A live room as the list pass needs it: its id, its version, and its JSON as the read path caches it. */
 export interface LiveRoomJson {
   id: string;
   version: number;
   /** JSON.stringify of the room exactly as `listLiveRoomsWithVersion` returns it. */
   json: string;
+  /** createdAt as the JSON holds it (ISO-8601, milliseconds): the list's order. */
+  createdAt: string;
+  /**
+   * Last activity in ms, as `{rooms:all}:activity` scores it: last message, else creation.
+   * floor, not a cast: a cast to bigint rounds the microseconds, while the app's writers
+   * score with a JS Date, which truncates them; rounding would make every other room look
+   * one millisecond behind.
+   */
+  activityAt: number;
 }
 
 /**
@@ -51,14 +74,30 @@ export async function streamLiveRoomJson(
   // drizzle exposes no cursor; its postgres.js client (created by lib/db/client.ts) does.
   const client = (db as Db & { $client: postgres.Sql }).$client;
   let listVersion: number | undefined;
-  const cursor = client<LiveRow[]>`
+  const rows = client<LiveRow[]>`
     select id, name, description, owner_id, owner_name, version, created_at, updated_at,
+           floor(extract(epoch from coalesce(last_activity_at, created_at)) * 1000)::bigint as activity_at,
            (select max(version) from rooms) as list_version
     from rooms where deleted_at is null
     order by created_at desc, id desc`.cursor(batchSize);
-  for await (const rows of cursor) {
-    listVersion ??= Number(rows[0]?.list_version ?? 0);
-    await onBatch(rows.map(toRoomJson), listVersion);
+  const cursor = rows[Symbol.asyncIterator]();
+  let next = cursor.next();
+  try {
+    for (;;) {
+      const batch = await next;
+      if (batch.done) break;
+      // Asking for the next batch before handling this one: Postgres reads it meanwhile.
+      next = cursor.next();
+      listVersion ??= Number(batch.value[0]?.list_version ?? 0);
+      await onBatch(batch.value.map(toRoomJson), listVersion);
+    }
+  } catch (error) {
+    // The batch asked for arrives first; then the portal is closed and the connection is free.
+    await Promise.resolve(next).then(
+      (batch) => (batch.done ? undefined : cursor.return?.()),
+      () => {},
+    );
+    throw error;
   }
   if (listVersion !== undefined) return listVersion;
   const [head] = await client<{ version: string | null }[]>`select max(version) as version from rooms`;
@@ -74,12 +113,14 @@ interface LiveRow {
   version: string | number;
   created_at: string | Date;
   updated_at: string | Date;
+  activity_at: string | number;
   list_version: string | number | null;
 }
 
 /** The keys in the order of the read path's rooms (lib/db/queries/rooms.ts, roomColumns): JSON text depends on it. */
 function toRoomJson(r: LiveRow): LiveRoomJson {
   const version = rooms.version.mapFromDriverValue(r.version as number) as number;
+  const createdAt = isoTimestamp(r.created_at);
   const json = JSON.stringify({
     id: r.id,
     name: r.name,
@@ -87,10 +128,10 @@ function toRoomJson(r: LiveRow): LiveRoomJson {
     ownerId: r.owner_id,
     ownerName: r.owner_name,
     version,
-    createdAt: isoTimestamp(r.created_at),
+    createdAt,
     updatedAt: isoTimestamp(r.updated_at),
   });
-  return { id: r.id, version, json };
+  return { id: r.id, version, json, createdAt, activityAt: Number(r.activity_at) };
 }
 
 const PG_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
@@ -115,28 +156,19 @@ export function isoTimestamp(value: string | Date): string {
  */
 export async function liveMessageVersions(db: Db, ids: string[]): Promise<{ id: string; messageVersion: number }[]> {
   if (ids.length === 0) return [];
-  const rows = await db
-    .select({ id: rooms.id, messageVersion: rooms.messageVersion })
-    .from(rooms)
-    .where(and(inArray(rooms.id, ids), isNull(rooms.deletedAt)));
+  let statement = preparedVersions.get(db);
+  if (!statement) preparedVersions.set(db, (statement = prepareVersions(db)));
+  const rows = await statement.execute({ ids });
   return rows.map((r) => ({ id: r.id, messageVersion: Number(r.messageVersion) }));
 }
 
-/**
- * One keyset page (by id, after `afterId`) of live rooms with their activity in ms, as
- * `{rooms:all}:activity` scores it: last message, else creation. floor, not a cast: a cast to
- * bigint rounds the microseconds, while the app's writers score with a JS Date, which
- * truncates them; rounding would make every other room look one millisecond behind.
- */
-export async function liveActivityPage(db: Db, params: { afterId: string | null; limit: number }): Promise<{ id: string; at: number }[]> {
-  const rows = await db
-    .select({
-      id: rooms.id,
-      at: sql<string>`floor(extract(epoch from coalesce(${rooms.lastActivityAt}, ${rooms.createdAt})) * 1000)::bigint`,
-    })
+// Prepared with one array parameter, like rooms_live_by_ids: a thousand `in` parameters cost
+// more to build (in drizzle) and to plan (in Postgres) than the lookup itself.
+const preparedVersions = new WeakMap<Db, ReturnType<typeof prepareVersions>>();
+function prepareVersions(db: Db) {
+  return db
+    .select({ id: rooms.id, messageVersion: rooms.messageVersion })
     .from(rooms)
-    .where(and(isNull(rooms.deletedAt), params.afterId === null ? undefined : sql`${rooms.id} > ${params.afterId}::uuid`))
-    .orderBy(rooms.id)
-    .limit(params.limit);
-  return rows.map((r) => ({ id: r.id, at: Number(r.at) }));
+    .where(and(sql`${rooms.id} = any(${sql.placeholder("ids")}::uuid[])`, isNull(rooms.deletedAt)))
+    .prepare("rooms_live_message_versions");
 }

@@ -9,7 +9,7 @@ import { listLiveRoomsWithVersion } from "../db/queries/rooms";
 import { createUpstashStore } from "../cache/upstash-store";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
-import { RoomReconciliationService, type ReconcileHooks, type ReconcileReport } from "./room-reconciliation-service";
+import { RoomReconciliationService, type ReconcileHooks, type ReconcileReport } from "./reconciliation-service";
 
 const owner: Session = { id: "owner-session-00001", name: "Owner" };
 
@@ -145,7 +145,7 @@ describe(`RoomReconciliationService over ${driver.name}`, () => {
     expect(rebuilt).toBe(encodeEnvelope(version, rooms, new Date(JSON.parse(rebuilt).at)));
     expect(await redis.raw.ttl(rt.keys.roomsAll)).toBeGreaterThan(0);
     expect(await raw(rt.keys.stale(rt.keys.roomsAll))).toBe(rebuilt);
-    for (const key of ["snapshot", "diff", "staging", "liveIds"] as const) expect(await redis.raw.exists(rt.keys[key](rt.keys.roomsAll))).toBe(0);
+    for (const key of ["snapshot", "staging", "liveIds"] as const) expect(await redis.raw.exists(rt.keys[key](rt.keys.roomsAll))).toBe(0);
   });
 
   it("rebuilds a missing rooms:all without counting drift", async () => {
@@ -165,6 +165,37 @@ describe(`RoomReconciliationService over ${driver.name}`, () => {
     await redis.raw.set(rt.keys.roomsAll, '{"v":1,"at":"x","data":[{"id":1}]}', "EX", 60);
     expect(await run()).toMatchObject({ ...clean, corrupt: 1, listRebuilt: true });
     await expectConsistent(["Alpha", "Bravo", "Charlie"]);
+  });
+
+  it("rebuilds a rooms:all that lists a live room twice, as corrupt", async () => {
+    const listed = JSON.parse((await raw(rt.keys.roomsAll))!) as { data: unknown[] };
+    listed.data.push(listed.data.at(-1));
+    await redis.raw.set(rt.keys.roomsAll, JSON.stringify(listed), "EX", 60);
+    expect(await run()).toMatchObject({ ...clean, corrupt: 1, listRebuilt: true });
+    await expectConsistent(["Alpha", "Bravo", "Charlie"]);
+  });
+
+  it("counts a room whose creation time moved (so its place in the list did) as modified, once", async () => {
+    await db.sql`update rooms set created_at = created_at - interval '1 day', version = nextval('room_version_seq') where id = ${ids[2]!}`;
+    expect(await run()).toMatchObject({ ...clean, modified: 1, listRebuilt: true });
+    await expectConsistent(["Alpha", "Bravo", "Charlie"]);
+  });
+
+  it("finds the drift among rooms created in one millisecond, whose microseconds order them against their ids", async () => {
+    // Five rooms in one millisecond: the later the microsecond, the smaller the id, so the
+    // list's order (created_at desc, id desc) is not the ids' order within the millisecond.
+    const base = "2026-01-01 00:00:00.123";
+    const same = ["f", "d", "b", "9", "7"].map((c, i) => ({ id: `${c.repeat(8)}-0000-4000-8000-000000000000`, at: `${base}${i}00+00` }));
+    for (const r of same) await db.sql`insert into rooms (id, name, owner_id, owner_name, created_at, updated_at) values (${r.id}, ${"Same " + r.id[0]}, 'o', 'O', ${r.at}, ${r.at})`;
+    await redis.raw.del(rt.keys.roomsAll);
+    await rt.rooms.getAllRooms();
+    expect(await run()).toMatchObject({ added: 0, removed: 0, modified: 0, corrupt: 0, listRebuilt: false });
+    // Behind the cache: one of them deleted, one renamed, one more created in that millisecond.
+    await deleteBySql(same[1]!.id);
+    await renameBySql(same[3]!.id, "Same renamed");
+    await db.sql`insert into rooms (id, name, owner_id, owner_name, created_at, updated_at) values ('c0000000-0000-4000-8000-000000000000', 'Same c', 'o', 'O', ${`${base}250+00`}, ${`${base}250+00`})`;
+    expect(await run()).toMatchObject({ added: 1, removed: 1, modified: 1, corrupt: 0, listRebuilt: true });
+    await expectConsistent(["Alpha", "Bravo", "Charlie", "Same f", "Same b", "Same renamed", "Same 7", "Same c"]);
   });
 
   it("fixes a wrong rooms:count", async () => {

@@ -9,14 +9,14 @@ import {
   type ReconcileProgress,
   type RunContext,
   type Tally,
-} from "./room-reconciliation-service-context";
-import { reconcileCount } from "./room-reconciliation-service-count";
-import { reconcileActivity } from "./room-reconciliation-service-activity";
-import { reconcileList } from "./room-reconciliation-service-list";
-import { reconcileMessageKeys } from "./room-reconciliation-service-messages";
-import { reconcileStaleRoomKeys } from "./room-reconciliation-service-rooms";
+} from "./context";
+import { reconcileCount } from "./count";
+import { removeDeadActivityMembers } from "./activity";
+import { reconcileList } from "./list";
+import { reconcileMessageKeys } from "./messages";
+import { reconcileStaleRoomKeys } from "./rooms";
 
-export type { ReconcileHooks, ReconcileProgress } from "./room-reconciliation-service-context";
+export type { ReconcileHooks, ReconcileProgress } from "./context";
 
 /** DESIGN.md's sync threshold: a run this soon after the last completed one is skipped unless forced. */
 export const RECONCILE_MIN_GAP_MS = 60_000;
@@ -27,6 +27,8 @@ export interface ReconcileReport extends DriftCounts {
   /** Why a skipped run did nothing: the last run was too recent, another run holds the lock, or the cache is off. */
   skipReason?: "recent" | "locked" | "cache-disabled";
   durationMs: number;
+  /** Time per part of the run (ms): the list pass (with the live rooms' keys and activity), the other room keys, the activity members, the count, the conversations. */
+  phaseMs?: Partial<Record<"list" | "rooms" | "activity" | "count" | "messages", number>>;
   finishedAt: string;
   dryRun: boolean;
 }
@@ -111,19 +113,27 @@ export class RoomReconciliationService {
         await options.onProgress({ phase, scanned: tally.scanned, listChecked: tally.listChecked });
       },
     };
-    try {
-      // One pass over the live list checks rooms:all and the live rooms' keys together;
-      // then the keys of rooms that are not live.
-      await reconcileList(ctx);
-      await reconcileStaleRoomKeys(ctx);
-    } finally {
-      await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
-    }
-    await reconcileCount(ctx);
-    // Conversations and the activity order are independent of the room keys: after them.
-    await reconcileMessageKeys(ctx);
-    await reconcileActivity(ctx);
-    const report = this.report(tally, started, { dryRun, skipped: false });
+    const phaseMs: NonNullable<ReconcileReport["phaseMs"]> = {};
+    const timed = async (phase: keyof typeof phaseMs, work: () => Promise<void>) => {
+      const t = performance.now();
+      await work();
+      phaseMs[phase] = Math.round(performance.now() - t);
+    };
+    const roomsAndOrder = async () => {
+      try {
+        // One pass over the live list checks rooms:all, the live rooms' keys and their activity
+        // scores together, and records the live ids; then SCANs find the keys and activity
+        // members of rooms that are not live. Those two are independent: their round trips overlap.
+        await timed("list", () => reconcileList(ctx));
+        await allSettledOrThrow([timed("rooms", () => reconcileStaleRoomKeys(ctx)), timed("activity", () => removeDeadActivityMembers(ctx))]);
+      } finally {
+        await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
+      }
+    };
+    // The count and the conversations are independent of the room keys and of each other: they
+    // run alongside (the list pass keeps this process busy; their SCANs and reads keep Redis busy).
+    await allSettledOrThrow([roomsAndOrder(), timed("count", () => reconcileCount(ctx)), timed("messages", () => reconcileMessageKeys(ctx))]);
+    const report = { ...this.report(tally, started, { dryRun, skipped: false }), phaseMs };
     if (!dryRun) {
       await this.record({ ...report, startedAt: startedAt.toISOString(), jobId: options.jobId, reason: options.reason });
     }
@@ -180,6 +190,13 @@ export class RoomReconciliationService {
     ]);
     await store.set(keys.roomsLastSync, summary.finishedAt);
   }
+}
+
+/** Waits for every one (none may still be writing when a run ends or fails), then throws the first failure. */
+async function allSettledOrThrow(work: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** An empty report for a run that did not happen (another holds the lock). */

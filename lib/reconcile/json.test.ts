@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EnvelopeElementScanner } from "./room-reconciliation-service-json";
+import { EnvelopeElementScanner } from "./json";
 
 /** Feeds `text` in pieces of `size` characters; returns the elements and the skeleton. */
 function scan(text: string, size: number) {

@@ -1,10 +1,10 @@
 import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/protocol";
 import type { EvalCall } from "../cache/store";
 import type { Room } from "../db/queries/rooms";
-import { isUuid, sameRoom, type RunContext } from "./room-reconciliation-service-context";
+import { isUuid, sameRoom, type RunContext } from "./context";
 import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconciliation";
-import { NOT_LIVE } from "./room-reconciliation-service-scripts";
-import { cachedRoomSchema } from "./validation";
+import { NOT_LIVE } from "./scripts";
+import { cachedRoomSchema } from "../rooms/validation";
 
 const cachedRoom = cachedRoomSchema.nullable();
 
@@ -19,13 +19,13 @@ interface Batch {
 /** SCAN batches (each with its live-ids lookup) read ahead of the one being checked. */
 const READ_AHEAD = 3;
 /** A SCAN batch covers this many times `batchSize` slots. */
-const SCAN_FACTOR = 4;
+const SCAN_FACTOR = 10;
 
 /*
  * room:{id} keys are checked in two places, so that each room is read from Postgres once:
- * - during the pass over the live list (room-reconciliation-service-list.ts), the keys of
- *   live rooms are compared, as text, with the JSON the read path would cache for them;
- *   that pass also leaves the set of live ids in Redis;
+ * - during the pass over the live list (list.ts), the keys of live rooms are compared, as
+ *   text, with the JSON the read path would cache for them; that pass also leaves the set
+ *   of live ids in Redis;
  * - then every cached key is SCANned, and keys whose id is not in that set (the room is
  *   deleted or never existed, or was created since the pass) are looked at.
  * Either way a key is then read again in protocol order (its generation and value first,
@@ -96,14 +96,23 @@ export async function checkLiveRoomKeys(ctx: RunContext, rooms: LiveRoomJson[]):
   if (differ.length > 0) await repairBatch(ctx, await readBatch(ctx, differ), false);
 }
 
-/** `{"v":<version>,"at":"<24 characters>","data":<json>}`: encodeEnvelope's output for this row, at any time. */
+/**
+ * `{"v":<version>,"at":"<24 characters>","data":<json>}`: encodeEnvelope's output for this
+ * row, at any time. Compared in place (startsWith at a position), without building the
+ * expected text: this runs for every cached live room, every run.
+ */
 function isCanonical(raw: string, version: number, json: string): boolean {
   const head = `{"v":${version},"at":"`;
-  const tail = `","data":${json}}`;
-  if (raw.length !== head.length + 24 + tail.length || !raw.startsWith(head) || !raw.endsWith(tail)) return false;
-  const at = raw.slice(head.length, head.length + 24);
-  return !at.includes('"') && !at.includes("\\");
+  const data = head.length + 24;
+  if (raw.length !== data + DATA.length + json.length + 1 || raw.charCodeAt(raw.length - 1) !== 125 /* } */) return false;
+  if (!raw.startsWith(head) || !raw.startsWith(DATA, data) || !raw.startsWith(json, data + DATA.length)) return false;
+  // The 24 characters of "at" hold no quote and no backslash (so the value is that envelope).
+  const quote = raw.indexOf('"', head.length);
+  const backslash = raw.indexOf("\\", head.length);
+  return quote === data && (backslash === -1 || backslash > data);
 }
+
+const DATA = '","data":';
 
 /** Values and generations first, then the live rows: the read path's order, so a guarded set cannot undo a write. */
 async function readBatch(ctx: RunContext, ids: string[]): Promise<Batch> {

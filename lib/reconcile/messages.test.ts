@@ -7,7 +7,7 @@ import type { CacheStore } from "../cache/store";
 import { createUpstashStore } from "../cache/upstash-store";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
-import { RoomReconciliationService, type ReconcileHooks } from "./room-reconciliation-service";
+import { RoomReconciliationService, type ReconcileHooks } from "./reconciliation-service";
 
 /*
  * The reconciler's messages:{roomId} and {rooms:all}:activity passes, against real Postgres and

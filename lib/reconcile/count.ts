@@ -1,7 +1,7 @@
 import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/protocol";
 import { countLiveRooms } from "../db/queries/rooms";
-import type { RunContext } from "./room-reconciliation-service-context";
-import { cachedCountSchema } from "./validation";
+import type { RunContext } from "./context";
+import { cachedCountSchema } from "../rooms/validation";
 
 /** rooms:count against a fresh count: missing, corrupt or wrong is fixed through the generation guard. */
 export async function reconcileCount(ctx: RunContext): Promise<void> {
