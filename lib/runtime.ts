@@ -74,6 +74,8 @@ export interface Runtime {
   db: DbHandle;
   /** The raw store (null when the cache is disabled or no Redis is configured). */
   store: CacheStore | null;
+  /** One Redis node (or REST) or a Redis Cluster (REDIS_CLUSTER_NODES). */
+  redisTopology: "node" | "cluster";
   guarded: GuardedStore | null;
   cache: CacheAside;
   keys: Keys;
@@ -226,6 +228,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   return {
     db,
     store,
+    redisTopology: config.redis.driver === "cluster" ? "cluster" : "node",
     guarded,
     cache,
     keys,

@@ -147,6 +147,9 @@ describe("StatsService (stale-while-revalidate, real Postgres and Redis)", () =>
     const a = instance({ statsHooks: hooks });
     const b = instance({ statsHooks: hooks });
     await a.roomWrites.create(alice, { name: "Cold" });
+    // Both connected first: a cluster client's start-up (slot map, masters) would let the
+    // value land before the slower instance's reads, making them hits.
+    await Promise.all([a.store!.ping(), b.store!.ping()]);
     const missesBefore = await requests("miss");
     const reads = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).stats.read()));
     expect(loads).toBe(1);
