@@ -1,9 +1,13 @@
-// Sums vitest's and Playwright's JSON reports into "N passed, N failed[, N skipped]".
-// A missing or unreadable report counts as one failure: a runner that crashed must not
-// look like a green run. Exit status 1 when anything failed.
+// Sums vitest's and Playwright's JSON reports into "N passed, N failed[, N skipped]":
+// `sum-results.mjs <vitest.json>... <playwright.json>` (every report but the last is
+// vitest's: the single-node run and the Redis Cluster run). A missing or unreadable report
+// counts as one failure: a runner that crashed must not look like a green run. Exit status
+// 1 when anything failed.
 import { readFileSync } from "node:fs";
 
-const [vitestFile, playwrightFile] = process.argv.slice(2);
+const files = process.argv.slice(2);
+const playwrightFile = files.pop();
+const vitestFiles = files;
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -18,8 +22,9 @@ function read(file, label) {
   }
 }
 
-const v = read(vitestFile, "vitest");
-if (v) {
+for (const vitestFile of vitestFiles) {
+  const v = read(vitestFile, "vitest");
+  if (!v) continue;
   passed += v.numPassedTests ?? 0;
   failed += v.numFailedTests ?? 0;
   skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);

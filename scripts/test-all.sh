@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole suite: vitest (unit + integration against the local Postgres and Redis),
-# then Playwright (the built app in Debian's Chromium). Ends with one line that sums
-# both runners: "N passed, N failed". Exit status is non-zero when anything failed.
+# The whole suite: vitest (unit + integration against the local Postgres and Redis), the
+# integration tests of every Redis use again on a local Redis Cluster (vitest.cluster.config.ts,
+# 3 masters and 3 replicas from this machine's redis-server, stopped when they end), then
+# Playwright (the built app in Debian's Chromium). Ends with one line that sums all three
+# runs: "N passed, N failed". Exit status is non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p reports
-rm -f reports/vitest.json reports/playwright.json reports/summary.txt
+rm -f reports/vitest.json reports/vitest-cluster.json reports/playwright.json reports/summary.txt
 
 if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   echo "Chromium not found at ${CHROMIUM_PATH:-/usr/bin/chromium}: install it with 'apt-get install -y chromium' (Playwright's own browser download is not used)." >&2
@@ -22,9 +24,21 @@ fi
 npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json
 vitest_status=$?
 
+# The cluster is made of this machine's redis-server (redis-memory-server builds no redis-cli):
+# without them the run is skipped, and says so.
+cluster_report=reports/vitest-cluster.json
+if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+  node --import tsx scripts/redis-cluster.ts -- npx vitest run --config vitest.cluster.config.ts --reporter=default --reporter=json --outputFile.json=$cluster_report
+  cluster_status=$?
+else
+  echo "Redis Cluster run skipped: no redis-server and redis-cli on PATH (apt-get install redis-server)" >&2
+  cluster_report=
+  cluster_status=0
+fi
+
 PLAYWRIGHT_JSON_OUTPUT_NAME=reports/playwright.json npx playwright test --reporter=list,json
 playwright_status=$?
 
-node scripts/sum-results.mjs reports/vitest.json reports/playwright.json | tee reports/summary.txt
+node scripts/sum-results.mjs reports/vitest.json $cluster_report reports/playwright.json | tee reports/summary.txt
 summary_status=${PIPESTATUS[0]}
-[ "$vitest_status" -eq 0 ] && [ "$playwright_status" -eq 0 ] && [ "$summary_status" -eq 0 ]
+[ "$vitest_status" -eq 0 ] && [ "$cluster_status" -eq 0 ] && [ "$playwright_status" -eq 0 ] && [ "$summary_status" -eq 0 ]
