@@ -179,6 +179,29 @@ export function createIoredisStore(target: TcpRedis | string, options: Partial<R
       return [index + 1 < nodes.length ? `${index + 1}:0` : "0", keys];
     },
     connecting: () => connectingCluster,
+    ...(cluster
+      ? {
+          async durable(timeoutMs: number) {
+            await ready();
+            /*
+             * WAIT counts the writes of the connection it is sent on, and the cluster client
+             * has one connection per master: all of this process's writes there. A master
+             * the cluster knows no replica of has nobody to fail over to (its slots go down
+             * with it). One whose replica is only cut off has: the replica may come back and
+             * be promoted without the write, so "no replica connected" is not enough.
+             */
+            await Promise.all(
+              masters().map(async (node) => {
+                if (Number(await node.wait(1, timeoutMs)) >= 1) return;
+                const id = String(await node.call("CLUSTER", "MYID"));
+                const replicas = String(await node.call("CLUSTER", "REPLICAS", id)).trim();
+                if (replicas === "") return;
+                throw new Error(`${nodeAddress(node)}: no replica confirmed this process's writes within ${timeoutMs} ms`);
+              }),
+            );
+          },
+        }
+      : {}),
     ttl: async (key) => (await ready()).ttl(key),
     publish: async (channel, message) => (await ready()).publish(channel, message),
     async ping() {

@@ -30,6 +30,13 @@ export interface CacheStore {
    * start-up as Redis failing.
    */
   connecting?(): Promise<void> | null;
+  /**
+   * Resolves once every write this process has sent so far is held by a replica too, so a
+   * failover cannot undo it (Redis Cluster: WAIT on each master). Rejects when a master
+   * that has a replica does not confirm within `timeoutMs`. Absent where no replica can be
+   * promoted (one node, REST).
+   */
+  durable?(timeoutMs: number): Promise<void>;
   /** Every node and whether it answers a PING (ioredis: one node, or each master and replica of a cluster). */
   nodes?(): Promise<RedisNodeState[]>;
   close(): Promise<void>;
