@@ -20,6 +20,7 @@ export const CLUSTER_TESTS = [
   "lib/realtime/event-bus.test.ts",
   "lib/realtime/sse-reset.test.ts",
   "lib/observability/minute-counters.test.ts",
+  "lib/health.test.ts",
   "lib/queue/run-lock.test.ts",
   "worker/start-worker.test.ts",
   "lib/rooms/room-reconciliation-service.test.ts",

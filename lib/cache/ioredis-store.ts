@@ -218,6 +218,8 @@ export function createIoredisStore(target: TcpRedis | string, options: Partial<R
         }
       };
       if (!cluster) return [await probe(redis as Redis, "master")];
+      // Before the first slot map, the client lists its start-up nodes, all as masters.
+      await withTimeout(ready(), 1_000);
       return Promise.all([
         ...masters().map((n) => probe(n, "master")),
         ...cluster.nodes("slave").map((n) => probe(n, "replica")),
