@@ -4,7 +4,7 @@ import postgres from "postgres";
 import { createKeys } from "../lib/cache/keys";
 import { runMigrations } from "../lib/db/migrate";
 import { startRedisCluster, type LocalRedisCluster } from "../scripts/local-services/redis-cluster";
-import { E2E_DATABASE_URL, appEnv, e2ePort } from "./env";
+import { E2E_DATABASE_URL, METRICS_TOKEN, appEnv, e2ePort, operatorAuth } from "./env";
 import { serverOn, uniqueName } from "./support";
 
 /*
@@ -169,6 +169,24 @@ test("the worker on the cluster repairs an out-of-band SQL change", async () => 
   expect(run.code, `${run.out}\nworker: ${workerLog}`).toBe(0);
   expect(JSON.parse(run.out.trim().split("\n").pop()!)).toMatchObject({ dryRun: false });
   expect((await (await apiB.get(`/api/rooms/by-id/${id}`)).json()).room.name).toBe(changed);
+});
+
+test("/api/health and the operators' dashboard show every node of the cluster", async ({ browser }) => {
+  const health = (await (await apiA.get("/api/health", { headers: operatorAuth })).json()) as { status: string; redis: { topology: string; nodes: { role: string; up: boolean }[] } };
+  expect(health.status).toBe("ok");
+  expect(health.redis.topology).toBe("cluster");
+  expect(health.redis.nodes.filter((n) => n.role === "master" && n.up)).toHaveLength(3);
+  expect(health.redis.nodes.filter((n) => n.role === "replica" && n.up)).toHaveLength(3);
+  const context = await browser.newContext({ javaScriptEnabled: false, httpCredentials: { username: "ops", password: METRICS_TOKEN } });
+  try {
+    const page = await context.newPage();
+    expect((await page.goto(`${b.url}/dashboard`))?.status()).toBe(200);
+    await expect(page.getByTestId("tile-redis")).toContainText("cluster of 6 nodes");
+    await expect(page.getByTestId("tile-redis-node")).toHaveCount(6);
+    await expect(page.getByTestId("tile-queue")).not.toContainText("Unavailable");
+  } finally {
+    await context.close();
+  }
 });
 
 test("killing the master of rooms:all's slot costs no failed request; afterwards writes are seen fresh everywhere", async () => {

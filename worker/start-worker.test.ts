@@ -44,7 +44,8 @@ describe("startWorker", () => {
 
   it("answers `npm run reconcile` (scripts/reconcile.ts): a dry run reports, a real run repairs", async () => {
     const room = await w.app.roomWrites.create(owner, { name: "Before" });
-    await w.app.rooms.getRoom(room.id);
+    // Cached (a fresh runtime reads Postgres until it has read the invalidation log once).
+    await expect.poll(async () => (await w.app.rooms.getRoom(room.id)).source, { timeout: 10_000 }).toBe("cache");
     await w.db.sql`update rooms set name = 'After', version = nextval('room_version_seq') where id = ${room.id}`;
     await w.start({ queueName: ROOMS_QUEUE }); // the CLI talks to the contract's queue; the prefix isolates it
     const cli = (...args: string[]) =>
