@@ -100,10 +100,10 @@ export function createIoredisStore(target: TcpRedis | string, options: Partial<R
     );
     return out;
   };
-  /** The cluster's masters, in a stable order (SCAN walks them one after the other). */
   // A cluster's first connection is several round trips (seed node, slot map, each master).
   let connectingCluster: Promise<void> | null = cluster ? firstReady : null;
   void firstReady.then(() => (connectingCluster = null));
+  /** The cluster's masters, in a stable order (SCAN walks them one after the other). */
   const masters = () => (cluster ? cluster.nodes("master") : []).sort((a, b) => nodeAddress(a).localeCompare(nodeAddress(b)));
   return {
     driver: "ioredis",
