@@ -21,6 +21,8 @@ describe("startWorker", () => {
   it("serves an out-of-band SQL rename through the app after a triggered run", async () => {
     const room = await w.app.roomWrites.create(owner, { name: "Old Name" });
     await w.start();
+    // Cached (a fresh runtime reads Postgres until it has read the invalidation log once).
+    await expect.poll(async () => (await w.app.rooms.getAllRooms()).source, { timeout: 10_000 }).toBe("cache");
     expect((await w.app.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Old Name"]);
     await w.db.sql`update rooms set name = 'New Name', version = nextval('room_version_seq'), updated_at = now() where id = ${room.id}`;
     // The cache does not know yet: this is the drift the worker exists for.
