@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
   options: { sizes: { type: "string", default: "100000,1000000" }, runs: { type: "string", default: "1" }, child: { type: "boolean", default: false }, profile: { type: "boolean", default: false }, db: { type: "string" }, prefix: { type: "string" } },
 });
 const config = env();
-const redisUrl = config.redisTcpUrl ?? "redis://127.0.0.1:6379";
+const redisUrl = config.redisTcp?.driver === "ioredis" ? config.redisTcp.url : "redis://127.0.0.1:6379";
 
 // Long deadlines: at 100k rooms rooms:all is tens of megabytes, past the web's 50/250 ms.
 const runtimeFor = (databaseUrl: string, prefix: string): Runtime =>

@@ -15,6 +15,7 @@ import { z } from "zod";
 import { runMigrations } from "../lib/db/migrate";
 import { blackhole } from "../tests/support/net-faults";
 import { deleteMatching } from "../tests/support/redis-keys";
+import { startRedisCluster, type LocalRedisCluster } from "../scripts/local-services/redis-cluster";
 import { fanout } from "./support/fanout";
 import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, seedInsight } from "./support/insight";
 import { load, median, type LoadResult } from "./support/load";
@@ -22,7 +23,7 @@ import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp,
 import { sizeScenario, type SizeRow } from "./support/size";
 import { checkTargets, type BenchFacts } from "./support/targets";
 
-const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "size"] as const;
+const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "size"] as const;
 const args = z
   .object({
     scenario: z.string().default(SCENARIOS.join(",")).transform((s) => s.split(",")).pipe(z.array(z.enum(SCENARIOS))),
@@ -64,9 +65,9 @@ async function prepare(): Promise<{ pageRoom: string; fanoutRoom: string }> {
     if (spawnSync("npm", ["run", "build"], { stdio: "inherit" }).status !== 0) throw new Error("build failed");
   }
   const admin = postgres(PG.replace(/\/[^/]+$/, "/postgres"), { max: 1, onnotice: () => {} });
-  // The database BENCH_PG_URL names (lobby_bench by default), so a run on a database of its own starts clean too.
+  // The database BENCH_PG_URL names (lobby_bench by default), never another: it is dropped.
   const name = decodeURIComponent(new URL(PG).pathname.slice(1));
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`BENCH_PG_URL: unsupported database name "${name}"`);
+  if (!/^lobby_bench\w*$/.test(name)) throw new Error(`refusing to drop "${name}": bench databases are named lobby_bench*`);
   await admin.unsafe(`drop database if exists "${name}" with (force)`);
   await admin.end();
   await runMigrations(PG);
@@ -185,6 +186,7 @@ async function main() {
   const { pageRoom, fanoutRoom } = await prepare();
   const hole = await blackhole();
   const servers: AppServer[] = [];
+  let cluster: LocalRedisCluster | undefined;
   const app = async (port: number, env: Record<string, string>) => {
     const s = await startApp(port, { ...base, ...env });
     servers.push(s);
@@ -264,6 +266,14 @@ async function main() {
           `target p99 < 100 ms and 0 lost: ${f.p99 < 100 && f.lost === 0 && f.sendErrors === 0 ? "met" : "NOT met"}`,
       );
     }
+    if (args.scenario.includes("cluster")) {
+      // The same app on a Redis Cluster of this machine's redis-server (3 masters, 3 replicas):
+      // the cluster's own round trips (slot routing, a WAIT per write) against one node's.
+      cluster = await startRedisCluster();
+      const clustered = await app(3206, { REDIS_URL: "redis://127.0.0.1:9", REDIS_CLUSTER_NODES: cluster.nodes, CACHE_ENABLED: "true" });
+      await abRuns("GET /api/rooms on a Redis Cluster", "/api/rooms", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
+      await abRuns("home page on a Redis Cluster", "/", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
+    }
     if (args.scenario.includes("size")) {
       // Last: it adds rooms. Cache cleared before each size, then warmed by the first request.
       sizeRows = await sizeScenario({ pgUrl: PG, url: `${cached.url}/`, seconds: args.seconds, rounds: args.rounds, clearCache: clearRedis });
@@ -274,6 +284,7 @@ async function main() {
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await hole.close();
+    await cluster?.stop();
   }
 
   console.log(`\nLobby benchmark: ${args.rooms} rooms, ${args.seconds} s x ${args.rounds} rounds per variant (at least ${P99_ROUNDS} for Redis down), 50 connections, medians, ratios paired by round; ${canPin ? "server pinned to core 0, load generator to core 1" : "no core pinning (fewer than 2 cores or no taskset)"}`);

@@ -36,6 +36,24 @@ describe("parseEnv", () => {
     expect(prod.cacheEnabled).toBe(false);
   });
 
+  it("takes a Redis Cluster from REDIS_CLUSTER_NODES, over REDIS_URL, for the cache and BullMQ alike", () => {
+    const e = parseEnv({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002", REDIS_URL: "redis://old:6379" });
+    const cluster = { driver: "cluster", cluster: { nodes: [{ host: "10.0.0.1", port: 7000 }, { host: "10.0.0.2", port: 7001 }, { host: "::1", port: 7002 }], tls: false } };
+    expect(e.redis).toEqual(cluster);
+    expect(e.redisTcp).toEqual(cluster);
+    expect(e.cacheEnabled).toBe(true);
+    // Credentials and TLS in the usual URL form; bare entries share them.
+    expect(parseEnv({ REDIS_CLUSTER_NODES: "rediss://default:s%40cret@a.example:6379,b.example:6379" }).redis).toEqual({
+      driver: "cluster",
+      cluster: { nodes: [{ host: "a.example", port: 6379 }, { host: "b.example", port: 6379 }], username: "default", password: "s@cret", tls: true },
+    });
+    expect(() => parseEnv({ REDIS_CLUSTER_NODES: "a.example" })).toThrow(/REDIS_CLUSTER_NODES: "a.example" is not host:port/);
+    expect(() => parseEnv({ REDIS_CLUSTER_NODES: "http://a:1" })).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => parseEnv({ REDIS_CLUSTER_NODES: "a:1/db" })).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => parseEnv({ REDIS_CLUSTER_NODES: " , " })).toThrow(/REDIS_CLUSTER_NODES: names no node/);
+    expect(() => parseEnv({ REDIS_CLUSTER_NODES: "redis://:x@a:1,rediss://:x@b:1" })).toThrow(/disagree/);
+  });
+
   it("turns the cache off under test unless asked, and with CACHE_ENABLED=false", () => {
     expect(parseEnv({ NODE_ENV: "test" }).cacheEnabled).toBe(false);
     expect(parseEnv({ NODE_ENV: "test", CACHE_ENABLED: "true" }).cacheEnabled).toBe(true);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clusterNodesSchema, type TcpRedis } from "./cache/redis-target";
 
 /**
  * The one place that reads `process.env`. Parsed once, on first use; the web server
@@ -77,6 +78,7 @@ const schema = z
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/lobby"),
     REDIS_URL: url(["redis:", "rediss:"]).optional(),
+    REDIS_CLUSTER_NODES: clusterNodesSchema.optional(),
     KV_REST_API_URL: url(["http:", "https:"]).optional(),
     KV_REST_API_TOKEN: z.string().min(1).optional(),
     UPSTASH_REDIS_REST_URL: url(["http:", "https:"]).optional(),
@@ -133,12 +135,13 @@ export type RawEnv = z.infer<typeof schema>;
 export interface Env {
   nodeEnv: RawEnv["NODE_ENV"];
   databaseUrl: string;
-  redis:
-    | { driver: "ioredis"; url: string }
-    | { driver: "upstash"; url: string; token: string }
-    | { driver: "none" };
-  /** URL for BullMQ, which always needs TCP. */
-  redisTcpUrl: string | undefined;
+  /**
+   * Where the cache, the page cache, limits, the realtime bus and every other Redis use go:
+   * a Redis Cluster (REDIS_CLUSTER_NODES, which wins), one node (REDIS_URL), or REST.
+   */
+  redis: TcpRedis | { driver: "upstash"; url: string; token: string } | { driver: "none" };
+  /** Redis over TCP, for BullMQ (which always needs TCP): the cluster or the one node. */
+  redisTcp: TcpRedis | undefined;
   keyPrefix: string;
   /**
    * false: never touch Redis for caching. `CACHE_ENABLED`, or its alias `REDIS_ENABLED`.
@@ -222,9 +225,15 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const production = e.NODE_ENV === "production";
   // Outside production, a machine with no Redis variables gets the local Redis.
   const redisUrl = e.REDIS_URL ?? (production || restUrl ? undefined : "redis://127.0.0.1:6379");
-  // REDIS_URL wins when both are set: TCP is faster, and BullMQ needs it anyway.
-  const redis: Env["redis"] = redisUrl
-    ? { driver: "ioredis", url: redisUrl }
+  // A cluster wins over one node (REDIS_URL may still name a node of the old setup), and TCP
+  // over REST: TCP is faster, and BullMQ needs it anyway.
+  const tcp: TcpRedis | undefined = e.REDIS_CLUSTER_NODES
+    ? { driver: "cluster", cluster: e.REDIS_CLUSTER_NODES }
+    : redisUrl
+      ? { driver: "ioredis", url: redisUrl }
+      : undefined;
+  const redis: Env["redis"] = tcp
+    ? tcp
     : restUrl && restToken
       ? { driver: "upstash", url: restUrl, token: restToken }
       : { driver: "none" };
@@ -232,7 +241,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
     redis,
-    redisTcpUrl: redisUrl,
+    redisTcp: tcp,
     keyPrefix: e.REDIS_KEY_PREFIX,
     cacheEnabled: redis.driver !== "none" && (e.CACHE_ENABLED ?? e.REDIS_ENABLED ?? e.NODE_ENV !== "test"),
     building: isBuilding(source),

@@ -1,11 +1,22 @@
 import { sql } from "drizzle-orm";
+import type { RedisNodeState } from "./cache/store";
 import type { Runtime } from "./runtime";
 import { readWorkerStatus, type WorkerStatus } from "./worker-status";
 
 export interface HealthReport {
   status: "ok" | "degraded" | "down";
   postgres: { up: boolean; latencyMs?: number; error?: string };
-  redis: { up: boolean; enabled: boolean; driver?: string; breaker?: string; latencyMs?: number; error?: string };
+  redis: {
+    up: boolean;
+    enabled: boolean;
+    driver?: string;
+    /** "cluster" on a Redis Cluster (REDIS_CLUSTER_NODES), with each node's state in `nodes`. */
+    topology?: "node" | "cluster";
+    breaker?: string;
+    latencyMs?: number;
+    error?: string;
+    nodes?: RedisNodeState[];
+  };
   /** The reconciliation worker, from its heartbeat in Redis; informational, never fails the check. */
   worker: WorkerStatus;
 }
@@ -25,10 +36,13 @@ async function timed<T>(fn: () => Promise<T>, ms: number): Promise<{ ok: true; l
  * Postgres down: degraded when Redis still holds a room list to serve, else down (503).
  */
 export async function checkHealth(rt: Runtime): Promise<HealthReport> {
-  const [pg, redis, worker] = await Promise.all([
+  const onCluster = rt.redisTopology === "cluster";
+  const [pg, redis, worker, nodes] = await Promise.all([
     timed(() => rt.db.db.execute(sql`select 1`), 1_000),
     rt.store ? timed(() => rt.store!.ping(), 500) : Promise.resolve(null),
     readWorkerStatus(rt),
+    // A cluster's state is its nodes': a master down is a slot range without a cache until its replica takes over.
+    onCluster && rt.store?.nodes ? rt.store.nodes().catch(() => undefined) : Promise.resolve(undefined),
   ]);
   const redisUp = redis?.ok ?? false;
   let servable = pg.ok;
@@ -37,14 +51,16 @@ export async function checkHealth(rt: Runtime): Promise<HealthReport> {
     servable = Boolean(fresh ?? saved);
   }
   return {
-    status: !servable ? "down" : pg.ok && (redisUp || !rt.store) ? "ok" : "degraded",
+    status: !servable ? "down" : pg.ok && (redisUp || !rt.store) && !nodes?.some((n) => n.role === "master" && !n.up) ? "ok" : "degraded",
     postgres: pg.ok ? { up: true, latencyMs: pg.latencyMs } : { up: false, error: pg.error },
     redis: {
       up: redisUp,
       enabled: rt.store !== null,
       driver: rt.store?.driver,
+      ...(rt.store ? { topology: onCluster ? ("cluster" as const) : ("node" as const) } : {}),
       breaker: rt.guarded?.state,
       ...(redis ? (redis.ok ? { latencyMs: redis.latencyMs } : { error: redis.error }) : {}),
+      ...(nodes ? { nodes } : {}),
     },
     worker,
   };

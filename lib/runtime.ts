@@ -36,6 +36,11 @@ export interface RuntimeConfig {
   hooks?: CacheAsideHooks;
   waitForLoaderMs?: number;
   unsafeDisableGuard?: boolean;
+  /**
+   * Tests only: count an invalidation as applied without a replica's confirmation (Redis
+   * Cluster), so a test can show the lost invalidation this wait prevents.
+   */
+  unsafeSkipReplicaWait?: boolean;
   dbMax?: number;
   /**
    * Rate limits (room creations, messages) in Redis. Default: on, except in test mode,
@@ -74,6 +79,8 @@ export interface Runtime {
   db: DbHandle;
   /** The raw store (null when the cache is disabled or no Redis is configured). */
   store: CacheStore | null;
+  /** One Redis node (or REST) or a Redis Cluster (REDIS_CLUSTER_NODES). */
+  redisTopology: "node" | "cluster";
   guarded: GuardedStore | null;
   cache: CacheAside;
   keys: Keys;
@@ -201,6 +208,15 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       ...activityChanges.map((change) => activity.apply(change)),
     ]);
     await pages?.mark([...new Set(batch.flatMap((ops) => ops.pages))], "hard");
+    /*
+     * On a Redis Cluster a master acknowledges before its replica has the write, and a
+     * failover promotes the replica: an invalidation the dead master had not passed on
+     * would be undone, and the old value served again. So an invalidation counts as applied
+     * only once a replica holds it; otherwise it throws, and the invalidation log treats it
+     * as unapplied (the writer waits out the lease, readers stop trusting their cache).
+     */
+    const durable = config.unsafeSkipReplicaWait ? undefined : store?.durable;
+    if (durable) await guarded!.write((s) => durable.call(s, REPLICA_WAIT_MS));
   };
   const logDb = guarded ? createDb(config.databaseUrl, { max: 1 }) : null;
   const invalidationLog =
@@ -226,6 +242,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   return {
     db,
     store,
+    redisTopology: config.redis.driver === "cluster" ? "cluster" : "node",
     guarded,
     cache,
     keys,
@@ -260,6 +277,9 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     },
   };
 }
+
+/** How long an invalidation waits for a replica to confirm it (Redis Cluster), within the write deadline. */
+const REPLICA_WAIT_MS = 200;
 
 /** application_name of the search pool's connections, as pg_stat_activity shows them. */
 export const SEARCH_APPLICATION_NAME = "lobby-search";

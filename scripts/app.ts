@@ -18,6 +18,7 @@ import "./load-env";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { describeTcp } from "@/lib/cache/redis-target";
 import { runMigrations } from "@/lib/db/migrate";
 import { EnvError, env, type Env } from "@/lib/env";
 import { buildIfStale } from "./build-if-stale";
@@ -117,8 +118,8 @@ async function main(): Promise<void> {
     console.error(error instanceof EnvError ? error.message : String(error));
     process.exit(1);
   }
-  if (!config.redisTcpUrl) {
-    throw new ServiceError("Redis: the worker needs Redis over TCP (BullMQ), and only the REST variables are set: set REDIS_URL too");
+  if (!config.redisTcp) {
+    throw new ServiceError("Redis: the worker needs Redis over TCP (BullMQ), and only the REST variables are set: set REDIS_URL or REDIS_CLUSTER_NODES too");
   }
   const options = { embedded: config.embedded, dataDir: path.resolve(config.dataDir), say };
   record = new ProcessRecord(options.dataDir);
@@ -133,10 +134,17 @@ async function main(): Promise<void> {
   services.push(pg);
   record.add("postgres", pg.pid);
   say(pg.line);
-  const redis = await resolveRedis(config.redisTcpUrl, options);
-  services.push(redis);
-  record.add("redis", redis.pid);
-  say(redis.line);
+  // A cluster is the operator's own: used as configured (REDIS_CLUSTER_NODES passes on to
+  // the children), never started here.
+  let redisUrl: string | undefined;
+  if (config.redisTcp.driver === "cluster") say(`Redis: ${describeTcp(config.redisTcp)} (REDIS_CLUSTER_NODES)`);
+  else {
+    const redis = await resolveRedis(config.redisTcp.url, options);
+    services.push(redis);
+    record.add("redis", redis.pid);
+    say(redis.line);
+    redisUrl = redis.url;
+  }
 
   try {
     await runMigrations(pg.url);
@@ -148,7 +156,7 @@ async function main(): Promise<void> {
     ...process.env,
     NODE_ENV: "production",
     DATABASE_URL: pg.url,
-    REDIS_URL: redis.url,
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     SESSION_SECRET: sessionSecret(config),
     PORT: String(config.port),
   };

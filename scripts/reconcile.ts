@@ -22,12 +22,13 @@ const { values: args } = parseArgs({
 });
 
 const config = env();
-if (!config.redisTcpUrl) {
-  console.error("reconcile: BullMQ needs Redis over TCP; set REDIS_URL");
+if (!config.redisTcp) {
+  console.error("reconcile: BullMQ needs Redis over TCP; set REDIS_URL or REDIS_CLUSTER_NODES");
   process.exit(1);
 }
-const queue = createRoomsQueue(config.redisTcpUrl, config.keyPrefix);
-const events = new QueueEvents(ROOMS_QUEUE, queueOptions(config.redisTcpUrl, config.keyPrefix));
+const queue = createRoomsQueue(config.redisTcp, config.keyPrefix);
+const eventsConnection = queueOptions(config.redisTcp, config.keyPrefix);
+const events = new QueueEvents(ROOMS_QUEUE, eventsConnection.options);
 const tty = process.stderr.isTTY;
 
 try {
@@ -52,6 +53,7 @@ try {
   process.exitCode = 1;
 } finally {
   await events.close();
+  await eventsConnection.release();
   await queue.close();
 }
 

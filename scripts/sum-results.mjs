@@ -1,10 +1,22 @@
-// Sums vitest's and Playwright's JSON reports, and the history checker's (npm run torture)
-// per-driver reports, one test each, into "N passed, N failed[, N skipped]".
-// A missing or unreadable report counts as one failure: a runner that crashed must not
-// look like a green run. Exit status 1 when anything failed.
+// Sums the suite's reports into "N passed, N failed[, N skipped]":
+//   sum-results.mjs [--vitest F]... [--playwright F]... [--torture F]...
+// vitest's JSON reports (the single-node run, the Redis Cluster run), Playwright's, and the
+// history checker's per-driver reports (npm run torture), one test each. A missing or
+// unreadable report counts as one failure: a runner that crashed must not look like a
+// green run. Exit status 1 when anything failed.
 import { readFileSync } from "node:fs";
 
-const [vitestFile, playwrightFile, ...tortureFiles] = process.argv.slice(2);
+const reports = { vitest: [], playwright: [], torture: [] };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const kind = argv[i]?.replace(/^--/, "");
+  if (!(kind in reports) || argv[i + 1] === undefined) {
+    console.error(`usage: sum-results.mjs [--vitest F]... [--playwright F]... [--torture F]... (got ${argv[i]})`);
+    process.exit(2);
+  }
+  reports[kind].push(argv[i + 1]);
+}
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -19,8 +31,9 @@ function read(file, label) {
   }
 }
 
-const v = read(vitestFile, "vitest");
-if (v) {
+for (const file of reports.vitest) {
+  const v = read(file, "vitest");
+  if (!v) continue;
   passed += v.numPassedTests ?? 0;
   failed += v.numFailedTests ?? 0;
   skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
@@ -28,8 +41,9 @@ if (v) {
   failed += (v.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
 }
 
-const p = read(playwrightFile, "playwright");
-if (p) {
+for (const file of reports.playwright) {
+  const p = read(file, "playwright");
+  if (!p) continue;
   const s = p.stats ?? {};
   passed += (s.expected ?? 0) + (s.flaky ?? 0);
   failed += s.unexpected ?? 0;
@@ -39,7 +53,7 @@ if (p) {
 
 // A torture run passes when its summary lists no failure (stale reads, lost writes, 5xx
 // outside the Postgres outage, no convergence, an out-of-band change not seen in time).
-for (const file of tortureFiles) {
+for (const file of reports.torture) {
   const t = read(file, "torture");
   if (!t) continue;
   const reasons = t.summary?.failed;

@@ -250,7 +250,8 @@ export function roomCacheSuite(driver: DriverUnderTest) {
       const a = instance({ hooks: { afterLoad: () => pause.pass() } });
       const b = instance({ waitForLoaderMs: 50 });
       await a.roomWrites.create(alice, { name: "Slow loader" });
-      await Promise.all([a.db.sql`select 1`, b.db.sql`select 1`]);
+      // Both connected first, to Postgres and to Redis (a cluster client's start-up takes a few round trips).
+      await Promise.all([a.db.sql`select 1`, b.db.sql`select 1`, a.store!.get(a.keys.roomsAll), b.store!.get(b.keys.roomsAll)]);
       queries.reset();
       const loading = a.rooms.getAllRooms(); // takes the lock, then stalls before its set
       await pause.arrived;

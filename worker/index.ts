@@ -24,8 +24,8 @@ const SHUTDOWN_TIMEOUT_MS = 25_000;
 const config = envOrExit();
 setLogService("worker");
 const log = logger();
-if (!config.redisTcpUrl) {
-  log.fatal("the worker needs Redis over TCP for BullMQ: set REDIS_URL (the REST variables are not enough)");
+if (!config.redisTcp) {
+  log.fatal("the worker needs Redis over TCP for BullMQ: set REDIS_URL or REDIS_CLUSTER_NODES (the REST variables are not enough)");
   process.exit(1);
 }
 
@@ -39,7 +39,7 @@ if (config.workerMetricsPort && !metricsOpen) {
 const startUp = new AbortController();
 const starting = startWorker({
   runtime: runtimeConfigFromEnv(config),
-  redisUrl: config.redisTcpUrl,
+  redisTcp: config.redisTcp,
   reconciliation: { enabled: config.reconciliationEnabled, intervalMs: config.reconcileIntervalMs },
   log,
   metricsPort: (metricsOpen && config.workerMetricsPort) || undefined, // WORKER_METRICS_PORT=0: no server

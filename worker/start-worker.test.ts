@@ -8,7 +8,7 @@ import { enqueue } from "../lib/queue/producer";
 import { RunLock } from "../lib/queue/run-lock";
 import type { Session } from "../lib/session/session";
 import { readWorkerStatus } from "../lib/worker-status";
-import { REDIS_URL } from "../tests/support/services";
+import { TEST_REDIS_ENV } from "../tests/support/services";
 import { useWorkerHarness } from "../tests/support/worker-harness";
 import { eventually } from "../tests/support/worker-process";
 
@@ -21,6 +21,8 @@ describe("startWorker", () => {
   it("serves an out-of-band SQL rename through the app after a triggered run", async () => {
     const room = await w.app.roomWrites.create(owner, { name: "Old Name" });
     await w.start();
+    // Cached (a fresh runtime reads Postgres until it has read the invalidation log once).
+    await expect.poll(async () => (await w.app.rooms.getAllRooms()).source, { timeout: 10_000 }).toBe("cache");
     expect((await w.app.rooms.getAllRooms()).data.map((r) => r.name)).toEqual(["Old Name"]);
     await w.db.sql`update rooms set name = 'New Name', version = nextval('room_version_seq'), updated_at = now() where id = ${room.id}`;
     // The cache does not know yet: this is the drift the worker exists for.
@@ -44,13 +46,14 @@ describe("startWorker", () => {
 
   it("answers `npm run reconcile` (scripts/reconcile.ts): a dry run reports, a real run repairs", async () => {
     const room = await w.app.roomWrites.create(owner, { name: "Before" });
-    await w.app.rooms.getRoom(room.id);
+    // Cached (a fresh runtime reads Postgres until it has read the invalidation log once).
+    await expect.poll(async () => (await w.app.rooms.getRoom(room.id)).source, { timeout: 10_000 }).toBe("cache");
     await w.db.sql`update rooms set name = 'After', version = nextval('room_version_seq') where id = ${room.id}`;
     await w.start({ queueName: ROOMS_QUEUE }); // the CLI talks to the contract's queue; the prefix isolates it
     const cli = (...args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const child = spawn(process.execPath, ["--import", "tsx", "scripts/reconcile.ts", ...args], {
-          env: { PATH: process.env.PATH, NODE_ENV: "test", DATABASE_URL: w.db.url, REDIS_URL, REDIS_KEY_PREFIX: w.redis.prefix },
+          env: { PATH: process.env.PATH, NODE_ENV: "test", DATABASE_URL: w.db.url, ...TEST_REDIS_ENV, REDIS_KEY_PREFIX: w.redis.prefix },
           stdio: ["ignore", "pipe", "pipe"],
         });
         let out = "";
@@ -74,7 +77,8 @@ describe("startWorker", () => {
     const ids: string[] = [];
     for (const name of ["One", "Two", "Three"]) ids.push((await w.app.roomWrites.create(owner, { name })).id);
     await w.start({ warmRooms: 2 });
-    const cached = await w.redis.raw.mget(w.app.keys.roomsAll, w.app.keys.roomsCount, ...ids.map((id) => w.app.keys.room(id)));
+    // One GET each: on a cluster these keys live on different slots.
+    const cached = await Promise.all([w.app.keys.roomsAll, w.app.keys.roomsCount, ...ids.map((id) => w.app.keys.room(id))].map((k) => w.redis.raw.get(k)));
     // Newest first: Three and Two are warmed, One is not.
     expect(cached.map((v) => v !== null)).toEqual([true, true, false, true, true]);
   });

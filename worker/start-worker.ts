@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { Worker } from "bullmq";
 import type pino from "pino";
 import { createIoredisStore } from "../lib/cache/ioredis-store";
+import type { TcpRedis } from "../lib/cache/redis-target";
 import { metrics } from "../lib/observability/metrics";
 import { reconcileMetrics, recordReconcileReport } from "../lib/observability/reconcile-metrics";
 import { JOB, RECONCILE_SCHEDULER_ID, ROOMS_QUEUE, defaultJobOptions, queueOptions } from "../lib/queue/contract";
@@ -22,8 +23,8 @@ const CLOSE_GRACE_MS = 2_000;
 /** What the worker process runs with; worker/index.ts builds it from `env()`. */
 export interface WorkerConfig {
   runtime: RuntimeConfig;
-  /** TCP Redis for BullMQ (`env().redisTcpUrl`). */
-  redisUrl: string;
+  /** TCP Redis for BullMQ and the reconciler (`env().redisTcp`): one node or a cluster. */
+  redisTcp: TcpRedis;
   /** Schedule `reconcile-rooms` every `intervalMs` (ENABLE_ROOM_RECONCILIATION, RECONCILE_INTERVAL_MS). */
   reconciliation: { enabled: boolean; intervalMs: number };
   log: pino.Logger;
@@ -81,9 +82,10 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
     guard: { readDeadlineMs: 2_000, writeDeadlineMs: 5_000, ...config.runtime.guard },
   });
   // The reconciler's own connection: long batches need more than the web's 250 ms command timeout.
-  const store = createIoredisStore(config.redisUrl, { commandTimeout: 10_000 });
+  const store = createIoredisStore(config.redisTcp, { commandTimeout: 10_000 });
   const queueName = config.queueName ?? ROOMS_QUEUE;
-  const queue = createRoomsQueue(config.redisUrl, runtime.keys.prefix, queueName);
+  const queue = createRoomsQueue(config.redisTcp, runtime.keys.prefix, queueName);
+  const workerConnection = queueOptions(config.redisTcp, runtime.keys.prefix);
   const cacheOn = runtime.store !== null;
   const redis = new RedisState(log);
   // Without a listener BullMQ prints every failed reconnect of the queue's connection as a stack trace.
@@ -135,6 +137,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
       // A QUIT that Redis cannot answer waits in ioredis' offline queue until it can: give
       // it a moment, then drop the connection.
       if (!(await settle(queue.close(), redis.down ? 0 : CLOSE_GRACE_MS))) await settle(queue.disconnect(), CLOSE_GRACE_MS);
+      await workerConnection.release();
       await metricsServer?.close();
       await store.close();
       await runtime.close();
@@ -200,7 +203,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
           }
         },
       }),
-      { ...queueOptions(config.redisUrl, runtime.keys.prefix), concurrency: 1, name: `${hostname()}:${process.pid}` },
+      { ...workerConnection.options, concurrency: 1, name: `${hostname()}:${process.pid}` },
     );
     worker.on("error", (error) => redis.error("worker", error));
     worker.on("failed", (job, error) => {

@@ -22,7 +22,7 @@ describe("worker process", () => {
   beforeEach(async () => {
     db = await createTestDatabase();
     redis = createTestRedis();
-    queue = createRoomsQueue(REDIS_URL, redis.prefix);
+    queue = createRoomsQueue({ driver: "ioredis", url: REDIS_URL }, redis.prefix);
     await db.sql`insert into rooms (name, owner_id, owner_name) select 'Room ' || i, 'o', 'O' from generate_series(1, 20) i`;
   });
 
@@ -140,7 +140,8 @@ describe("worker process", () => {
       await released;
     });
     await holding;
-    const events = new QueueEvents(ROOMS_QUEUE, queueOptions(REDIS_URL, redis.prefix));
+    const eventsConnection = queueOptions({ driver: "ioredis", url: REDIS_URL }, redis.prefix);
+    const events = new QueueEvents(ROOMS_QUEUE, eventsConnection.options);
     try {
       await events.waitUntilReady();
       const job = await enqueue(queue, JOB.reconcile, { force: true, reason: "sigterm-test" });
@@ -164,7 +165,7 @@ describe("worker process", () => {
       // The next run, by a fresh worker, takes the lock and completes.
       const next = await startWorker({
         runtime: { databaseUrl: db.url, redis: { driver: "ioredis", url: REDIS_URL }, cacheEnabled: true, keyPrefix: redis.prefix, mode: "test" },
-        redisUrl: REDIS_URL,
+        redisTcp: { driver: "ioredis", url: REDIS_URL },
         reconciliation: { enabled: false, intervalMs: 60_000 },
         log: pino({ level: "silent" }),
         warmRooms: 0,
@@ -180,6 +181,7 @@ describe("worker process", () => {
       unblock();
       await blocker.catch(() => {});
       await events.close();
+      await eventsConnection.release();
     }
   }, 60_000);
 });

@@ -28,7 +28,7 @@ export default async function DashboardPage() {
   if (!operatorAllowed(operatorAccess(e), (await headers()).get("authorization"))) notFound();
   const data = await loadDashboard({
     runtime: runtime(),
-    queue: e.redisTcpUrl ? sharedRoomsQueue(e.redisTcpUrl, e.keyPrefix) : null,
+    queue: e.redisTcp ? sharedRoomsQueue(e.redisTcp, e.keyPrefix) : null,
   });
   const { traffic, reconcile } = data;
   return (

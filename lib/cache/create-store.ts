@@ -7,7 +7,8 @@ import { createUpstashStore } from "./upstash-store";
 export function createCacheStore(redis: Env["redis"]): CacheStore | null {
   switch (redis.driver) {
     case "ioredis":
-      return createIoredisStore(redis.url);
+    case "cluster":
+      return createIoredisStore(redis);
     case "upstash":
       return createUpstashStore({ url: redis.url, token: redis.token });
     case "none":

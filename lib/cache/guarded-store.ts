@@ -87,6 +87,8 @@ const LATE_MS = 5;
  * that run on time, and then by the breaker.
  */
 const MAX_WAIT_WHEN_BUSY_MS = 5_000;
+/** The most a call waits for a store's first connection (CacheStore.connecting) before its own deadline starts. */
+const FIRST_CONNECT_WAIT_MS = 1_000;
 
 export function withDeadline<T>(
   promise: Promise<T>,
@@ -285,6 +287,9 @@ export class GuardedStore {
   private async run<T>(deadlineMs: number, op: (store: CacheStore) => Promise<T>): Promise<T> {
     // Open or being probed: fail at once (the probe runs in the background, see above).
     if (this.breaker.state !== CircuitState.Closed) throw circuitOpen();
+    // A cluster client's first connection (slot map, masters): not Redis being slow.
+    const connecting = this.store.connecting?.();
+    if (connecting) await withDeadline(connecting, FIRST_CONNECT_WAIT_MS, 0).catch(noop);
     try {
       return await this.breaker.execute(() =>
         withDeadline(this.answer(op), deadlineMs, this.maxBusyWaitMs, this.lastAnswer).catch((error: unknown) => {

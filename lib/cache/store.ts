@@ -23,7 +23,32 @@ export interface CacheStore {
   ttl(key: string): Promise<number>;
   publish(channel: string, message: string): Promise<number>;
   ping(): Promise<void>;
+  /**
+   * While the store's first connection is still being made and takes more than a round trip
+   * (a cluster: seed node, slot map, then each master), a promise of it; otherwise null. A
+   * call's deadline starts once it settles, so a fresh instance does not count its own
+   * start-up as Redis failing.
+   */
+  connecting?(): Promise<void> | null;
+  /**
+   * Resolves once every write this process has sent so far is held by a replica too, so a
+   * failover cannot undo it (Redis Cluster: WAIT on each master). Rejects when a master
+   * that has a replica does not confirm within `timeoutMs`. Absent where no replica can be
+   * promoted (one node, REST).
+   */
+  durable?(timeoutMs: number): Promise<void>;
+  /** Every node and whether it answers a PING (ioredis: one node, or each master and replica of a cluster). */
+  nodes?(): Promise<RedisNodeState[]>;
   close(): Promise<void>;
+}
+
+/** A Redis node as the health check sees it. */
+export interface RedisNodeState {
+  address: string;
+  role: "master" | "replica";
+  up: boolean;
+  latencyMs?: number;
+  error?: string;
 }
 
 /** One invocation of a script in {@link CacheStore.evalMany}. */

@@ -46,8 +46,8 @@ describe("loadDashboard", () => {
     for (let i = 0; i < 25; i++) await t.redis.raw.lpush(rt.keys.reconcileHistory, run(i));
 
     const queueName = `dash-${randomBytes(4).toString("hex")}`;
-    const queue = sharedRoomsQueue(REDIS_URL, t.redis.prefix, queueName);
-    expect(sharedRoomsQueue(REDIS_URL, t.redis.prefix, queueName)).toBe(queue); // once per process
+    const queue = sharedRoomsQueue({ driver: "ioredis", url: REDIS_URL }, t.redis.prefix, queueName);
+    expect(sharedRoomsQueue({ driver: "ioredis", url: REDIS_URL }, t.redis.prefix, queueName)).toBe(queue); // once per process
     await queue.add(JOB.warm, {});
     await queue.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: 60_000 }, { name: JOB.reconcile, data: { reason: "schedule" } });
 
@@ -90,7 +90,7 @@ describe("loadDashboard", () => {
     // BullMQ's connection waits for Redis forever (maxRetriesPerRequest: null): only the
     // part's deadline ends the queue's wait, and its reason says so. No wall clock here: a
     // loaded machine makes everything slower, but never turns a deadline into an answer.
-    const data = await loadDashboard({ runtime: rt, queue: sharedRoomsQueue(down, t.redis.prefix, "dash-down"), timeoutMs: 500 });
+    const data = await loadDashboard({ runtime: rt, queue: sharedRoomsQueue({ driver: "ioredis", url: down }, t.redis.prefix, "dash-down"), timeoutMs: 500 });
     expect(data.queue).toEqual({ available: false, reason: expect.stringContaining("no answer within 500 ms") });
     expect(data.cacheEnabled).toBe(true);
     expect(data.traffic.available).toBe(false);

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import type { IncrementalCacheValue } from "next/dist/server/response-cache";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { GuardedStore, type GuardOptions } from "../cache/guarded-store";
 import { createIoredisStore } from "../cache/ioredis-store";
 import { closedPort } from "../../tests/support/net-faults";
 import { deleteMatching } from "../../tests/support/redis-keys";
-import { REDIS_URL } from "../../tests/support/services";
+import type { TcpRedis } from "../cache/redis-target";
+import { connectTcp } from "../cache/tcp-client";
+import { TEST_REDIS } from "../../tests/support/services";
 import { pageCacheCodec } from "./codec";
 import LobbyCacheHandler, { installPageCache, type Stored } from "./next-cache-handler";
 import { PageCache, pageCacheKeys } from "./page-cache";
@@ -19,7 +20,7 @@ import { HOME_PAGE_TAGS, STALE_PAGE_MARKER, pathTags } from "./page-tags";
  */
 
 const prefix = `test:pages:${randomBytes(4).toString("hex")}:`;
-const redis = new Redis(REDIS_URL);
+const redis = connectTcp(TEST_REDIS);
 const stores: ReturnType<typeof createIoredisStore>[] = [];
 const guards: GuardedStore[] = [];
 
@@ -27,7 +28,7 @@ const guards: GuardedStore[] = [];
  * One instance's page cache. Protocol tests get generous deadlines, so a loaded test machine
  * cannot turn them into fault tests; fault tests pass the production defaults (`{}`).
  */
-function instance(url = REDIS_URL, guard: GuardOptions = { readDeadlineMs: 2_000, writeDeadlineMs: 2_000 }): PageCache<Stored> {
+function instance(url: TcpRedis | string = TEST_REDIS, guard: GuardOptions = { readDeadlineMs: 2_000, writeDeadlineMs: 2_000 }): PageCache<Stored> {
   const store = createIoredisStore(url);
   stores.push(store);
   guards.push(new GuardedStore(store, guard));

@@ -23,6 +23,6 @@ describe("queue contract", () => {
   it("derives BullMQ's prefix from REDIS_KEY_PREFIX and connects with the worker's options", () => {
     expect(queuePrefix("")).toBe("{bull}");
     expect(queuePrefix("staging:")).toBe("staging:{bull}");
-    expect(queueConnection("redis://127.0.0.1:6379")).toMatchObject({ url: "redis://127.0.0.1:6379", maxRetriesPerRequest: null });
+    expect(queueConnection({ driver: "ioredis", url: "redis://127.0.0.1:6379" }).connection).toMatchObject({ url: "redis://127.0.0.1:6379", maxRetriesPerRequest: null });
   });
 });

@@ -1,7 +1,9 @@
-import { UnrecoverableError, type DefaultJobOptions, type RedisOptions as BullRedisOptions } from "bullmq";
+import { UnrecoverableError, type ConnectionOptions, type DefaultJobOptions } from "bullmq";
 import type { RedisOptions } from "ioredis";
 import { z } from "zod";
 import { workerRedisOptions } from "../cache/ioredis-store";
+import type { TcpRedis } from "../cache/redis-target";
+import { connectTcp } from "../cache/tcp-client";
 
 /**
  * The typed contract between producers (the web, `npm run reconcile`) and the worker
@@ -90,15 +92,31 @@ export function queuePrefix(keyPrefix: string): string {
 
 /**
  * Connection options for BullMQ's Queue, Worker and QueueEvents (house style rule 8: the
- * worker's options, `maxRetriesPerRequest: null`). BullMQ needs TCP: `url` is
- * `env().redisTcpUrl`.
+ * worker's options, `maxRetriesPerRequest: null`). BullMQ needs TCP: `tcp` is
+ * `env().redisTcp`. One node: options, and BullMQ opens and closes its connections. A
+ * cluster: a Cluster of our own (BullMQ takes no cluster options, only an instance), which
+ * BullMQ shares and never closes: {@link QueueConnection.release} closes it, after whatever
+ * used it is closed. The queue's keys stay on one slot through the `{bull}` prefix.
  */
-export function queueConnection(url: string, overrides: Partial<RedisOptions> = {}): BullRedisOptions {
+export function queueConnection(tcp: TcpRedis, overrides: Partial<RedisOptions> = {}): QueueConnection {
   const options = workerRedisOptions(overrides);
-  return { ...options, retryStrategy: options.retryStrategy ?? undefined, url };
+  if (tcp.driver === "ioredis") {
+    return { connection: { ...options, retryStrategy: options.retryStrategy ?? undefined, url: tcp.url }, release: async () => {} };
+  }
+  const client = connectTcp(tcp, options);
+  // Errors surface through BullMQ's own listeners and the calls that fail.
+  client.on("error", () => {});
+  return { connection: client, release: async () => client.disconnect() };
 }
 
-/** What Queue/Worker/QueueEvents take besides the queue's name. */
-export function queueOptions(redisUrl: string, keyPrefix: string) {
-  return { connection: queueConnection(redisUrl), prefix: queuePrefix(keyPrefix) };
+export interface QueueConnection {
+  connection: ConnectionOptions;
+  /** Closes a connection BullMQ does not own (a cluster's); call it after closing the queue or worker. */
+  release(): Promise<void>;
+}
+
+/** What Queue/Worker/QueueEvents take besides the queue's name, and the release of its connection. */
+export function queueOptions(tcp: TcpRedis, keyPrefix: string, overrides: Partial<RedisOptions> = {}) {
+  const { connection, release } = queueConnection(tcp, overrides);
+  return { options: { connection, prefix: queuePrefix(keyPrefix) }, release };
 }

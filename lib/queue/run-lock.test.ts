@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createIoredisStore } from "../cache/ioredis-store";
 import type { CacheStore } from "../cache/store";
-import { REDIS_URL } from "../../tests/support/services";
+import { TEST_REDIS } from "../../tests/support/services";
 import { createTestRedis, type TestRedis } from "../../tests/support/test-env";
 import { eventually } from "../../tests/support/worker-process";
 import { RunLock } from "./run-lock";
@@ -13,7 +13,7 @@ describe("RunLock", () => {
 
   beforeEach(() => {
     redis = createTestRedis();
-    store = createIoredisStore(REDIS_URL);
+    store = createIoredisStore(TEST_REDIS);
     key = `${redis.prefix}lock:reconcile`;
   });
   afterEach(async () => {

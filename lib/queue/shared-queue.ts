@@ -1,5 +1,7 @@
-import { Queue } from "bullmq";
-import { ROOMS_QUEUE, defaultJobOptions, queueConnection, queuePrefix } from "./contract";
+import type { Queue } from "bullmq";
+import { describeTcp, type TcpRedis } from "../cache/redis-target";
+import { ROOMS_QUEUE } from "./contract";
+import { RoomsQueue } from "./producer";
 
 const g = globalThis as unknown as { [key: symbol]: Map<string, Queue> | undefined };
 const KEY = Symbol.for("lobby.sharedQueues");
@@ -11,16 +13,12 @@ const KEY = Symbol.for("lobby.sharedQueues");
  * offline queue, one retry): a page asking while Redis is down gets an error at once, not a
  * promise that waits for the reconnect.
  */
-export function sharedRoomsQueue(redisUrl: string, keyPrefix: string, name: string = ROOMS_QUEUE): Queue {
+export function sharedRoomsQueue(tcp: TcpRedis, keyPrefix: string, name: string = ROOMS_QUEUE): Queue {
   const queues = (g[KEY] ??= new Map());
-  const id = `${redisUrl}|${keyPrefix}|${name}`;
+  const id = `${tcp.driver === "ioredis" ? tcp.url : describeTcp(tcp)}|${keyPrefix}|${name}`;
   let queue = queues.get(id);
   if (!queue) {
-    queue = new Queue(name, {
-      connection: queueConnection(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 1_000 }),
-      prefix: queuePrefix(keyPrefix),
-      defaultJobOptions,
-    });
+    queue = new RoomsQueue(name, tcp, keyPrefix, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 1_000 });
     // Connection errors surface through the calls that fail; unhandled they would crash the process.
     queue.on("error", () => {});
     queues.set(id, queue);

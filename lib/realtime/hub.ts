@@ -1,5 +1,5 @@
-import { Redis } from "ioredis";
 import { webRedisOptions } from "../cache/ioredis-store";
+import { connectTcp, isCluster, type TcpClient } from "../cache/tcp-client";
 import type { Keys } from "../cache/keys";
 import type { Env } from "../env";
 import { compareIds, type Delivery, type RedisEventBus } from "./event-bus";
@@ -28,11 +28,14 @@ export interface HubOptions {
 
 const POLL_BATCH = 200;
 
+/** Long enough for ioredis to move a cluster subscription to another node after losing one. */
+const RESYNC_AFTER_NODE_LOSS_MS = 1_000;
+
 /**
  * The process's one subscriber to the realtime bus, fanning events out by topic to the
  * SSE streams open in this process.
  *
- * - ioredis (TCP): one dedicated connection in subscriber mode (a connection that has
+ * - ioredis (TCP, one node or a cluster): one dedicated connection in subscriber mode (a connection that has
  *   SUBSCRIBEd can run no other command, so it cannot be the cache's), on the single
  *   channel every topic is announced on. It does not go through GuardedStore: it is not
  *   on any request's path, and ioredis reconnects it by itself; after a reconnect every
@@ -46,7 +49,7 @@ const POLL_BATCH = 200;
  */
 export class Hub {
   private readonly listeners = new Map<Topic, Set<HubListener>>();
-  private subscriber: Redis | null = null;
+  private subscriber: TcpClient | null = null;
   private subscribed: Promise<void> | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private readonly cursors = new Map<Topic, Promise<string | null>>();
@@ -57,7 +60,8 @@ export class Hub {
 
   get mode(): "pubsub" | "poll" | "off" {
     if (!this.options.bus.enabled) return "off";
-    return this.options.redis.driver === "ioredis" ? "pubsub" : this.options.redis.driver === "upstash" ? "poll" : "off";
+    const { driver } = this.options.redis;
+    return driver === "ioredis" || driver === "cluster" ? "pubsub" : driver === "upstash" ? "poll" : "off";
   }
 
   /** Resolves once events published from now on will reach `listener` (or after the timeout, if Redis is away). */
@@ -123,10 +127,10 @@ export class Hub {
   private startSubscriber(): Promise<void> {
     if (this.subscribed) return this.subscribed;
     const { redis, keys } = this.options;
-    if (redis.driver !== "ioredis") return Promise.resolve();
+    if (redis.driver !== "ioredis" && redis.driver !== "cluster") return Promise.resolve();
     const channel = keys.eventsChannel;
-    const sub = new Redis(
-      redis.url,
+    const sub = connectTcp(
+      redis,
       webRedisOptions({
         // A subscriber waits for its connection rather than failing, and never gives up.
         enableOfflineQueue: true,
@@ -157,6 +161,18 @@ export class Hub {
         .then(() => this.resyncAll())
         .catch((error: unknown) => this.options.onError?.(error));
     });
+    if (isCluster(sub)) {
+      /*
+       * On a cluster the subscription lives on one node, and ioredis moves it to another when
+       * that node goes (a failover): messages published meanwhile were not heard, so every
+       * listener catches up from the log once the new subscription stands.
+       */
+      sub.on("-node", () => {
+        setTimeout(() => {
+          if (!this.closed) this.resyncAll();
+        }, RESYNC_AFTER_NODE_LOSS_MS).unref();
+      });
+    }
     this.subscribed = sub.subscribe(channel).then(() => undefined);
     // A failed first SUBSCRIBE must not stay cached as failed forever; listeners resync on the next `ready`.
     this.subscribed.catch((error: unknown) => this.options.onError?.(error));

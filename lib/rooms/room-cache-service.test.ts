@@ -1,8 +1,8 @@
 import { roomCacheSuite } from "../../tests/room-cache.suite";
-import { REDIS_URL } from "../../tests/support/services";
+import { ON_CLUSTER, TEST_REDIS } from "../../tests/support/services";
 
 roomCacheSuite({
-  name: "ioredis (TCP)",
-  start: async () => ({ redis: { driver: "ioredis", url: REDIS_URL }, close: async () => {} }),
+  name: ON_CLUSTER ? "ioredis on a Redis Cluster" : "ioredis (TCP)",
+  start: async () => ({ redis: TEST_REDIS, close: async () => {} }),
   endpointAt: (port) => ({ driver: "ioredis", url: `redis://127.0.0.1:${port}` }),
 });

@@ -130,6 +130,7 @@ describe("StatsService (stale-while-revalidate, real Postgres and Redis)", () =>
     const b = instance({ statsHooks: hooks });
     const room = await a.roomWrites.create(alice, { name: "Busy" });
     await a.stats.read();
+    await b.store!.get(b.keys.stats); // connected to the key's node before the burst (a cluster client's start-up is slower than the refresh)
     await a.messageWrites.send(alice, room.id, { body: "stale now" });
     loads = 0;
     const staleBefore = await requests("stale");
@@ -147,6 +148,10 @@ describe("StatsService (stale-while-revalidate, real Postgres and Redis)", () =>
     const a = instance({ statsHooks: hooks });
     const b = instance({ statsHooks: hooks });
     await a.roomWrites.create(alice, { name: "Cold" });
+    // Both connected first, to the key's node: a cluster client's start-up (slot map, then a
+    // connection per master on first use) would let the value land before the slower
+    // instance's reads, making them hits.
+    await Promise.all([a, b].map((rt) => rt.store!.get(rt.keys.stats)));
     const missesBefore = await requests("miss");
     const reads = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).stats.read()));
     expect(loads).toBe(1);

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import type { Env } from "../../lib/env";
 import type { Runtime, RuntimeConfig } from "../../lib/runtime";
 import { createTestDatabase, createTestRedis, createTestRuntime, queryCounter, type TestDatabase, type TestRedis } from "./test-env";
+import { REDIS_URL, TEST_REDIS } from "./services";
 
 export interface Instances {
   /** The file's database (cloned from the migrated template in beforeAll). */
@@ -36,7 +37,8 @@ export function useInstances(options: { truncate: string; redis?: () => Env["red
     await db?.drop();
   });
   beforeEach(async () => {
-    redis = createTestRedis();
+    // The REST server fronts one node: its tests inspect that node, never the cluster.
+    redis = createTestRedis(options.redis?.().driver === "upstash" ? { driver: "ioredis", url: REDIS_URL } : TEST_REDIS);
     await db!.sql.unsafe(`truncate ${options.truncate} cascade`);
     queries.reset();
   });

@@ -6,7 +6,7 @@ import type { Env } from "../../lib/env";
 import { RedisEventBus } from "../../lib/realtime/event-bus";
 import type { LobbyEvent } from "../../lib/realtime/events";
 import { Hub } from "../../lib/realtime/hub";
-import { REDIS_URL } from "./services";
+import { REDIS_URL, TEST_REDIS } from "./services";
 import { createTestRedis, type TestRedis } from "./test-env";
 import { startUpstashRestServer, type UpstashRestServer } from "./upstash-rest-server";
 
@@ -52,13 +52,14 @@ export function useTestBus(driver: "ioredis" | "upstash"): TestBus {
     if (driver === "upstash") {
       server = await startUpstashRestServer({ redisUrl: REDIS_URL });
       config = { driver: "upstash", url: server.url, token: server.token };
-    } else config = { driver: "ioredis", url: REDIS_URL };
+    } else config = TEST_REDIS;
   });
   afterAll(async () => {
     await server?.close();
   });
   beforeEach(() => {
-    const redis = createTestRedis();
+    // The REST server fronts one node; the TCP driver runs on the cluster in the cluster run.
+    const redis = createTestRedis(driver === "upstash" ? { driver: "ioredis", url: REDIS_URL } : TEST_REDIS);
     const keys = createKeys(redis.prefix);
     const store = createCacheStore(config)!;
     const bus = new RedisEventBus({ guarded: new GuardedStore(store, { readDeadlineMs: 2_000, writeDeadlineMs: 2_000 }), keys, maxLen: 50 });

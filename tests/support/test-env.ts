@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import postgres from "postgres";
 import { createRuntime, type Runtime, type RuntimeConfig } from "../../lib/runtime";
 import { inject } from "vitest";
 import { deleteMatching } from "./redis-keys";
-import { PG_ADMIN_URL, REDIS_URL, dbUrl } from "./services";
+import type { TcpRedis } from "../../lib/cache/redis-target";
+import { connectTcp, type TcpClient } from "../../lib/cache/tcp-client";
+import { PG_ADMIN_URL, TEST_REDIS, dbUrl } from "./services";
 
 export interface TestDatabase {
   name: string;
@@ -47,15 +48,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** A Redis key prefix owned by one test, and a raw client to inspect or tamper with its keys. */
 export interface TestRedis {
   prefix: string;
-  raw: Redis;
+  /** On a cluster, a Cluster client: a command that spans keys must keep them on one slot. */
+  raw: TcpClient;
   /** Deletes every key under the prefix (SCAN, never KEYS). */
   clear(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createTestRedis(): TestRedis {
+/** `target`: TEST_REDIS (a cluster in the cluster run), or one node for what only runs on one (the REST driver's server). */
+export function createTestRedis(target: TcpRedis = TEST_REDIS): TestRedis {
   const prefix = `test:${randomBytes(5).toString("hex")}:`;
-  const raw = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const raw = connectTcp(target, { maxRetriesPerRequest: 1 });
   const clear = async () => {
     // `*prefix*`: companion keys put the prefixed key inside a hash tag (`{test:ab:room:1}:gen`).
     await deleteMatching(raw, `*${prefix}*`);
@@ -75,7 +78,7 @@ export function createTestRedis(): TestRedis {
 export function createTestRuntime(db: TestDatabase, redis: TestRedis, overrides: Partial<RuntimeConfig> = {}): Runtime {
   return createRuntime({
     databaseUrl: db.url,
-    redis: { driver: "ioredis", url: REDIS_URL },
+    redis: TEST_REDIS,
     cacheEnabled: true,
     keyPrefix: redis.prefix,
     mode: "test",

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { lua, type CacheStore } from "../../lib/cache/store";
 import { createUpstashStore } from "../../lib/cache/upstash-store";
@@ -72,7 +73,7 @@ describe("through the app's Upstash driver", () => {
   });
 
   it("publish reaches a real subscriber", async () => {
-    const sub = redis.raw.duplicate();
+    const sub = (redis.raw as Redis).duplicate();
     try {
       const got = new Promise<string>((resolve) => sub.on("message", (_channel: string, message: string) => resolve(message)));
       await sub.subscribe(k("channel"));

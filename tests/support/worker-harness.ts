@@ -6,7 +6,7 @@ import { queueOptions } from "../../lib/queue/contract";
 import { createRoomsQueue, type RoomsQueue } from "../../lib/queue/producer";
 import type { Runtime } from "../../lib/runtime";
 import { startWorker, type WorkerConfig, type WorkerHandle } from "../../worker/start-worker";
-import { REDIS_URL } from "./services";
+import { TEST_REDIS } from "./services";
 import { createTestDatabase, createTestRedis, createTestRuntime, type TestDatabase, type TestRedis } from "./test-env";
 
 export interface WorkerHarness {
@@ -34,6 +34,7 @@ export function useWorkerHarness(queueLabel: string): WorkerHarness {
   let queueName: string;
   let queue: RoomsQueue;
   let events: QueueEvents;
+  let eventsConnection: ReturnType<typeof queueOptions>;
   let handle: WorkerHandle | undefined;
 
   beforeEach(async () => {
@@ -41,8 +42,9 @@ export function useWorkerHarness(queueLabel: string): WorkerHarness {
     redis = createTestRedis();
     app = createTestRuntime(db, redis);
     queueName = `${queueLabel}-${randomBytes(4).toString("hex")}`;
-    queue = createRoomsQueue(REDIS_URL, redis.prefix, queueName);
-    events = new QueueEvents(queueName, queueOptions(REDIS_URL, redis.prefix));
+    queue = createRoomsQueue(TEST_REDIS, redis.prefix, queueName);
+    eventsConnection = queueOptions(TEST_REDIS, redis.prefix);
+    events = new QueueEvents(queueName, eventsConnection.options);
     await events.waitUntilReady();
   });
 
@@ -54,6 +56,7 @@ export function useWorkerHarness(queueLabel: string): WorkerHarness {
   afterEach(async () => {
     await stop();
     await events.close();
+    await eventsConnection.release();
     await queue.obliterate({ force: true });
     await queue.close();
     await app.close();
@@ -79,8 +82,8 @@ export function useWorkerHarness(queueLabel: string): WorkerHarness {
     },
     async start(overrides = {}) {
       handle = await startWorker({
-        runtime: { databaseUrl: db.url, redis: { driver: "ioredis", url: REDIS_URL }, cacheEnabled: true, keyPrefix: redis.prefix, mode: "test" },
-        redisUrl: REDIS_URL,
+        runtime: { databaseUrl: db.url, redis: TEST_REDIS, cacheEnabled: true, keyPrefix: redis.prefix, mode: "test" },
+        redisTcp: TEST_REDIS,
         reconciliation: { enabled: false, intervalMs: 60_000 },
         log: pino({ level: "silent" }),
         queueName,

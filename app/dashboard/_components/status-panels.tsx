@@ -46,9 +46,21 @@ export function StatusPanels({ data }: { data: DashboardData }) {
         label="Redis"
         testId="tile-redis"
         value={!redis.enabled ? "Not used" : redis.up ? "Up" : "Redis unreachable"}
-        detail={!redis.enabled ? "cache off" : redis.up ? `${redis.driver}, ${redis.latencyMs} ms` : redis.error}
+        detail={!redis.enabled ? "cache off" : redis.up ? `${redis.topology === "cluster" ? `cluster of ${redis.nodes?.length ?? "?"} nodes` : redis.driver}, ${redis.latencyMs} ms` : redis.error}
         tone={!redis.enabled ? "muted" : redis.up ? "ok" : "bad"}
       />
+      {(redis.nodes ?? []).length > 1 &&
+        redis.nodes!.map((node) => (
+          // A cluster: one tile per node, so a master down (its slots served from Postgres until its replica takes over) shows.
+          <Tile
+            key={node.address}
+            label={`Redis ${node.role}`}
+            testId="tile-redis-node"
+            value={node.up ? "Up" : "Down"}
+            detail={node.up ? `${node.address}, ${node.latencyMs} ms` : `${node.address}: ${node.error ?? "unreachable"}`}
+            tone={node.up ? "ok" : node.role === "master" ? "bad" : "warn"}
+          />
+        ))}
       <Tile
         label="Circuit breaker"
         testId="tile-breaker"
