@@ -115,6 +115,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `);
 
+/** Lua: `out`, the elements of the table `list` that are not in the set `setKey` (SMISMEMBER, 500 at a time). */
+const notInSet = (setKey: string, list: string) => `local out = {}
+for i = 1, #${list}, 500 do
+  local last = math.min(i + 499, #${list})
+  local member = redis.call('SMISMEMBER', ${setKey}, unpack(${list}, i, last))
+  for k = i, last do
+    if member[k - i + 1] == 0 then out[#out + 1] = ${list}[k] end
+  end
+end`;
+
 /**
  * One ZSCAN page of the activity order (KEYS[1]; ARGV: cursor, count), answering only the
  * members that are not in the live-ids set (KEYS[2]) the list pass left: {next cursor,
@@ -125,14 +135,7 @@ local page = redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
 local flat = page[2]
 local members = {}
 for i = 1, #flat, 2 do members[#members + 1] = flat[i] end
-local out = {}
-for i = 1, #members, 500 do
-  local last = math.min(i + 499, #members)
-  local live = redis.call('SMISMEMBER', KEYS[2], unpack(members, i, last))
-  for k = i, last do
-    if live[k - i + 1] == 0 then out[#out + 1] = members[k] end
-  end
-end
+${notInSet("KEYS[2]", "members")}
 return {page[1], out}
 `);
 
@@ -140,13 +143,6 @@ return {page[1], out}
 export const NOT_LIVE = lua(`
 local ids = {}
 for id in string.gmatch(ARGV[1], '[^\\n]+') do ids[#ids + 1] = id end
-local out = {}
-for i = 1, #ids, 500 do
-  local last = math.min(i + 499, #ids)
-  local member = redis.call('SMISMEMBER', KEYS[1], unpack(ids, i, last))
-  for k = i, last do
-    if member[k - i + 1] == 0 then out[#out + 1] = ids[k] end
-  end
-end
+${notInSet("KEYS[1]", "ids")}
 return out
 `);
