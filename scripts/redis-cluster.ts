@@ -8,9 +8,8 @@
  * variable `--env` names (REDIS_CLUSTER_NODES to run the app on it). Only the processes
  * started here are stopped, by PID.
  */
-import { spawn } from "node:child_process";
-import { constants } from "node:os";
 import { parseArgs } from "node:util";
+import { runForeground } from "./local-services/child";
 import { startRedisCluster } from "./local-services/redis-cluster";
 
 const { values, positionals } = parseArgs({ options: { env: { type: "string", default: "LOBBY_TEST_REDIS_CLUSTER" } }, allowPositionals: true });
@@ -29,17 +28,6 @@ try {
 }
 console.log(`Redis Cluster: 3 masters, 3 replicas on ${cluster.nodes} (stopped when the command ends)`);
 
-const child = spawn(command, args, { stdio: "inherit", env: { ...process.env, [values.env]: cluster.nodes } });
-let forwarded = false;
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(signal, () => {
-    if (signal !== "SIGINT" && !forwarded) child.kill(signal);
-    forwarded = true;
-  });
-}
-const code = await new Promise<number>((resolve) => {
-  child.once("exit", (c, s) => resolve(c ?? 128 + (s ? constants.signals[s] : 0)));
-  child.once("error", () => resolve(127));
-});
+const code = await runForeground(command, args, { ...process.env, [values.env]: cluster.nodes });
 await cluster.stop();
 process.exit(code);

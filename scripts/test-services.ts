@@ -12,11 +12,10 @@
  * the embedded services have groups of their own and are stopped after the runners end.
  */
 import "./load-env";
-import { spawn } from "node:child_process";
-import { constants } from "node:os";
 import path from "node:path";
 import { EnvError, env } from "@/lib/env";
 import { PG_ADMIN_URL, REDIS_URL } from "../tests/support/services";
+import { runForeground } from "./local-services/child";
 import { ServiceError, resolvePostgres, resolveRedis, type Service } from "./local-services/resolve";
 
 const [command, ...args] = process.argv.slice(2);
@@ -27,7 +26,6 @@ if (!command) {
 
 const services: Service[] = [];
 const stopServices = () => Promise.all(services.map((s) => s.stop?.(5_000)));
-let forwarded = false;
 
 try {
   const config = env();
@@ -47,17 +45,6 @@ try {
   throw error;
 }
 
-const child = spawn(command, args, { stdio: "inherit", env: { ...process.env, LOBBY_TEST_SERVICES: "ready" } });
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(signal, () => {
-    // A terminal's Ctrl-C reached the runners already; anything else is passed on once.
-    if (signal !== "SIGINT" && !forwarded) child.kill(signal);
-    forwarded = true;
-  });
-}
-const code = await new Promise<number>((resolve) => {
-  child.once("exit", (c, s) => resolve(c ?? 128 + (s ? constants.signals[s] : 0)));
-  child.once("error", () => resolve(127));
-});
+const code = await runForeground(command, args, { ...process.env, LOBBY_TEST_SERVICES: "ready" });
 await stopServices();
 process.exit(code);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { constants } from "node:os";
 
 /**
  * A process `npm run app` started, in a process group of its own: a Ctrl-C in the
@@ -55,4 +56,25 @@ export async function stopChild(child: Child, graceMs: number, signal: NodeJS.Si
   signalGroup(child, "SIGKILL");
   if (!inTime) await child.exited;
   return inTime;
+}
+
+/**
+ * Runs a command in this process group (a terminal's Ctrl-C reaches it directly), passing
+ * on any other stop signal once, and settles with its exit code (128 + signal number when
+ * a signal ended it, 127 when it could not start). For wrappers that provide services to a
+ * command (the test suite's Postgres and Redis, a Redis Cluster) and stop them after it.
+ */
+export function runForeground(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const child = spawn(command, args, { stdio: "inherit", env });
+  let forwarded = false;
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      if (signal !== "SIGINT" && !forwarded) child.kill(signal);
+      forwarded = true;
+    });
+  }
+  return new Promise<number>((resolve) => {
+    child.once("exit", (c, s) => resolve(c ?? 128 + (s ? constants.signals[s] : 0)));
+    child.once("error", () => resolve(127));
+  });
 }
