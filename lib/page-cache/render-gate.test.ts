@@ -136,23 +136,6 @@ describe("batches", () => {
   });
 });
 
-describe("batches of a slot's canonical and query-string paths", () => {
-  it("are ended each by its own path, so one waiting for the other begins as soon as that one ends", async () => {
-    const { beginBatch, endBatch, homeSlot } = await import("./render-gate");
-    const n = homeSlot(homeSlotPath())!;
-    await beginBatch(n, true);
-    let began = false;
-    const query = beginBatch(n, false).then(() => (began = true));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(began).toBe(false);
-    endBatch(n, true);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(began).toBe(true);
-    await query;
-    endBatch(n, false);
-  });
-});
-
 describe("home slots in Next's cache keys", () => {
   it("finds the slot in a path and in Next 16's route-cache key, and maps every slot to one entry", async () => {
     const { homeSlot, withoutSlot } = await import("./render-gate");

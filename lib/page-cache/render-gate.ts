@@ -38,11 +38,8 @@ interface GateState {
   open: number;
   /** The newest batch: the next one waits for it. */
   current?: Batch;
-  /**
-   * Batches not done yet, by slot path (`12`, `12-q`: a request with a query string has a
-   * batch of its own in the same slot): each is ended by its own, whichever is newest.
-   */
-  running: Map<string, Batch>;
+  /** Batches not done yet, by slot: each is ended by its own slot, whichever is newest. */
+  running: Map<number, Batch>;
 }
 
 const g = globalThis as unknown as { __lobbyRenderGate?: GateState };
@@ -81,7 +78,7 @@ export function withoutSlot(cacheKey: string): string {
 }
 
 /**
- * The handler: Next asked for slot `slot`'s cache entry (`canonical` false: its `-q` path). Resolves once the batch before it
+ * The handler: Next asked for slot `slot`'s cache entry. Resolves once the batch before it
  * is done (or after MAX_WAIT_MS): then this batch begins (its lookup, its render), and
  * requests that arrive from then on go to the next slot. Until then the slot stays open,
  * so the requests that arrive while the batch before renders gather into this one (Next
@@ -89,9 +86,8 @@ export function withoutSlot(cacheKey: string): string {
  * own: they arrived before this batch read anything. {@link endBatch} says this one is done
  * (a hit served, or its render stored).
  */
-export async function beginBatch(slot: number, canonical = true): Promise<void> {
+export async function beginBatch(slot: number): Promise<void> {
   const s = state();
-  const id = batchId(slot, canonical);
   const before = s.current;
   let resolve!: () => void;
   const batch: Batch = {
@@ -99,12 +95,12 @@ export async function beginBatch(slot: number, canonical = true): Promise<void> 
     done: new Promise<void>((r) => (resolve = r)),
     finish: () => {
       resolve();
-      if (s.running.get(id) === batch) s.running.delete(id);
+      if (s.running.get(slot) === batch) s.running.delete(slot);
       if (s.current === batch) s.current = undefined;
     },
   };
   s.current = batch;
-  s.running.set(id, batch);
+  s.running.set(slot, batch);
   if (before) {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([before.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, MAX_WAIT_MS).unref()))]);
@@ -120,8 +116,6 @@ export async function beginBatch(slot: number, canonical = true): Promise<void> 
  * Slot `slot`'s batch is done: the next one may begin. (Not only when it is the newest: the
  * next batch is usually waiting already, and must not wait out MAX_WAIT_MS for it.)
  */
-export function endBatch(slot: number, canonical = true): void {
-  state().running.get(batchId(slot, canonical))?.finish();
+export function endBatch(slot: number): void {
+  state().running.get(slot)?.finish();
 }
-
-const batchId = (slot: number, canonical: boolean) => `${slot}${canonical ? "" : "-q"}`;
