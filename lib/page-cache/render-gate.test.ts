@@ -66,45 +66,6 @@ describe("render gate (the home page's slots)", () => {
     expect(renders).toBe(1);
   });
 
-  it("requests that arrive while a render is in flight share the next render, not one each", async () => {
-    let renders = 0;
-    const counted = async () => {
-      renders++;
-      return render();
-    };
-    hold = gate();
-    const first = responseCache.get(homeSlotPath(), counted, context);
-    await hold.arrived;
-    // One after another, each reaching the handler before the next arrives.
-    const later: Promise<string>[] = [];
-    for (let i = 0; i < 10; i++) {
-      later.push(html(responseCache.get(homeSlotPath(), counted, context)));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    roomName = "After";
-    hold.open();
-    await first;
-    expect(new Set(await Promise.all(later))).toEqual(new Set(["<p>After</p>"]));
-    expect(renders).toBe(2);
-  });
-
-  it("a request that arrives once the next render has begun gets a later one", async () => {
-    hold = gate();
-    const first = responseCache.get(homeSlotPath(), render, context);
-    await hold.arrived;
-    const second = responseCache.get(homeSlotPath(), render, context); // waits for the first
-    hold.open();
-    await first;
-    // The second batch has begun (its render read "Before", and is held); a write lands now.
-    hold = gate();
-    await new Promise((resolve) => setImmediate(resolve));
-    roomName = "After";
-    const third = responseCache.get(homeSlotPath(), render, context);
-    hold.open();
-    expect(await html(second)).toBe("<p>Before</p>");
-    expect(await html(third)).toBe("<p>After</p>");
-  });
-
   it("without slots (one cache key, as before), Next hands the late request the older render: the test above can fail", async () => {
     hold = gate();
     const first = responseCache.get("/index", render, context);
@@ -114,25 +75,6 @@ describe("render gate (the home page's slots)", () => {
     hold.open();
     await first;
     expect(await html(second)).toBe("<p>Before</p>");
-  });
-});
-
-describe("batches", () => {
-  it("a batch that ends while the next one waits for it lets that one begin at once, and only then moves the open slot", async () => {
-    const { beginBatch, endBatch, homeSlot } = await import("./render-gate");
-    const n = homeSlot(homeSlotPath())!;
-    await beginBatch(n);
-    expect(homeSlot(homeSlotPath())).toBe(n + 1);
-    let began = false;
-    const next = beginBatch(n + 1).then(() => (began = true));
-    await new Promise((resolve) => setImmediate(resolve));
-    // Waiting for batch n: its slot is still the open one, so later requests gather into it.
-    expect(began).toBe(false);
-    expect(homeSlot(homeSlotPath())).toBe(n + 1);
-    endBatch(n);
-    await next;
-    expect(homeSlot(homeSlotPath())).toBe(n + 2);
-    endBatch(n + 1);
   });
 });
 

@@ -7,14 +7,11 @@
  * long as that render takes (measured: reads 0-60 ms after the acknowledgement, more on a
  * loaded machine). The proxy (proxy.ts) therefore sends each request for `/` to a numbered
  * slot, `/home/<slot>`, a route of its own (app/home/[slot]): the cache key, and so Next's
- * batch, is per slot. The slot handed out is the one whose batch has not begun: once slot
- * n's batch begins (its lookup starts), later requests get n + 1. A batch waits for the
- * one before it to finish (a render or a lookup at a time per process), and its slot stays
- * open while it waits, so requests still gather into few renders: the ones that arrive
- * while a render is in flight share the next one, as Next's own batching did, but never
- * one that began before them. (Advancing the slot as soon as Next asked for it, before the
- * wait, gave every such request a batch and a render of its own, one after another: with
- * every batch rendering (Redis down, the cache off), 17 req/s at 50 connections.)
+ * batch, is per slot. The slot handed out is the one whose batch has not begun: once the
+ * page cache's handler is asked for slot n (its batch begins), later requests get n + 1.
+ * A batch waits for the one before it to finish (a render or a lookup at a time per
+ * process), so requests still gather into few renders: at most one behind the one in
+ * flight, as Next's own batching did, but never one that began before them.
  *
  * The state lives on globalThis: the proxy and the handler are bundled apart but run in one
  * process. Every slot maps to one entry of the page cache (lib/page-cache/next-cache-handler.ts).
@@ -26,24 +23,15 @@ export const HOME_SLOT_PREFIX = "/home/";
 /** The longest a batch waits for the one before it (a render that failed never says it finished). */
 const MAX_WAIT_MS = 1_000;
 
-interface Batch {
-  slot: number;
-  /** Resolves when the batch is done (or given up on). */
-  done: Promise<void>;
-  finish: () => void;
-}
-
 interface GateState {
   /** The slot the next request for the home page is sent to (its batch has not begun). */
   open: number;
-  /** The newest batch: the next one waits for it. */
-  current?: Batch;
-  /** Batches not done yet, by slot: each is ended by its own slot, whichever is newest. */
-  running: Map<number, Batch>;
+  /** The newest batch begun: its slot, and what resolves when it is done. */
+  current?: { slot: number; done: Promise<void>; finish: () => void };
 }
 
 const g = globalThis as unknown as { __lobbyRenderGate?: GateState };
-const state = (): GateState => (g.__lobbyRenderGate ??= { open: 1, running: new Map() });
+const state = (): GateState => (g.__lobbyRenderGate ??= { open: 1 });
 
 /**
  * The proxy: where to send a request for the home page that arrives now. `canonical` false
@@ -78,44 +66,30 @@ export function withoutSlot(cacheKey: string): string {
 }
 
 /**
- * The handler: Next asked for slot `slot`'s cache entry. Resolves once the batch before it
- * is done (or after MAX_WAIT_MS): then this batch begins (its lookup, its render), and
- * requests that arrive from then on go to the next slot. Until then the slot stays open,
- * so the requests that arrive while the batch before renders gather into this one (Next
- * batches them onto this lookup) instead of each opening a batch, and so a render, of its
- * own: they arrived before this batch read anything. {@link endBatch} says this one is done
- * (a hit served, or its render stored).
+ * The handler: slot `slot`'s batch begins (Next asked for its cache entry). Requests that
+ * arrive from now on go to the next slot. Resolves once the batch before it is done (or
+ * after MAX_WAIT_MS); {@link endBatch} says this one is done (a hit served, or its render
+ * stored).
  */
 export async function beginBatch(slot: number): Promise<void> {
   const s = state();
-  const before = s.current;
-  let resolve!: () => void;
-  const batch: Batch = {
-    slot,
-    done: new Promise<void>((r) => (resolve = r)),
-    finish: () => {
-      resolve();
-      if (s.running.get(slot) === batch) s.running.delete(slot);
-      if (s.current === batch) s.current = undefined;
-    },
-  };
-  s.current = batch;
-  s.running.set(slot, batch);
-  if (before) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([before.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, MAX_WAIT_MS).unref()))]);
-    clearTimeout(timer);
-  }
-  // The batch begins: it reads after every request that got its slot arrived.
   if (slot >= s.open) s.open = slot + 1;
+  const before = s.current;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  s.current = { slot, done, finish };
   // A batch that never says it is done (its render failed) frees the next one after MAX_WAIT_MS.
-  setTimeout(batch.finish, MAX_WAIT_MS).unref();
+  setTimeout(finish, MAX_WAIT_MS).unref();
+  if (!before) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([before.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, MAX_WAIT_MS).unref()))]);
+  clearTimeout(timer);
 }
 
-/**
- * Slot `slot`'s batch is done: the next one may begin. (Not only when it is the newest: the
- * next batch is usually waiting already, and must not wait out MAX_WAIT_MS for it.)
- */
+/** Slot `slot`'s batch is done: the next one may begin. */
 export function endBatch(slot: number): void {
-  state().running.get(slot)?.finish();
+  const s = state();
+  if (s.current?.slot !== slot) return;
+  s.current.finish();
+  s.current = undefined;
 }
