@@ -1,12 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ON_CLUSTER, REDIS_URL } from "../../tests/support/services";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, createTestRedis, createTestRuntime, type TestDatabase, type TestRedis } from "../../tests/support/test-env";
-import { startUpstashRestServer, type UpstashRestServer } from "../../tests/support/upstash-rest-server";
-import type { CacheStore } from "../cache/store";
-import { createUpstashStore } from "../cache/upstash-store";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
+import { reconcileStoreDrivers } from "./test-drivers";
 import { RoomReconciliationService, type ReconcileHooks } from "./reconciliation-service";
 
 /*
@@ -18,22 +15,7 @@ const alice: Session = { id: "alice-session-00001", name: "Alice" };
 
 const noDrift = { messagesRepaired: 0, messagesRemoved: 0, activityRepaired: 0, activityRemoved: 0, refused: 0 };
 
-let upstash: UpstashRestServer;
-let upstashStore: CacheStore;
-beforeAll(async () => {
-  upstash = await startUpstashRestServer({ redisUrl: REDIS_URL });
-  upstashStore = createUpstashStore({ url: upstash.url, token: upstash.token, timeoutMs: 10_000 });
-});
-afterAll(async () => {
-  await upstashStore?.close();
-  await upstash?.close();
-});
-
-const drivers: { name: string; store: (rt: Runtime) => CacheStore }[] = [
-  { name: "ioredis", store: (rt: Runtime) => rt.store! },
-  { name: "upstash", store: () => upstashStore },
-  // The REST server fronts one node: on a cluster only the TCP driver applies.
-].filter((d) => !ON_CLUSTER || d.name !== "upstash");
+const drivers = reconcileStoreDrivers();
 
 for (const driver of drivers)
   describe(`reconciliation of messages:{roomId} and {rooms:all}:activity over ${driver.name}`, () => {

@@ -1,14 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ON_CLUSTER, REDIS_URL } from "../../tests/support/services";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, createTestRedis, createTestRuntime, type TestDatabase, type TestRedis } from "../../tests/support/test-env";
-import { startUpstashRestServer, type UpstashRestServer } from "../../tests/support/upstash-rest-server";
 import { encodeEnvelope } from "../cache/protocol";
-import type { CacheStore } from "../cache/store";
 import { listLiveRoomsWithVersion } from "../db/queries/rooms";
-import { createUpstashStore } from "../cache/upstash-store";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
+import { reconcileStoreDrivers } from "./test-drivers";
 import { RoomReconciliationService, type ReconcileHooks, type ReconcileReport } from "./reconciliation-service";
 
 const owner: Session = { id: "owner-session-00001", name: "Owner" };
@@ -26,23 +23,7 @@ const clean = {
   dryRun: false,
 };
 
-let upstash: UpstashRestServer;
-let upstashStore: CacheStore;
-beforeAll(async () => {
-  upstash = await startUpstashRestServer({ redisUrl: REDIS_URL });
-  upstashStore = createUpstashStore({ url: upstash.url, token: upstash.token, timeoutMs: 10_000 });
-});
-afterAll(async () => {
-  await upstashStore?.close();
-  await upstash?.close();
-});
-
-/** The reconciler's store: the same protocol over TCP (ioredis) and over REST (@upstash/redis). */
-const drivers: { name: string; store: (rt: Runtime) => CacheStore }[] = [
-  { name: "ioredis", store: (rt: Runtime) => rt.store! },
-  { name: "upstash", store: () => upstashStore },
-  // The REST server fronts one node: on a cluster only the TCP driver applies.
-].filter((d) => !ON_CLUSTER || d.name !== "upstash");
+const drivers = reconcileStoreDrivers();
 
 for (const driver of drivers)
 describe(`RoomReconciliationService over ${driver.name}`, () => {
