@@ -134,14 +134,14 @@ export default class LobbyCacheHandler {
   async get(cacheKey: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
     // The home page's slots (./render-gate.ts): a batch begins; a hit (fresh or stale) ends
     // it at once, a miss when its render is stored (set) or gives up.
-    const slot = isResponse(ctx.kind) ? homeSlot(cacheKey) : undefined;
+    const slot = isResponse(ctx.kind) ? parseHomeSlot(cacheKey) : undefined;
     if (slot === undefined) return this.lookup(cacheKey, ctx);
-    await beginBatch(slot);
+    await beginBatch(slot.slot, slot.canonical);
     const found = await this.lookup(cacheKey, ctx).catch((error: unknown) => {
-      endBatch(slot);
+      endBatch(slot.slot, slot.canonical);
       throw error;
     });
-    if (found) endBatch(slot);
+    if (found) endBatch(slot.slot, slot.canonical);
     return found;
   }
 
@@ -170,11 +170,11 @@ export default class LobbyCacheHandler {
   }
 
   async set(cacheKey: string, data: IncrementalCacheValue | null, ctx: { cacheControl?: CacheHandlerValue["cacheControl"] }): Promise<void> {
-    const slot = homeSlot(cacheKey);
+    const slot = parseHomeSlot(cacheKey);
     try {
       await this.store(cacheKey, data, ctx);
     } finally {
-      if (slot !== undefined) endBatch(slot);
+      if (slot !== undefined) endBatch(slot.slot, slot.canonical);
     }
   }
 

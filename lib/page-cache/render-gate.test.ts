@@ -1,9 +1,9 @@
 import ResponseCache from "next/dist/server/response-cache";
 import RenderResult from "next/dist/server/render-result";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { gate } from "../../tests/support/net-faults";
 import LobbyCacheHandler, { installPageCache } from "./next-cache-handler";
-import { homeSlotPath } from "./render-gate";
+import { beginBatch, endBatch, homeSlotPath } from "./render-gate";
 
 /*
  * Requests that arrive after a write never join a render that began before it, driven
@@ -75,6 +75,44 @@ describe("render gate (the home page's slots)", () => {
     hold.open();
     await first;
     expect(await html(second)).toBe("<p>Before</p>");
+  });
+});
+
+describe("batches that overlap (concurrent hits of the home page)", () => {
+  // Only the safety timeout is faked: it never fires here, so a batch left waiting for it stays pending.
+  afterEach(() => vi.useRealTimers());
+  const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it("a batch that began while the one before was still looking up starts when that one ends, not after the safety timeout", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    await beginBatch(1001); // a hit's lookup is in flight...
+    let started = false;
+    const next = beginBatch(1002).then(() => (started = true)); // ...when requests that arrived meanwhile ask for the next slot
+    await settled();
+    expect(started).toBe(false); // it waits for the one before
+    endBatch(1001); // the hit is served
+    await settled();
+    expect(started).toBe(true);
+    endBatch(1002);
+    await next;
+  });
+
+  it("a slot's query-string batch is ended by its own path, not by the canonical one", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    await beginBatch(1003, false); // a request with a query string (the client router's _rsc) looks up
+    const canonical = beginBatch(1003); // the slot's canonical path begins behind it
+    endBatch(1003, false);
+    await canonical;
+    let started = false;
+    const next = beginBatch(1004).then(() => (started = true));
+    endBatch(1003, false); // the query-string path says it is done again (its render stored, say)
+    await settled();
+    expect(started).toBe(false); // the canonical batch, the one just before, is still running
+    endBatch(1003);
+    await settled();
+    expect(started).toBe(true);
+    endBatch(1004);
+    await next;
   });
 });
 

@@ -23,15 +23,27 @@ export const HOME_SLOT_PREFIX = "/home/";
 /** The longest a batch waits for the one before it (a render that failed never says it finished). */
 const MAX_WAIT_MS = 1_000;
 
+interface Batch {
+  /** Resolves when the batch is done (or after MAX_WAIT_MS). */
+  done: Promise<void>;
+  finish: () => void;
+}
+
 interface GateState {
   /** The slot the next request for the home page is sent to (its batch has not begun). */
   open: number;
-  /** The newest batch begun: its slot, and what resolves when it is done. */
-  current?: { slot: number; done: Promise<void>; finish: () => void };
+  /** The newest batch begun: the next one waits for it. */
+  current?: Batch;
+  /**
+   * Batches not done yet, by slot path (`12`, `12-q`: a request with a query string has a
+   * batch of its own in the same slot). Each is ended by its own slot, whether or not a
+   * newer one has begun meanwhile: the next batch is usually waiting for it already.
+   */
+  running: Map<string, Batch>;
 }
 
 const g = globalThis as unknown as { __lobbyRenderGate?: GateState };
-const state = (): GateState => (g.__lobbyRenderGate ??= { open: 1 });
+const state = (): GateState => (g.__lobbyRenderGate ??= { open: 1, running: new Map() });
 
 /**
  * The proxy: where to send a request for the home page that arrives now. `canonical` false
@@ -66,30 +78,44 @@ export function withoutSlot(cacheKey: string): string {
 }
 
 /**
- * The handler: slot `slot`'s batch begins (Next asked for its cache entry). Requests that
- * arrive from now on go to the next slot. Resolves once the batch before it is done (or
- * after MAX_WAIT_MS); {@link endBatch} says this one is done (a hit served, or its render
- * stored).
+ * The handler: slot `slot`'s batch begins (Next asked for its cache entry; `canonical` false
+ * for its `-q` path). Requests that arrive from now on go to the next slot. Resolves once
+ * the batch before it is done (or after MAX_WAIT_MS); {@link endBatch} says this one is
+ * done (a hit served, or its render stored).
  */
-export async function beginBatch(slot: number): Promise<void> {
+export async function beginBatch(slot: number, canonical = true): Promise<void> {
   const s = state();
   if (slot >= s.open) s.open = slot + 1;
+  const id = batchId(slot, canonical);
   const before = s.current;
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  s.current = { slot, done, finish };
+  // The same slot asked for again (its earlier batch finished without saying so): never leave a waiter behind.
+  s.running.get(id)?.finish();
+  let resolve!: () => void;
+  const batch: Batch = {
+    done: new Promise<void>((r) => (resolve = r)),
+    finish: () => {
+      resolve();
+      if (s.running.get(id) === batch) s.running.delete(id);
+      if (s.current === batch) s.current = undefined;
+    },
+  };
+  s.current = batch;
+  s.running.set(id, batch);
   // A batch that never says it is done (its render failed) frees the next one after MAX_WAIT_MS.
-  setTimeout(finish, MAX_WAIT_MS).unref();
+  setTimeout(batch.finish, MAX_WAIT_MS).unref();
   if (!before) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([before.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, MAX_WAIT_MS).unref()))]);
+  await Promise.race([before.done, new Promise<void>((r) => (timer = setTimeout(r, MAX_WAIT_MS).unref()))]);
   clearTimeout(timer);
 }
 
-/** Slot `slot`'s batch is done: the next one may begin. */
-export function endBatch(slot: number): void {
-  const s = state();
-  if (s.current?.slot !== slot) return;
-  s.current.finish();
-  s.current = undefined;
+/**
+ * Slot `slot`'s batch is done: the next one may begin. Not only when it is the newest: a
+ * batch that begins while this one looks up waits for it, and must not wait out
+ * MAX_WAIT_MS instead (that made every concurrent hit of the home page take a second).
+ */
+export function endBatch(slot: number, canonical = true): void {
+  state().running.get(batchId(slot, canonical))?.finish();
 }
+
+const batchId = (slot: number, canonical: boolean) => `${slot}${canonical ? "" : "-q"}`;
