@@ -138,6 +138,25 @@ describe("page cache handler", () => {
     expect(await handler.get(slot("5"), ctx)).toBeNull();
   });
 
+  it("renders of two slots in flight at once each store under their own stamp: the older never takes the newer's (the forced race)", async () => {
+    installPageCache(instance());
+    const slot = (n: number) => `/route-cache/APP_PAGE/0a1b/$/home/${n}`;
+    await handler.get(slot(1), ctx);
+    await handler.set(slot(1), page("<p>v0</p>"), setCtx);
+    await instance().invalidate(HOME_PAGE_TAGS, "soft"); // the stats refresh: served stale once while one render refreshes
+    expect(htmlOf(await handler.get(slot(2), ctx))).toBe("<p>v0</p>"); // stale: Next serves it and re-renders in the background, reading the data now
+    await instance().invalidate(HOME_PAGE_TAGS, "hard"); // a write commits and is acknowledged
+    expect(await handler.get(slot(3), ctx)).toBeNull(); // a request after it: its batch renders the new data
+    await handler.set(slot(3), page("<p>new</p>"), setCtx);
+    await instance().invalidate(HOME_PAGE_TAGS, "hard"); // another write
+    expect(await handler.get(slot(4), ctx)).toBeNull(); // a request after it renders too...
+    await handler.set(slot(2), page("<p>before both writes</p>"), setCtx); // ...when the background render from before both writes finishes
+    // Stamped with the clock of slot 4's lookup, it would be served as fresh now.
+    expect(await handler.get(slot(5), ctx)).toBeNull();
+    await handler.set(slot(4), page("<p>newest</p>"), setCtx);
+    expect(htmlOf(await handler.get(slot(6), ctx))).toBe("<p>newest</p>");
+  });
+
   it("a write on one instance expires the page on the other's next lookup", async () => {
     installPageCache(instance());
     await handler.get(KEY, ctx);

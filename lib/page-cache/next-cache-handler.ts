@@ -36,7 +36,13 @@ interface ProcessState {
    * files; after a deploy the old entries are simply not found (and expire).
    */
   buildId: string;
-  /** Per key: the oldest clock seen by a lookup that (may have) started a render, and when. */
+  /**
+   * Per Next cache key (each slot of the home page its own, though all share one entry):
+   * the oldest clock seen by a lookup that (may have) started a render, and when. Per
+   * entry, two renders in flight at once (a slot's background refresh, the next slot's
+   * render) would hand the older one the newer one's stamp. Next renders one cache key one
+   * at a time, so per key the stamp is the render's own.
+   */
   renderStarts: Map<string, { clock: Stamp; at: number }>;
   /** Per key: the value last handed to Next, to recognise Next storing it back unchanged. */
   served: Map<string, IncrementalCacheValue>;
@@ -44,6 +50,8 @@ interface ProcessState {
 
 /** A render that began longer ago than this is not waited for: its stamp is forgotten (no stamp is never stored). */
 const RENDER_START_TTL_MS = 60_000;
+/** Render starts kept before the old ones (renders that never stored) are swept. */
+const RENDER_STARTS_SWEEP_AT = 1_000;
 const MAX_ENTRY_TTL_SECONDS = 86_400;
 
 const g = globalThis as unknown as { __lobbyPageCache?: ProcessState };
@@ -113,6 +121,10 @@ function noteRenderStart(s: ProcessState, key: string, clockValue: string): void
   // flight may carry, and its stamp makes the store refused (never passed off as newer).
   if (prev && now - prev.at < RENDER_START_TTL_MS && (prev.clock.epoch !== clock.epoch || prev.clock.n <= clock.n)) return;
   s.renderStarts.set(key, { clock, at: now });
+  // A slot is asked for once: starts of renders that failed (never stored) would pile up.
+  if (s.renderStarts.size > RENDER_STARTS_SWEEP_AT) {
+    for (const [k, start] of s.renderStarts) if (now - start.at >= RENDER_START_TTL_MS) s.renderStarts.delete(k);
+  }
 }
 
 function takeStamp(s: ProcessState, key: string): string {
@@ -132,17 +144,25 @@ export default class LobbyCacheHandler {
   }
 
   async get(cacheKey: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
-    // The home page's slots (./render-gate.ts): a batch begins; a hit (fresh or stale) ends
-    // it at once, a miss when its render is stored (set) or gives up.
+    // The home page's slots (./render-gate.ts): a batch begins. A hit (fresh or stale) ends
+    // it at once; a miss waits for the batch before (a render at a time), looks again, and
+    // ends it when its render is stored (set) or gives up.
     const slot = isResponse(ctx.kind) ? parseHomeSlot(cacheKey) : undefined;
     if (slot === undefined) return this.lookup(cacheKey, ctx);
-    await beginBatch(slot.slot, slot.canonical);
-    const found = await this.lookup(cacheKey, ctx).catch((error: unknown) => {
+    const before = beginBatch(slot.slot, slot.canonical);
+    try {
+      let found = await this.lookup(cacheKey, ctx);
+      if (!found && (await before).waited) {
+        // The render, if any, begins after this second lookup: its clock is the stamp.
+        state().renderStarts.delete(cacheKey);
+        found = await this.lookup(cacheKey, ctx);
+      }
+      if (found) endBatch(slot.slot, slot.canonical);
+      return found;
+    } catch (error) {
       endBatch(slot.slot, slot.canonical);
       throw error;
-    });
-    if (found) endBatch(slot.slot, slot.canonical);
-    return found;
+    }
   }
 
   private async lookup(cacheKey: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
@@ -154,7 +174,7 @@ export default class LobbyCacheHandler {
     const found = await s.cache.lookup(key);
     end();
     const stored = found.value;
-    if (found.state !== "fresh" || !stored || timeStale(stored)) noteRenderStart(s, key, found.clock);
+    if (found.state !== "fresh" || !stored || timeStale(stored)) noteRenderStart(s, cacheKey, found.clock);
     m.cacheRequests.inc({ cache: "page", outcome: found.state === "fresh" ? "hit" : found.state === "stale" ? "stale" : "miss" });
     if (!stored || found.state === "expired" || found.state === "miss") return null;
     s.served.set(key, stored.value);
@@ -187,10 +207,10 @@ export default class LobbyCacheHandler {
     // Next stores the entry it served back when a background render fails: keep the
     // entry as it is, with its own stamp, rather than pass the old page off as new.
     if (s.served.get(key) === data) {
-      s.renderStarts.delete(key);
+      s.renderStarts.delete(cacheKey);
       return;
     }
-    const stamp = takeStamp(s, key);
+    const stamp = takeStamp(s, cacheKey);
     // A page rendered from a saved copy (Postgres down) is not kept: the next request
     // renders again and shows current data as soon as Postgres is back.
     if (data.kind === "APP_PAGE" && typeof data.html === "string" && data.html.includes(STALE_PAGE_MARKER)) return;
