@@ -144,19 +144,13 @@ export default class LobbyCacheHandler {
   }
 
   async get(cacheKey: string, ctx: { kind?: unknown }): Promise<CacheHandlerValue | null> {
-    // The home page's slots (./render-gate.ts): a batch begins. A hit (fresh or stale) ends
-    // it at once; a miss waits for the batch before (a render at a time), looks again, and
-    // ends it when its render is stored (set) or gives up.
+    // The home page's slots (./render-gate.ts): a batch begins (after the one before). A
+    // hit (fresh or stale) ends it at once, a miss when its render is stored (set) or gives up.
     const slot = isResponse(ctx.kind) ? parseHomeSlot(cacheKey) : undefined;
     if (slot === undefined) return this.lookup(cacheKey, ctx);
-    const before = beginBatch(slot.slot, slot.canonical);
+    await beginBatch(slot.slot, slot.canonical);
     try {
-      let found = await this.lookup(cacheKey, ctx);
-      if (!found && (await before).waited) {
-        // The render, if any, begins after this second lookup: its clock is the stamp.
-        state().renderStarts.delete(cacheKey);
-        found = await this.lookup(cacheKey, ctx);
-      }
+      const found = await this.lookup(cacheKey, ctx);
       if (found) endBatch(slot.slot, slot.canonical);
       return found;
     } catch (error) {

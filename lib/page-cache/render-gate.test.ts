@@ -66,6 +66,25 @@ describe("render gate (the home page's slots)", () => {
     expect(renders).toBe(1);
   });
 
+  it("requests that arrive during a render share one render after it, begun after they all arrived", async () => {
+    let renders = 0;
+    const counted = async () => {
+      renders++;
+      return render();
+    };
+    hold = gate();
+    const first = responseCache.get(homeSlotPath(), counted, context); // a render begins, reads "Before"
+    await hold.arrived;
+    roomName = "After"; // a write is acknowledged
+    const late = Array.from({ length: 5 }, () => responseCache.get(homeSlotPath(), counted, context));
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = responseCache.get(homeSlotPath(), counted, context); // arrives while they wait: still their slot
+    hold.open();
+    expect(await html(first)).toBe("<p>Before</p>");
+    expect(new Set(await Promise.all([...late, later].map(html)))).toEqual(new Set(["<p>After</p>"]));
+    expect(renders).toBe(2);
+  });
+
   it("without slots (one cache key, as before), Next hands the late request the older render: the test above can fail", async () => {
     hold = gate();
     const first = responseCache.get("/index", render, context);

@@ -7,14 +7,14 @@
  * long as that render takes (measured: reads 0-60 ms after the acknowledgement, more on a
  * loaded machine). The proxy (proxy.ts) therefore sends each request for `/` to a numbered
  * slot, `/home/<slot>`, a route of its own (app/home/[slot]): the cache key, and so Next's
- * batch, is per slot. The slot handed out is the one whose batch has not begun: once the
- * page cache's handler is asked for slot n (its batch begins), later requests get n + 1.
- * A batch looks its entry up at once; on a miss it waits for the batch before it to finish
- * (a render at a time per process) and looks again, so requests still gather into few
- * renders: at most one behind the one in flight, as Next's own batching did, but never one
- * that began before them. What a lookup finds is safe whenever it was stored: an entry
- * carries the page cache's clock from when its render began, and a write's mark after that
- * makes it stale (lib/page-cache/protocol.ts).
+ * batch, is per slot. The slot handed out is the one whose batch has not begun. A batch
+ * waits for the one before it to finish (a lookup or a render at a time per process), its
+ * slot open meanwhile; once it begins (its lookup), later requests get the next slot. So
+ * requests still gather into few lookups and renders: the ones that arrive during a
+ * render share the next one, as Next's own batching did, but never one that began before
+ * they arrived. What a lookup finds is safe whenever it was stored: an entry carries the
+ * page cache's clock from when its render began (lib/page-cache/next-cache-handler.ts keeps
+ * it per slot), and a write's mark after that makes it stale (lib/page-cache/protocol.ts).
  *
  * The state lives on globalThis: the proxy and the handler are bundled apart but run in one
  * process. Every slot maps to one entry of the page cache (lib/page-cache/next-cache-handler.ts).
@@ -81,17 +81,16 @@ export function withoutSlot(cacheKey: string): string {
 }
 
 /**
- * The handler: slot `slot`'s batch begins (Next asked for its cache entry; `canonical` false
- * for its `-q` path). From this call on, requests go to the next slot. The promise resolves
- * once the batch begun before it is done (at once if there is none; `waited` true if there
- * was one), or after MAX_WAIT_MS. The handler looks its entry up at once (a hit needs no
- * order) and waits for it only on a miss, before it lets Next render: so renders still go
- * one at a time per process, and the waiting batch looks again, finding what the one before
- * stored. {@link endBatch} says this one is done (a hit served, or its render stored).
+ * The handler: Next asked for slot `slot`'s cache entry (`canonical` false: its `-q` path).
+ * Resolves once the batch begun before it is done (or after MAX_WAIT_MS): then this batch
+ * begins (its lookup, its render) and requests that arrive from then on go to the next
+ * slot. Until then the slot stays open, so the requests that arrive while the batch before
+ * looks up or renders gather into this one (Next batches them on the slot's key): they
+ * arrived before this batch read anything. {@link endBatch} says this one is done (a hit
+ * served, or its render stored).
  */
-export function beginBatch(slot: number, canonical = true): Promise<{ waited: boolean }> {
+export async function beginBatch(slot: number, canonical = true): Promise<void> {
   const s = state();
-  if (slot >= s.open) s.open = slot + 1;
   const id = batchId(slot, canonical);
   const before = s.current;
   // The same slot asked for again (its earlier batch finished without saying so): never leave a waiter behind.
@@ -107,14 +106,15 @@ export function beginBatch(slot: number, canonical = true): Promise<{ waited: bo
   };
   s.current = batch;
   s.running.set(id, batch);
+  if (before) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([before.done, new Promise<void>((r) => (timer = setTimeout(r, MAX_WAIT_MS).unref()))]);
+    clearTimeout(timer);
+  }
+  // The batch begins: its slot closes before anything is read.
+  if (slot >= s.open) s.open = slot + 1;
   // A batch that never says it is done (its render failed) frees the next one after MAX_WAIT_MS.
   setTimeout(batch.finish, MAX_WAIT_MS).unref();
-  if (!before) return Promise.resolve({ waited: false });
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([before.done, new Promise<void>((r) => (timer = setTimeout(r, MAX_WAIT_MS).unref()))]).then(() => {
-    clearTimeout(timer);
-    return { waited: true };
-  });
 }
 
 /**
