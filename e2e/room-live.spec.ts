@@ -157,3 +157,35 @@ test("a dropped stream says “Reconnecting…”, then catches up with what was
     await writer.context.close();
   }
 });
+
+test("the next message can be typed and sent while one is on its way; nothing typed is wiped, and both arrive in order", async ({ browser }) => {
+  const roomId = await createRoom();
+  const { context, page, problems } = await openRoom(browser, BASE_URL, roomId);
+  // Hold the first send (a server action: a POST with a Next-Action header) until the second is typed and sent.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let sends = 0;
+  await page.route(`**/rooms/${roomId}`, async (route) => {
+    const request = route.request();
+    if (request.method() === "POST" && request.headers()["next-action"] && sends++ === 0) await held;
+    await route.continue();
+  });
+  const box = page.getByLabel("Message", { exact: true });
+  await box.fill("Sent first, answered late");
+  await box.press("Enter");
+  await expect(box).toHaveValue(""); // empty at once, while the send is on its way
+  await box.fill("Sent second");
+  await box.press("Enter");
+  await expect(box).toHaveValue("");
+  await box.fill("A draft, not sent yet");
+  release();
+  await expect(item(page, "Sent second")).toHaveCount(1);
+  await expect(item(page, "Sent first, answered late")).toHaveCount(1);
+  await expect(box).toHaveValue("A draft, not sent yet"); // the answers did not wipe it
+  const texts = await messageList(page).getByRole("listitem").allTextContents();
+  const first = texts.findIndex((t) => t.includes("Sent first, answered late"));
+  expect(first).toBeGreaterThanOrEqual(0);
+  expect(texts.findIndex((t) => t.includes("Sent second"))).toBeGreaterThan(first);
+  expect(problems).toEqual([]);
+  await context.close();
+});

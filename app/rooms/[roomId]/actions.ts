@@ -27,7 +27,7 @@ const waitText = (seconds: number | undefined) =>
 export async function sendMessage(_previous: SendMessageState, form: unknown): Promise<SendMessageState> {
   const input = formObject(form);
   const result = await sendCommand(input);
-  if (result.ok) return { status: "sent", viewer: result.data, sentAt: Date.now() };
+  if (result.ok) return { status: "sent", viewer: result.data };
   const message =
     result.code === "rate_limited"
       ? `Whoa, that's fast! Take a breath: you can send again in ${waitText(result.retryAfterSeconds)}.`

@@ -7,7 +7,6 @@ import type { Viewer } from "@/app/form-state";
 export type SendMessageState =
   | { status: "idle" }
   | { status: "error"; message: string; fields: Partial<Record<"body" | "_", string>>; value: string }
-  /** `sentAt` keys the textarea, so it empties after each send. */
-  | { status: "sent"; viewer: Viewer; sentAt: number };
+  | { status: "sent"; viewer: Viewer };
 
 export const initialSendMessageState: SendMessageState = { status: "idle" };
