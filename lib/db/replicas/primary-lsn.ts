@@ -51,17 +51,17 @@ export class PrimaryLsn {
 
   /** A WAL position read by a statement sent after this call. */
   current(): Promise<string> {
-    if (!this.next) {
-      let resolve!: (lsn: string) => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<string>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.next = { promise, resolve, reject };
-      if (!this.inFlight) this.send();
-    }
-    return this.next.promise;
+    const joined = this.next;
+    if (joined) return joined.promise;
+    let resolve!: (lsn: string) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<string>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.next = { promise, resolve, reject };
+    if (!this.inFlight) this.send();
+    return promise;
   }
 
   private send(): void {
