@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { getLiveRoom } from "../lib/db/queries/rooms";
 import { runMigrations } from "../lib/db/migrate";
+import { PRIMARY_LSN_SQL } from "../lib/db/replicas/primary-lsn";
 import { checkHealth } from "../lib/health";
 import { metrics } from "../lib/observability/metrics";
 import { createRuntime, type Runtime, type RuntimeConfig } from "../lib/runtime";
@@ -82,6 +83,23 @@ describe.skipIf(!CAN_REPLICATE)("read replicas behind the fence", () => {
     expect(delta(after, before, "replica:fenced")).toBe(2);
     // The fence and the read: two statements on the replica per fill (and a new connection's own).
     expect((await replicaStatements()) - statementsBefore).toBeGreaterThanOrEqual(4);
+  });
+
+  it("concurrent reads share one position query, but never one sent before they began", async () => {
+    const sent: string[] = [];
+    const { rt } = instance({ onQuery: (q) => void sent.push(q) });
+    const room = await rt.roomWrites.create(alice, { name: "Crowded" });
+    await pair.caughtUp();
+    const positions = () => sent.filter((q) => q === PRIMARY_LSN_SQL).length;
+    const first = rt.reads.read((db) => getLiveRoom(db, room.id));
+    // Sent at once for the first read; these began after it was sent, so they share the next one.
+    const rest = Array.from({ length: 20 }, () => rt.reads.read((db) => getLiveRoom(db, room.id)));
+    const names = await Promise.all([first, ...rest]);
+    expect(names.every((r) => r?.name === "Crowded")).toBe(true);
+    expect(positions()).toBe(2);
+    // A read after they all returned gets a query of its own.
+    await rt.reads.read((db) => getLiveRoom(db, room.id));
+    expect(positions()).toBe(3);
   });
 
   it("a rename acknowledged while the replica lags: the next fill reads the primary and caches the new name", async () => {
