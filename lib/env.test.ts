@@ -17,6 +17,18 @@ describe("parseEnv", () => {
     }
   });
 
+  it("reads DATABASE_REPLICA_URLS as a list of Postgres URLs, none when empty, and never echoes a bad one", () => {
+    expect(parseEnv({}).databaseReplicaUrls).toEqual([]);
+    expect(parseEnv({ DATABASE_REPLICA_URLS: "" }).databaseReplicaUrls).toEqual([]);
+    expect(parseEnv({ DATABASE_REPLICA_URLS: " postgres://r1:5432/lobby, postgresql://u:p@r2/lobby ," }).databaseReplicaUrls).toEqual([
+      "postgres://r1:5432/lobby",
+      "postgresql://u:p@r2/lobby",
+    ]);
+    const bad = () => parseEnv({ DATABASE_REPLICA_URLS: "postgres://r1/lobby,mysql://u:secret@r2/lobby" });
+    expect(bad).toThrow(/DATABASE_REPLICA_URLS: entry 2 must be a URL starting with postgres:\/\//);
+    expect(bad).not.toThrow(/secret/);
+  });
+
   it("treats empty values as unset", () => {
     const e = parseEnv({ SESSION_SECRET: "", CACHE_ENABLED: "", PORT: "" });
     expect(e.port).toBe(3000);

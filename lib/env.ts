@@ -71,12 +71,35 @@ export function allowedOriginsSetting(source: Record<string, string | undefined>
   return result.data;
 }
 
+/**
+ * DATABASE_REPLICA_URLS: read replicas of DATABASE_URL (streaming replicas), comma-separated
+ * Postgres URLs. Reads that fill the caches go to them when the fence allows
+ * (lib/db/replicas); empty: none.
+ */
+const replicaUrlsSchema = z
+  .string()
+  .transform((v, ctx) => {
+    const urls: string[] = [];
+    for (const entry of v.split(",").map((e) => e.trim()).filter(Boolean)) {
+      const parsed = url(["postgres:", "postgresql:"]).safeParse(entry);
+      if (!parsed.success) {
+        // Never echo the entry: it may hold a password.
+        ctx.addIssue({ code: "custom", message: `entry ${urls.length + 1} must be a URL starting with postgres:// or postgresql://` });
+        return z.NEVER;
+      }
+      urls.push(parsed.data);
+    }
+    return urls;
+  })
+  .default([]);
+
 const DEV_SECRET = "lobby-development-secret-do-not-use-in-production";
 
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/lobby"),
+    DATABASE_REPLICA_URLS: replicaUrlsSchema,
     REDIS_URL: url(["redis:", "rediss:"]).optional(),
     REDIS_CLUSTER_NODES: clusterNodesSchema.optional(),
     KV_REST_API_URL: url(["http:", "https:"]).optional(),
@@ -135,6 +158,8 @@ export type RawEnv = z.infer<typeof schema>;
 export interface Env {
   nodeEnv: RawEnv["NODE_ENV"];
   databaseUrl: string;
+  /** Read replicas of the database (DATABASE_REPLICA_URLS), for fenced reads (lib/db/replicas). Default none. */
+  databaseReplicaUrls: string[];
   /**
    * Where the cache, the page cache, limits, the realtime bus and every other Redis use go:
    * a Redis Cluster (REDIS_CLUSTER_NODES, which wins), one node (REDIS_URL), or REST.
@@ -240,6 +265,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return {
     nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
+    databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
     redis,
     redisTcp: tcp,
     keyPrefix: e.REDIS_KEY_PREFIX,

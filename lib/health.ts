@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { RedisNodeState } from "./cache/store";
+import { readPrimaryLsn } from "./db/replicas/primary-lsn";
 import type { Runtime } from "./runtime";
 import { readWorkerStatus, type WorkerStatus } from "./worker-status";
 
@@ -19,6 +20,41 @@ export interface HealthReport {
   };
   /** The reconciliation worker, from its heartbeat in Redis; informational, never fails the check. */
   worker: WorkerStatus;
+  /**
+   * Each read replica (DATABASE_REPLICA_URLS); informational, never fails the check: a
+   * replica down or behind only sends its reads to the primary.
+   */
+  replicas: ReplicaHealth[];
+}
+
+export interface ReplicaHealth {
+  /** host:port/database (no credentials). */
+  name: string;
+  up: boolean;
+  /** Its circuit: `open` while it is out of rotation. */
+  breaker: "closed" | "half-open" | "open";
+  /** WAL bytes it has not replayed yet, against the primary's position now. */
+  lagBytes?: number | null;
+  /** Since the last transaction it replayed (also grows while the primary is idle). */
+  replayAgeMs?: number | null;
+  /** False: the server is not a standby (promoted?); the fence never lets it serve. */
+  inRecovery?: boolean;
+  error?: string;
+}
+
+async function checkReplicas(rt: Runtime): Promise<ReplicaHealth[]> {
+  if (rt.replicas.length === 0) return [];
+  const primaryLsn = await readPrimaryLsn(rt.db.sql).catch(() => null);
+  return Promise.all(
+    rt.replicas.map(async (replica): Promise<ReplicaHealth> => {
+      const { name, breaker } = replica.state;
+      let probe: Awaited<ReturnType<typeof replica.probe>> | undefined;
+      const result = await timed(async () => {
+        probe = await replica.probe(primaryLsn);
+      }, 1_000);
+      return result.ok && probe ? { name, up: true, breaker, ...probe } : { name, up: false, breaker, error: result.ok ? "no answer" : result.error };
+    }),
+  );
 }
 
 async function timed<T>(fn: () => Promise<T>, ms: number): Promise<{ ok: true; latencyMs: number } | { ok: false; error: string }> {
@@ -37,12 +73,13 @@ async function timed<T>(fn: () => Promise<T>, ms: number): Promise<{ ok: true; l
  */
 export async function checkHealth(rt: Runtime): Promise<HealthReport> {
   const onCluster = rt.redisTopology === "cluster";
-  const [pg, redis, worker, nodes] = await Promise.all([
+  const [pg, redis, worker, nodes, replicas] = await Promise.all([
     timed(() => rt.db.db.execute(sql`select 1`), 1_000),
     rt.store ? timed(() => rt.store!.ping(), 500) : Promise.resolve(null),
     readWorkerStatus(rt),
     // A cluster's state is its nodes': a master down is a slot range without a cache until its replica takes over.
     onCluster && rt.store?.nodes ? rt.store.nodes().catch(() => undefined) : Promise.resolve(undefined),
+    checkReplicas(rt),
   ]);
   const redisUp = redis?.ok ?? false;
   let servable = pg.ok;
@@ -63,5 +100,6 @@ export async function checkHealth(rt: Runtime): Promise<HealthReport> {
       ...(nodes ? { nodes } : {}),
     },
     worker,
+    replicas,
   };
 }

@@ -4,6 +4,9 @@ import { GuardedStore, type GuardOptions } from "./cache/guarded-store";
 import { createKeys, ttlsFor, type Keys, type Ttls } from "./cache/keys";
 import type { CacheStore } from "./cache/store";
 import { createDb, type DbHandle } from "./db/client";
+import { PrimaryLsn, readPrimaryLsn } from "./db/replicas/primary-lsn";
+import { ReadRouter, type DbReads } from "./db/replicas/read-router";
+import { Replica, type ReplicaOptions } from "./db/replicas/replica";
 import { env, type Env } from "./env";
 import { noRateLimit, RedisRateLimiter, type RateLimiter } from "./limits/rate-limiter";
 import { MessageCacheService } from "./messages/message-cache-service";
@@ -28,6 +31,15 @@ import { StatsService, type StatsHooks } from "./stats/stats-service";
 /** What a process (web, worker, test) needs to build its services. */
 export interface RuntimeConfig {
   databaseUrl: string;
+  /** Read replicas of `databaseUrl` (DATABASE_REPLICA_URLS). Default none: every read on the primary. */
+  replicaUrls?: string[];
+  /**
+   * How replicas are used (lib/db/replicas/replica.ts has the defaults); `poolMax`: each
+   * replica's main pool (default `dbMax`, else 10). `unsafeDisableFence`: tests only, read
+   * on a replica without proving it has replayed the writes a reader must see, so a test can
+   * show the stale fill the fence prevents.
+   */
+  replicas?: ReplicaOptions & { poolMax?: number; unsafeDisableFence?: boolean };
   redis: Env["redis"];
   cacheEnabled: boolean;
   keyPrefix: string;
@@ -76,7 +88,12 @@ export interface RuntimeConfig {
 }
 
 export interface Runtime {
+  /** The primary: writes, and every read not routed. */
   db: DbHandle;
+  /** The reads that fill caches (and stats, message pages): on a replica when the fence allows (lib/db/replicas). */
+  reads: DbReads;
+  /** The read replicas (DATABASE_REPLICA_URLS), for health. Empty when none is configured. */
+  replicas: Replica[];
   /** The raw store (null when the cache is disabled or no Redis is configured). */
   store: CacheStore | null;
   /** One Redis node (or REST) or a Redis Cluster (REDIS_CLUSTER_NODES). */
@@ -111,11 +128,11 @@ export interface Runtime {
 export function createRuntime(config: RuntimeConfig): Runtime {
   const m = metrics();
   const log = logger();
-  const db = createDb(config.databaseUrl, { max: config.dbMax, onQuery: (q) => {
-      m.dbQueries.inc();
-      config.onQuery?.(q);
-    },
-  });
+  const counted = (target: "primary" | "replica") => (q: string) => {
+    m.dbQueries.inc({ target });
+    config.onQuery?.(q);
+  };
+  const db = createDb(config.databaseUrl, { max: config.dbMax, onQuery: counted("primary") });
   /*
    * Searches get a pool of their own: a burst of costly searches (each can rank thousands of
    * messages) then waits for one of these few connections instead of taking all of the main
@@ -127,11 +144,47 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     max: config.search?.poolMax ?? 3,
     statementTimeoutMs: config.search?.statementTimeoutMs ?? 2_000,
     applicationName: SEARCH_APPLICATION_NAME,
-    onQuery: (q) => {
-      m.dbQueries.inc();
-      config.onQuery?.(q);
-    },
+    onQuery: counted("primary"),
   });
+  /*
+   * Replicas: the cache fills, stats and message pages read through `reads`, searches through
+   * `searchReads` (each replica has a search pool too, with the same statement_timeout).
+   * Both fence against the primary's position from one single-flight query on the main pool.
+   */
+  const lsn = new PrimaryLsn(() => readPrimaryLsn(db.sql));
+  const replicaOptions = {
+    ...config.replicas,
+    primaryLsn: () => readPrimaryLsn(db.sql),
+    onStateChange: (state: string, cause?: unknown) =>
+      state === "open"
+        ? log.warn({ cause: cause === undefined ? undefined : String(cause) }, "read replica out of rotation; its reads go to the primary")
+        : log.info({ state }, "read replica circuit " + state),
+  };
+  const replicas = (config.replicaUrls ?? []).map(
+    (url) => new Replica(url, { max: config.replicas?.poolMax ?? config.dbMax, onQuery: counted("replica") }, replicaOptions),
+  );
+  const searchReplicas = (config.replicaUrls ?? []).map(
+    (url) =>
+      new Replica(
+        url,
+        {
+          max: config.search?.poolMax ?? 3,
+          statementTimeoutMs: config.search?.statementTimeoutMs ?? 2_000,
+          applicationName: SEARCH_APPLICATION_NAME,
+          onQuery: counted("replica"),
+        },
+        // A search may run up to its statement_timeout: the replica's deadline must not cut it first.
+        { ...replicaOptions, timeoutMs: Math.max(config.replicas?.timeoutMs ?? 1_000, (config.search?.statementTimeoutMs ?? 2_000) + 500) },
+      ),
+  );
+  const routerOptions = {
+    lsn,
+    unsafeDisableFence: config.replicas?.unsafeDisableFence,
+    onRoute: (route: { target: string; reason: string }) => m.dbReads.inc(route),
+    onFault: (replica: string, error: unknown) => log.warn({ replica, err: error }, "read replica fault; read sent to the primary"),
+  };
+  const reads = new ReadRouter({ ...routerOptions, primary: db, replicas });
+  const searchReads = new ReadRouter({ ...routerOptions, primary: searchDb, replicas: searchReplicas });
   const store = config.cacheEnabled ? createCacheStore(config.redis) : null;
   const leaseMs = config.invalidationLog?.leaseMs ?? DEFAULT_LEASE_MS;
   const lease = store ? (config.lease ?? new Lease(leaseMs)) : undefined;
@@ -174,7 +227,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   minuteCounters?.start();
   const onError = (op: string) => (error: unknown, context: { op: string }) => log.warn({ err: error, ...context }, `${op} cache operation failed`);
   const stats = new StatsService({
-    db: db.db,
+    reads,
     guarded,
     keys,
     ttls,
@@ -186,7 +239,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   });
   const limiter = (config.rateLimits ?? config.mode !== "test") ? new RedisRateLimiter(guarded, keys) : noRateLimit;
   const search = new SearchService({
-    client: searchDb.sql,
+    reads: searchReads,
     limiter,
     loadTimeoutMs: config.search?.loadTimeoutMs ?? (config.search?.statementTimeoutMs ?? 2_000) + 1_000,
     guarded,
@@ -241,16 +294,18 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const invalidations = invalidationLog ?? noInvalidations;
   return {
     db,
+    reads,
+    replicas,
     store,
     redisTopology: config.redis.driver === "cluster" ? "cluster" : "node",
     guarded,
     cache,
     keys,
     ttls,
-    rooms: new RoomCacheService({ db: db.db, cache, keys, ttls, onListLoaded: (rooms, rows) => activity.listLoaded(rooms, rows) }),
+    rooms: new RoomCacheService({ reads, cache, keys, ttls, onListLoaded: (rooms, rows) => activity.listLoaded(rooms, rows) }),
     activity,
     roomWrites: new RoomService({ db: db.db, invalidations, keys, publish: (event) => events.publish("rooms", event), limiter }),
-    messages: new MessageCacheService({ db: db.db, cache, keys, ttls }),
+    messages: new MessageCacheService({ reads, cache, keys, ttls }),
     messageWrites: new MessageService({
       db: db.db,
       invalidations,
@@ -273,7 +328,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       await logDb?.close();
       guarded?.dispose();
       await store?.close();
-      await Promise.all([db.close(), searchDb.close()]);
+      await Promise.all([db.close(), searchDb.close(), ...replicas.map((r) => r.close()), ...searchReplicas.map((r) => r.close())]);
     },
   };
 }
@@ -287,6 +342,7 @@ export const SEARCH_APPLICATION_NAME = "lobby-search";
 export function runtimeConfigFromEnv(e: Env = env()): RuntimeConfig {
   return {
     databaseUrl: e.databaseUrl,
+    replicaUrls: e.databaseReplicaUrls,
     redis: e.redis,
     cacheEnabled: e.cacheEnabled,
     keyPrefix: e.keyPrefix,

@@ -92,11 +92,11 @@ export async function startApp(port: number, env: Record<string, string>, option
   };
 }
 
-/** Postgres statements a server has sent, from its own Prometheus counter. */
+/** Postgres statements a server has sent (primary and replicas), from its own Prometheus counter. */
 export async function dbQueries(server: AppServer): Promise<number> {
   const text = await (await fetch(`${server.url}/api/metrics`, operatorAuth)).text();
-  const line = text.split("\n").find((l) => l.startsWith("lobby_db_queries_total "));
-  return Number(line?.split(" ")[1] ?? NaN);
+  const counts = [...text.matchAll(/^lobby_db_queries_total\{target="[^"]+"\} (\d+)/gm)].map((m) => Number(m[1]));
+  return counts.length === 0 ? NaN : counts.reduce((a, b) => a + b, 0);
 }
 
 /** Cache read outcomes a server has counted (hit, miss, error, ...), summed over caches. */

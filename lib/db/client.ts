@@ -38,3 +38,13 @@ export function createDb(url: string, options: DbOptions = {}): DbHandle {
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }
+
+/**
+ * A drizzle database on one reserved connection of `pool` (postgres.js `reserve()`), so a
+ * caller can run statements one after another on the same server session: the fence of a
+ * replica read (lib/db/replicas). drizzle reads the pool's type options, which a reserved
+ * connection shares but does not expose.
+ */
+export function dbOnConnection(connection: postgres.ReservedSql, pool: postgres.Sql): Db {
+  return drizzle(Object.assign(connection, { options: pool.options }), { schema });
+}

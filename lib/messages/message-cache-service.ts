@@ -1,12 +1,13 @@
 import type { CacheAside, ReadResult } from "../cache/cache-aside";
 import type { Keys, Ttls } from "../cache/keys";
-import type { Db } from "../db/client";
+import type { DbReads } from "../db/replicas/read-router";
 import { MESSAGE_PAGE_SIZE, messagesBefore, newestMessagesWithVersion, type MessagePage } from "../db/queries/messages";
 import { assertCanonicalId, canonicalIdError } from "../validation";
 import { cachedMessagePageSchema } from "./validation";
 
 export interface MessageCacheDeps {
-  db: Db;
+  /** Where the fills and older pages read: the primary, or a replica behind the fence (lib/db/replicas). */
+  reads: DbReads;
   cache: CacheAside;
   keys: Keys;
   ttls: Ttls;
@@ -25,7 +26,7 @@ export class MessageCacheService {
   getNewest(roomId: string): Promise<ReadResult<MessagePage | null>> {
     const invalid = canonicalIdError("roomId", roomId);
     if (invalid) return Promise.reject(invalid);
-    const { db, cache, keys, ttls } = this.deps;
+    const { reads, cache, keys, ttls } = this.deps;
     return cache.read({
       cache: "messages",
       key: keys.messages(roomId),
@@ -33,7 +34,7 @@ export class MessageCacheService {
       ttlSeconds: ttls.messages,
       staleTtlSeconds: ttls.stale,
       load: async () => {
-        const { version, ...page } = await newestMessagesWithVersion(db, { roomId });
+        const { version, ...page } = await reads.read((db) => newestMessagesWithVersion(db, { roomId }));
         return version === null ? { data: null, version: 0 } : { data: page, version };
       },
       // Unknown rooms are not cached: `messages:{id}` only ever names a room that exists.
@@ -50,11 +51,12 @@ export class MessageCacheService {
     assertCanonicalId("roomId", roomId);
     const limit = params.limit ?? MESSAGE_PAGE_SIZE;
     if (params.before !== undefined) {
-      const page = await messagesBefore(this.deps.db, { roomId, before: params.before, limit });
+      const before = params.before;
+      const page = await this.deps.reads.read((db) => messagesBefore(db, { roomId, before, limit }));
       return { data: page, source: "db", version: 0 };
     }
     if (limit > MESSAGE_PAGE_SIZE) {
-      const { version, ...page } = await newestMessagesWithVersion(this.deps.db, { roomId, limit });
+      const { version, ...page } = await this.deps.reads.read((db) => newestMessagesWithVersion(db, { roomId, limit }));
       return { data: version === null ? null : page, source: "db", version: version ?? 0 };
     }
     const newest = await this.getNewest(roomId);

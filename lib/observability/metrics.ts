@@ -34,6 +34,12 @@ function tapped<T extends string>(counter: Counter<T>): Counter<T> & { tap(fn: C
   });
 }
 
+/** Starts each series at 0, so a scrape shows every target before its first count. */
+function withSeries<T extends string>(counter: Counter<T>, series: Partial<Record<T, string>>[]): Counter<T> {
+  for (const labels of series) counter.inc(labels, 0);
+  return counter;
+}
+
 function build() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "lobby_" });
@@ -96,9 +102,25 @@ function build() {
       help: "Redis circuit breaker: 0 closed, 1 half-open, 2 open.",
       registers: [registry],
     }),
-    dbQueries: new Counter({
-      name: "lobby_db_queries_total",
-      help: "Statements sent to Postgres by this process.",
+    /** `target`: the primary (DATABASE_URL) or a read replica (DATABASE_REPLICA_URLS). */
+    dbQueries: withSeries(
+      new Counter({
+        name: "lobby_db_queries_total",
+        help: "Statements sent to Postgres by this process, by target (primary, replica).",
+        labelNames: ["target"] as const,
+        registers: [registry],
+      }),
+      [{ target: "primary" }, { target: "replica" }],
+    ),
+    /**
+     * Reads that may fill a cache (lib/db/replicas), by where they ran and why: replica
+     * (fenced; unfenced only in tests), primary (no_replica in rotation, no_position from
+     * the primary, the replica behind, a replica fault).
+     */
+    dbReads: new Counter({
+      name: "lobby_db_reads_total",
+      help: "Routed reads (cache fills, stats, search) by target and reason.",
+      labelNames: ["target", "reason"] as const,
       registers: [registry],
     }),
     /** Requests that ended in an unexpected error (the route wrapper's 503), by kind. */

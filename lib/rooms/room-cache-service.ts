@@ -1,12 +1,13 @@
 import type { CacheAside, ReadResult } from "../cache/cache-aside";
 import type { Keys, Ttls } from "../cache/keys";
-import type { Db } from "../db/client";
+import type { DbReads } from "../db/replicas/read-router";
 import { countLiveRooms, getLiveRoom, listLiveRoomsWithVersion, type Room } from "../db/queries/rooms";
 import { canonicalIdError } from "../validation";
 import { cachedCountSchema, cachedRoomListSchema, cachedRoomOrNullSchema } from "./validation";
 
 export interface RoomCacheDeps {
-  db: Db;
+  /** Where the fills read: the primary, or a replica behind the fence (lib/db/replicas). */
+  reads: DbReads;
   cache: CacheAside;
   keys: Keys;
   ttls: Ttls;
@@ -33,7 +34,7 @@ export class RoomCacheService {
    * members only when their signature is not `order.knownSignature`.
    */
   getAllRooms(order?: { knownSignature?: string }): Promise<ReadResult<Room[]>> {
-    const { db, cache, keys, ttls } = this.deps;
+    const { reads, cache, keys, ttls } = this.deps;
     return cache.read({
       cache: "rooms-all",
       key: keys.roomsAll,
@@ -42,7 +43,7 @@ export class RoomCacheService {
       ttlSeconds: ttls.roomsAll,
       staleTtlSeconds: ttls.stale,
       load: async () => {
-        const { rooms, version, activity } = await listLiveRoomsWithVersion(db);
+        const { rooms, version, activity } = await reads.read((db) => listLiveRoomsWithVersion(db));
         // Before the list is published: a reader that gets the list then finds its order.
         await this.deps.onListLoaded?.(rooms, activity);
         return { data: rooms, version };
@@ -53,7 +54,7 @@ export class RoomCacheService {
   getRoom(id: string): Promise<ReadResult<Room | null>> {
     const invalid = canonicalIdError("roomId", id);
     if (invalid) return Promise.reject(invalid);
-    const { db, cache, keys, ttls } = this.deps;
+    const { reads, cache, keys, ttls } = this.deps;
     return cache.read({
       cache: "room",
       key: keys.room(id),
@@ -61,7 +62,7 @@ export class RoomCacheService {
       ttlSeconds: ttls.room,
       staleTtlSeconds: ttls.stale,
       load: async () => {
-        const room = await getLiveRoom(db, id);
+        const room = await reads.read((db) => getLiveRoom(db, id));
         return { data: room ?? null, version: room?.version ?? 0 };
       },
       // Unknown ids are not cached: `room:{id}` only ever names a room that exists.
@@ -70,7 +71,7 @@ export class RoomCacheService {
   }
 
   getRoomCount(): Promise<ReadResult<number>> {
-    const { db, cache, keys, ttls } = this.deps;
+    const { reads, cache, keys, ttls } = this.deps;
     return cache.read({
       cache: "rooms-count",
       key: keys.roomsCount,
@@ -78,7 +79,7 @@ export class RoomCacheService {
       ttlSeconds: ttls.roomsAll,
       staleTtlSeconds: ttls.stale,
       load: async () => {
-        const { count, version } = await countLiveRooms(db);
+        const { count, version } = await reads.read((db) => countLiveRooms(db));
         return { data: count, version };
       },
     });

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type postgres from "postgres";
 import { z } from "zod";
 import { CacheUnavailableError, type GuardedStore } from "../cache/guarded-store";
 import type { Keys, Ttls } from "../cache/keys";
@@ -7,6 +6,7 @@ import { decodeEnvelope, encodeEnvelope } from "../cache/protocol";
 import { EPOCH_COUNTER_LUA, freshEpoch } from "../cache/epoch-counter";
 import { lua } from "../cache/store";
 import { searchContent, type SearchRow } from "../db/queries/search";
+import type { DbReads } from "../db/replicas/read-router";
 import { AppError } from "../errors";
 import type { Client, RateLimiter } from "../limits/rate-limiter";
 import type { Metrics } from "../observability/metrics";
@@ -67,11 +67,12 @@ return e .. '.' .. n
 /** Options of {@link SearchService}. */
 export interface SearchServiceDeps {
   /**
-   * The search pool's client (lib/runtime.ts): a few connections of its own, with a
-   * statement_timeout, so searches can neither hold the pool every other read needs nor run
-   * for long. Statements go through postgres.js directly so that they can be cancelled.
+   * The search pools (lib/runtime.ts): a few connections of their own on the primary and on
+   * each replica (behind the fence, lib/db/replicas), with a statement_timeout, so searches
+   * can neither hold the pool every other read needs nor run for long. Statements go
+   * through postgres.js directly so that they can be cancelled.
    */
-  client: postgres.Sql;
+  reads: DbReads;
   /** Limits searches that reach Postgres (LIMITS.search); a cached page costs nothing. */
   limiter: RateLimiter;
   /** null when the cache is disabled: every search goes to Postgres. */
@@ -167,7 +168,7 @@ export class SearchService {
     if (context.signal?.aborted) gone();
     context.signal?.addEventListener("abort", gone, { once: true });
     try {
-      const { rows, hasMore } = await searchContent(this.deps.client, input, stop.signal).catch((error: unknown) => {
+      const { rows, hasMore } = await this.deps.reads.read((_db, client) => searchContent(client, input, stop.signal)).catch((error: unknown) => {
         // Postgres ended it first (statement_timeout): the same answer as our own deadline.
         throw isStatementTimeout(error) ? searchTimeout() : error;
       });

@@ -218,7 +218,7 @@ describe("StatsService (stale-while-revalidate, real Postgres and Redis)", () =>
     const rt = instance();
     let refreshed = 0;
     const stats = new StatsService({
-      db: rt.db.db,
+      reads: rt.reads,
       guarded: rt.guarded,
       keys: rt.keys,
       ttls: rt.ttls,

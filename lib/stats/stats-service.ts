@@ -5,7 +5,7 @@ import { CacheUnavailableError, withDeadline, type GuardedStore } from "../cache
 import { freshEpoch } from "../cache/epoch-counter";
 import { GEN_TTL_SECONDS, LOCK_TTL_MS, type Keys, type Ttls } from "../cache/keys";
 import { RELEASE } from "../cache/protocol";
-import type { Db } from "../db/client";
+import type { DbReads } from "../db/replicas/read-router";
 import { computeStats, type Stats } from "../db/queries/stats";
 import type { Metrics } from "../observability/metrics";
 import { recordTiming } from "../observability/server-timing";
@@ -43,7 +43,8 @@ export interface StatsHooks {
 
 /** Options of {@link StatsService}. */
 export interface StatsServiceDeps {
-  db: Db;
+  /** Where the computation reads: the primary, or a replica behind the fence (lib/db/replicas). */
+  reads: DbReads;
   /** null when the cache is disabled: every read computes from Postgres. */
   guarded: GuardedStore | null;
   keys: Keys;
@@ -212,7 +213,7 @@ export class StatsService {
     const started = performance.now();
     try {
       await this.deps.hooks?.beforeLoad?.();
-      return await withDeadline(computeStats(this.deps.db), this.deps.loadTimeoutMs ?? 3_000);
+      return await withDeadline(this.deps.reads.read((db) => computeStats(db)), this.deps.loadTimeoutMs ?? 3_000);
     } finally {
       recordTiming("db", performance.now() - started);
     }
