@@ -8,7 +8,18 @@ import type { Control } from "./workload";
  * started, so staleness a fault leaves behind after it is lifted counts against that fault.
  */
 
-export type PhaseName = "steady" | "redis-blackhole" | "redis-reset" | "flushdb" | "partition" | "worker-kill" | "pg-blackhole" | "oob-rename";
+export type PhaseName =
+  | "steady"
+  | "redis-blackhole"
+  | "redis-reset"
+  | "flushdb"
+  | "partition"
+  | "worker-kill"
+  | "pg-blackhole"
+  | "oob-rename"
+  | "replica-lagging"
+  | "replica-caught-up"
+  | "replica-stopped";
 
 export interface PhaseSpec {
   name: PhaseName;
@@ -52,6 +63,34 @@ export const MODES: Record<Mode, PhaseSpec[]> = {
   ],
 };
 
+/**
+ * Replica mode (`--replica-lag-ms`): the run's Postgres is a primary and a streaming replica
+ * held that far behind. Lagging (load as it comes), caught up (the fault window: apply
+ * delay 0, then the lag again), stopped (the fault window: the replica stopped at once, then
+ * started again; its recovery window covers the app's probe putting it back in rotation),
+ * and the out-of-band rename (written on the primary, read by the worker's reconciliation).
+ */
+export const REPLICA_MODES: Record<Mode, PhaseSpec[]> = {
+  short: [
+    { name: "replica-lagging", fault: 0, after: 8 },
+    { name: "replica-caught-up", fault: 6, after: 3 },
+    { name: "replica-stopped", fault: 6, after: 8 },
+    { name: "oob-rename", fault: 0, after: 1 },
+  ],
+  default: [
+    { name: "replica-lagging", fault: 0, after: 20 },
+    { name: "replica-caught-up", fault: 12, after: 6 },
+    { name: "replica-stopped", fault: 12, after: 12 },
+    { name: "oob-rename", fault: 0, after: 5 },
+  ],
+  long: [
+    { name: "replica-lagging", fault: 0, after: 60 },
+    { name: "replica-caught-up", fault: 40, after: 20 },
+    { name: "replica-stopped", fault: 40, after: 30 },
+    { name: "oob-rename", fault: 0, after: 15 },
+  ],
+};
+
 /** What the phases act on. */
 export interface FaultTargets {
   /** The Redis proxies: instance A's, instance B's, the worker's. */
@@ -63,6 +102,10 @@ export interface FaultTargets {
   startWorker(): Promise<void>;
   /** The out-of-band rename; resolves when every endpoint of both instances shows it (ms after the commit), or undefined at the deadline. */
   outOfBandRename(): Promise<number | undefined>;
+  /** Replica mode: the replica's apply delay, stop (immediate) and start. */
+  replica?: { lagMs: number; setApplyDelay(ms: number): Promise<void>; stop(): Promise<void>; start(): Promise<void> };
+  /** Called as each phase ends (replica mode: the instances' routed-read counters by phase). */
+  phaseEnded?(name: PhaseName): Promise<void>;
 }
 
 export interface PhaseLog {
@@ -142,6 +185,26 @@ export async function runPhases(specs: PhaseSpec[], t: FaultTargets, control: Co
         event("Postgres restored");
         break;
       }
+      case "replica-lagging":
+        break;
+      case "replica-caught-up": {
+        const r = need(t.replica, spec.name);
+        await r.setApplyDelay(0);
+        event("replica apply delay 0");
+        await sleep(spec.fault * 1000);
+        await r.setApplyDelay(r.lagMs);
+        event(`replica apply delay ${r.lagMs} ms again`);
+        break;
+      }
+      case "replica-stopped": {
+        const r = need(t.replica, spec.name);
+        await r.stop();
+        event("replica stopped (immediate)");
+        await sleep(spec.fault * 1000);
+        await r.start();
+        event("replica started");
+        break;
+      }
       case "oob-rename":
         event("out-of-band SQL rename");
         oob = t.outOfBandRename();
@@ -154,6 +217,12 @@ export async function runPhases(specs: PhaseSpec[], t: FaultTargets, control: Co
       event(log.oobVisibleMs === null ? "out-of-band rename not visible everywhere by the deadline" : `out-of-band rename visible everywhere after ${(log.oobVisibleMs / 1000).toFixed(1)} s`);
     }
     log.phases.push({ name: spec.name, start, faultEnd, end: now() });
+    await t.phaseEnded?.(spec.name);
   }
   return log;
+}
+
+function need<T>(x: T | undefined, phase: string): T {
+  if (x === undefined) throw new Error(`phase ${phase} needs the replica mode (--replica-lag-ms)`);
+  return x;
 }
