@@ -100,6 +100,13 @@ export async function createReplicatedDatabase(cleanup: Cleanup, lagMs: number):
   }
   const url = pair.primaryUrl(name);
   await runMigrations(url);
+  // The bursts phase's diagnostic: which WAL records the primary writes while no client writes.
+  const ext = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await ext`create extension if not exists pg_walinspect`;
+  } finally {
+    await ext.end();
+  }
   await pair.caughtUp();
   await pair.setApplyDelay(lagMs);
   const sql = postgres(url, { max: 2, onnotice: () => {} });

@@ -217,6 +217,18 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
             setApplyDelay: (ms: number) => db.pair.setApplyDelay(ms),
             stop: () => db.pair.stopReplica(),
             start: () => db.pair.startReplica(),
+            walSince: async (from?: string) => {
+              const [row] = await db.sql<[{ lsn: string; bytes: number }]>`
+                select pg_current_wal_insert_lsn()::text as lsn,
+                  coalesce(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), ${from ?? null}::pg_lsn), 0)::float8 as bytes`;
+              if (!from || row.bytes === 0) return { ...row, records: "" };
+              // Up to the last record that has been flushed (pg_walinspect reads no further).
+              const records = await db.sql<{ what: string; n: number }[]>`
+                select resource_manager || '/' || record_type as what, count(*)::int as n
+                from pg_get_wal_records_info(${from}::pg_lsn, pg_current_wal_flush_lsn())
+                group by 1 order by 2 desc`.catch((error: unknown) => [{ what: `unreadable: ${String(error).slice(0, 80)}`, n: 0 }]);
+              return { ...row, records: records.map((r) => `${r.what} ${r.n}`).join(", ") };
+            },
           },
           phaseEnded: snapshot,
         }
