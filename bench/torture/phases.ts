@@ -73,7 +73,7 @@ export const MODES: Record<Mode, PhaseSpec[]> = {
  * moment a burst's first write is acknowledged: the reads right after it are the fence's to
  * send to the primary), caught up (the fault window: apply
  * delay 0, then the lag again), stopped (the fault window: the replica stopped at once, then
- * started again; its recovery window covers the app's probe putting it back in rotation),
+ * started again, still lagging: under steady writes the app's probe keeps it out of rotation),
  * and the out-of-band rename (written on the primary, read by the worker's reconciliation).
  */
 export const REPLICA_MODES: Record<Mode, PhaseSpec[]> = {
@@ -232,7 +232,7 @@ export async function runPhases(specs: PhaseSpec[], t: FaultTargets, control: Co
           await sleep(BURST_MS);
         }
         control.writersHeld = false;
-        event(`${bursts} bursts of writes, ${BURST_MS} ms each, ${r.lagMs + BURST_QUIET_MS} ms apart; WAL written in the last ${BURST_QUIET_MS - 1000} ms of each quiet window, bytes (records): ${quietWal.join("; ")}`);
+        event(`${bursts} bursts of writes, ${BURST_MS} ms each, ${r.lagMs + BURST_QUIET_MS} ms of quiet before each; WAL written in the last ${BURST_QUIET_MS - 1000} ms of each quiet window, bytes (records): ${quietWal.join("; ")}`);
         break;
       }
       case "replica-caught-up": {
