@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { runMigrations } from "../../lib/db/migrate";
+import { startPgPair, type PgPair } from "../../tests/support/pg-replica";
 import { PG_ADMIN_URL as TEST_PG_ADMIN_URL } from "../../tests/support/services";
 import { TOKEN } from "./history";
 import type { Truth } from "./verify";
@@ -67,6 +68,61 @@ export async function createDatabase(cleanup: Cleanup): Promise<RunDatabase> {
       return u.toString();
     },
     sql,
+  };
+}
+
+export interface ReplicatedDatabase extends RunDatabase {
+  /** The streaming replica's URL of the same database (DATABASE_REPLICA_URLS). */
+  replicaUrl: string;
+  /** The primary's port (the Postgres proxy's target). */
+  primaryPort: number;
+  /** The pair itself: apply delay, stop and start of the replica. */
+  pair: PgPair;
+}
+
+/**
+ * Replica mode: a primary and a streaming replica of the run's own (tests/support/pg-replica.ts,
+ * the machine's PostgreSQL binaries as the postgres OS user, on free ports, in a temporary
+ * folder), the database created and migrated on the primary, the replica caught up with it,
+ * then held `lagMs` behind (recovery_min_apply_delay). Both servers are stopped and their
+ * folder deleted at the end.
+ */
+export async function createReplicatedDatabase(cleanup: Cleanup, lagMs: number): Promise<ReplicatedDatabase> {
+  // Two web instances (main, search and invalidation-log pools each), the worker and the harness.
+  const pair = await startPgPair({ maxConnections: 120 });
+  cleanup.add("primary and replica", () => pair.destroy());
+  const name = "lobby_torture";
+  const admin = postgres(pair.primaryUrl(), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = pair.primaryUrl(name);
+  await runMigrations(url);
+  // The bursts phase's diagnostic: which WAL records the primary writes while no client writes.
+  const ext = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await ext`create extension if not exists pg_walinspect`;
+  } finally {
+    await ext.end();
+  }
+  await pair.caughtUp();
+  await pair.setApplyDelay(lagMs);
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  cleanup.add("harness's Postgres client", () => sql.end({ timeout: 2 }));
+  return {
+    name,
+    url,
+    urlVia(port) {
+      const u = new URL(url);
+      u.port = String(port);
+      return u.toString();
+    },
+    sql,
+    replicaUrl: pair.replicaUrl(name),
+    primaryPort: Number(new URL(url).port),
+    pair,
   };
 }
 

@@ -8,7 +8,19 @@ import type { Control } from "./workload";
  * started, so staleness a fault leaves behind after it is lifted counts against that fault.
  */
 
-export type PhaseName = "steady" | "redis-blackhole" | "redis-reset" | "flushdb" | "partition" | "worker-kill" | "pg-blackhole" | "oob-rename";
+export type PhaseName =
+  | "steady"
+  | "redis-blackhole"
+  | "redis-reset"
+  | "flushdb"
+  | "partition"
+  | "worker-kill"
+  | "pg-blackhole"
+  | "oob-rename"
+  | "replica-lagging"
+  | "replica-bursts"
+  | "replica-caught-up"
+  | "replica-stopped";
 
 export interface PhaseSpec {
   name: PhaseName;
@@ -52,6 +64,50 @@ export const MODES: Record<Mode, PhaseSpec[]> = {
   ],
 };
 
+/**
+ * Replica mode (`--replica-lag-ms`): the run's Postgres is a primary and a streaming replica
+ * held that far behind. Lagging (load as it comes: under steady writes the fence refuses
+ * every read, and the app soon takes the lagging replica out of rotation), bursts (the
+ * fault window: writes come in bursts of BURST_MS with the writers held BURST_QUIET_MS past
+ * the lag in between, so the replica catches up, is in rotation, and is behind again the
+ * moment a burst's first write is acknowledged: the reads right after it are the fence's to
+ * send to the primary), caught up (the fault window: apply
+ * delay 0, then the lag again), stopped (the fault window: the replica stopped at once, then
+ * started again, still lagging: under steady writes the app's probe keeps it out of rotation),
+ * and the out-of-band rename (written on the primary, read by the worker's reconciliation).
+ */
+export const REPLICA_MODES: Record<Mode, PhaseSpec[]> = {
+  short: [
+    { name: "replica-lagging", fault: 0, after: 4 },
+    { name: "replica-bursts", fault: 27, after: 2 },
+    { name: "replica-caught-up", fault: 5, after: 2 },
+    { name: "replica-stopped", fault: 6, after: 6 },
+    { name: "oob-rename", fault: 0, after: 1 },
+  ],
+  default: [
+    { name: "replica-lagging", fault: 0, after: 15 },
+    { name: "replica-bursts", fault: 54, after: 5 },
+    { name: "replica-caught-up", fault: 12, after: 6 },
+    { name: "replica-stopped", fault: 12, after: 12 },
+    { name: "oob-rename", fault: 0, after: 5 },
+  ],
+  long: [
+    { name: "replica-lagging", fault: 0, after: 40 },
+    { name: "replica-bursts", fault: 120, after: 10 },
+    { name: "replica-caught-up", fault: 40, after: 20 },
+    { name: "replica-stopped", fault: 40, after: 30 },
+    { name: "oob-rename", fault: 0, after: 15 },
+  ],
+};
+
+/** Replica mode's bursts: how long the writers write, and how long past the lag they are held after. */
+export const BURST_MS = 1_000;
+/**
+ * Past the lag: longer than the app's replica probe period (halfOpenAfterMs, 5 s), so a
+ * replica the last burst took out of rotation is probed, back, and serving before the next.
+ */
+export const BURST_QUIET_MS = 6_500;
+
 /** What the phases act on. */
 export interface FaultTargets {
   /** The Redis proxies: instance A's, instance B's, the worker's. */
@@ -63,6 +119,17 @@ export interface FaultTargets {
   startWorker(): Promise<void>;
   /** The out-of-band rename; resolves when every endpoint of both instances shows it (ms after the commit), or undefined at the deadline. */
   outOfBandRename(): Promise<number | undefined>;
+  /** Replica mode: the replica's apply delay, stop (immediate) and start. */
+  replica?: {
+    lagMs: number;
+    setApplyDelay(ms: number): Promise<void>;
+    stop(): Promise<void>;
+    start(): Promise<void>;
+    /** Bytes of WAL the primary wrote since `from` (a position this returned before), and its position now. */
+    walSince(from?: string): Promise<{ lsn: string; bytes: number; records: string }>;
+  };
+  /** Called as each phase ends (replica mode: the instances' routed-read counters by phase). */
+  phaseEnded?(name: PhaseName): Promise<void>;
 }
 
 export interface PhaseLog {
@@ -142,6 +209,50 @@ export async function runPhases(specs: PhaseSpec[], t: FaultTargets, control: Co
         event("Postgres restored");
         break;
       }
+      case "replica-lagging":
+        break;
+      case "replica-bursts": {
+        const r = need(t.replica, spec.name);
+        const until = now() + spec.fault * 1000;
+        let bursts = 0;
+        const quietWal: string[] = [];
+        while (!control.stopped && now() < until) {
+          control.writersHeld = true;
+          // The WAL the primary writes in the quiet window once the replica should have caught up:
+          // any of it keeps the fence failing (diagnostic, in the events).
+          const quietEnd = now() + Math.min(r.lagMs + BURST_QUIET_MS, until - now());
+          await sleep(Math.min(r.lagMs + 1000, quietEnd - now()));
+          const from = await r.walSince();
+          await sleep(quietEnd - now());
+          const wal = await r.walSince(from.lsn);
+          quietWal.push(`${wal.bytes}${wal.records ? ` (${wal.records})` : ""}`);
+          if (now() >= until) break;
+          control.writersHeld = false;
+          bursts++;
+          await sleep(BURST_MS);
+        }
+        control.writersHeld = false;
+        event(`${bursts} bursts of writes, ${BURST_MS} ms each, ${r.lagMs + BURST_QUIET_MS} ms of quiet before each; WAL written in the last ${BURST_QUIET_MS - 1000} ms of each quiet window, bytes (records): ${quietWal.join("; ")}`);
+        break;
+      }
+      case "replica-caught-up": {
+        const r = need(t.replica, spec.name);
+        await r.setApplyDelay(0);
+        event("replica apply delay 0");
+        await sleep(spec.fault * 1000);
+        await r.setApplyDelay(r.lagMs);
+        event(`replica apply delay ${r.lagMs} ms again`);
+        break;
+      }
+      case "replica-stopped": {
+        const r = need(t.replica, spec.name);
+        await r.stop();
+        event("replica stopped (immediate)");
+        await sleep(spec.fault * 1000);
+        await r.start();
+        event("replica started");
+        break;
+      }
       case "oob-rename":
         event("out-of-band SQL rename");
         oob = t.outOfBandRename();
@@ -154,6 +265,12 @@ export async function runPhases(specs: PhaseSpec[], t: FaultTargets, control: Co
       event(log.oobVisibleMs === null ? "out-of-band rename not visible everywhere by the deadline" : `out-of-band rename visible everywhere after ${(log.oobVisibleMs / 1000).toFixed(1)} s`);
     }
     log.phases.push({ name: spec.name, start, faultEnd, end: now() });
+    await t.phaseEnded?.(spec.name);
   }
   return log;
+}
+
+function need<T>(x: T | undefined, phase: string): T {
+  if (x === undefined) throw new Error(`phase ${phase} needs the replica mode (--replica-lag-ms)`);
+  return x;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PG_RECONNECT_MS, fivexx } from "./report";
+import { PG_RECONNECT_MS, fivexx, parseDbCounters, replicaFailures, replicaRows } from "./report";
 
 describe("the checker's 5xx classification", () => {
   const outage = { start: 10_000, end: 15_000 };
@@ -14,5 +14,52 @@ describe("the checker's 5xx classification", () => {
       write(3_000, 3_100, 201),
     ];
     expect(fivexx({ verdicts: [], writes, pgOutage: outage })).toEqual({ during: 1, reconnecting: 1, outside: 2 });
+  });
+});
+
+describe("the replica mode's figures", () => {
+  const exposition = (replica: number, primaryBehind: number, unfenced = 0) =>
+    [
+      "# HELP lobby_db_reads_total Routed reads (cache fills, stats, search) by target and reason.",
+      "# TYPE lobby_db_reads_total counter",
+      `lobby_db_reads_total{target="replica",reason="fenced"} ${replica}`,
+      ...(unfenced ? [`lobby_db_reads_total{target="replica",reason="unfenced"} ${unfenced}`] : []),
+      `lobby_db_reads_total{target="primary",reason="behind"} ${primaryBehind}`,
+      `lobby_db_queries_total{target="primary"} 900`,
+      `lobby_db_queries_total{target="replica"} ${2 * replica}`,
+      `lobby_cache_requests_total{result="hit"} 5`,
+    ].join("\n");
+
+  it("reads the routed-read and statement counters from /api/metrics", () => {
+    expect(parseDbCounters(exposition(7, 3))).toEqual({ reads: { "replica:fenced": 7, "primary:behind": 3 }, queries: { primary: 900, replica: 14 } });
+  });
+
+  it("counts each phase as the difference from the one before, and fails an instance whose replica served nothing", () => {
+    const facts = {
+      lagMs: 1500,
+      byInstance: {
+        A: [
+          { phase: "setup", counters: parseDbCounters(exposition(0, 4)) },
+          { phase: "replica-lagging", counters: parseDbCounters(exposition(0, 30)) },
+          { phase: "replica-caught-up", counters: parseDbCounters(exposition(12, 34)) },
+        ],
+        B: [
+          { phase: "setup", counters: parseDbCounters(exposition(0, 2)) },
+          { phase: "replica-lagging", counters: parseDbCounters(exposition(0, 20)) },
+          { phase: "replica-caught-up", counters: parseDbCounters(exposition(0, 40)) },
+        ],
+      },
+    };
+    const a = replicaRows(facts).filter((r) => r.instance === "A");
+    expect(a.map((r) => [r.phase, r.replica, r.routed])).toEqual([
+      ["setup", 0, 4],
+      ["replica-lagging", 0, 26],
+      ["replica-caught-up", 12, 16],
+    ]);
+    expect(replicaFailures(facts)).toEqual(["instance B: the replica served 0 reads"]);
+    facts.byInstance.B.push({ phase: "settle", counters: parseDbCounters(exposition(3, 40, 1)) });
+    expect(replicaFailures(facts)).toEqual(["instance B: 1 unfenced replica reads"]);
+    facts.byInstance.B.push({ phase: "settle", counters: null as never });
+    expect(replicaFailures(facts)).toEqual(["instance B: no routed-read counters (/api/metrics did not answer)"]);
   });
 });

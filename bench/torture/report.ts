@@ -24,6 +24,8 @@ export interface RunFacts {
   oobVisibleMs: number | null | undefined;
   oobDeadlineMs: number;
   t0: number;
+  /** Replica mode: the lag, and each instance's routed-read counters at the end of each phase. */
+  replica?: ReplicaFacts;
   /** The machine's 1-minute load average when the load started and when it stopped, and its cores. */
   machine?: { loadStart: number; loadEnd: number; cores: number };
 }
@@ -92,7 +94,98 @@ export function summarize(f: RunFacts): Summary {
   if (s.fivexxOutside) s.failed.push(`${s.fivexxOutside} 5xx outside the Postgres outage`);
   if (!f.convergence.converged) s.failed.push("the instances did not converge to Postgres");
   if (f.oobVisibleMs === null) s.failed.push("the out-of-band rename was not visible everywhere in time");
+  if (f.replica) s.failed.push(...replicaFailures(f.replica));
   return s;
+}
+
+/** An instance's routed reads (`lobby_db_reads_total`, by `target:reason`) and statements (`lobby_db_queries_total`, by target). */
+export interface DbCounters {
+  reads: Record<string, number>;
+  queries: Record<string, number>;
+}
+
+export interface ReplicaFacts {
+  lagMs: number;
+  /** Per instance, the counters as each phase ended (in phase order); null where /api/metrics did not answer. */
+  byInstance: Record<string, { phase: string; counters: DbCounters | null }[]>;
+}
+
+/** The routed-read and statement counters in a Prometheus text exposition. */
+export function parseDbCounters(text: string): DbCounters {
+  const out: DbCounters = { reads: {}, queries: {} };
+  for (const line of text.split("\n")) {
+    const m = /^(lobby_db_reads_total|lobby_db_queries_total)\{([^}]*)\}\s+([0-9.eE+-]+)\s*$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+    const value = Number(m[3]);
+    if (m[1] === "lobby_db_reads_total") out.reads[`${labels.target}:${labels.reason}`] = value;
+    else out.queries[labels.target ?? "?"] = value;
+  }
+  return out;
+}
+
+const sumWhere = (r: Record<string, number>, pred: (key: string) => boolean) => Object.entries(r).reduce((n, [k, v]) => n + (pred(k) ? v : 0), 0);
+
+/** One instance's counters in one phase: the difference from the previous phase's end. */
+export function replicaRows(facts: ReplicaFacts): { instance: string; phase: string; replica: number; routed: number; replicaStatements: number; unfenced: number; primaryWhy: Record<string, number> }[] {
+  const rows = [];
+  for (const [instance, snaps] of Object.entries(facts.byInstance)) {
+    let prev: DbCounters = { reads: {}, queries: {} };
+    for (const { phase, counters } of snaps) {
+      if (!counters) {
+        rows.push({ instance, phase, replica: NaN, routed: NaN, replicaStatements: NaN, unfenced: NaN, primaryWhy: {} });
+        continue;
+      }
+      const d = (r: Record<string, number>, p: Record<string, number>) => Object.fromEntries(Object.keys(r).map((k) => [k, r[k]! - (p[k] ?? 0)]));
+      const reads = d(counters.reads, prev.reads);
+      const queries = d(counters.queries, prev.queries);
+      rows.push({
+        instance,
+        phase,
+        replica: sumWhere(reads, (k) => k.startsWith("replica:")),
+        routed: sumWhere(reads, () => true),
+        replicaStatements: queries.replica ?? 0,
+        unfenced: reads["replica:unfenced"] ?? 0,
+        primaryWhy: Object.fromEntries(Object.entries(reads).filter(([k, v]) => k.startsWith("primary:") && v > 0).map(([k, v]) => [k.slice("primary:".length), v])),
+      });
+      prev = counters;
+    }
+  }
+  return rows;
+}
+
+/** Replica mode fails when an instance's replica served no read (the fence trivially "always primary"), or served one unfenced. */
+export function replicaFailures(facts: ReplicaFacts): string[] {
+  const out: string[] = [];
+  for (const [instance, snaps] of Object.entries(facts.byInstance)) {
+    const last = snaps.at(-1)?.counters;
+    if (!last) {
+      out.push(`instance ${instance}: no routed-read counters (/api/metrics did not answer)`);
+      continue;
+    }
+    const served = sumWhere(last.reads, (k) => k.startsWith("replica:"));
+    if (served === 0) out.push(`instance ${instance}: the replica served 0 reads`);
+    if ((last.reads["replica:unfenced"] ?? 0) > 0) out.push(`instance ${instance}: ${last.reads["replica:unfenced"]} unfenced replica reads`);
+  }
+  return out;
+}
+
+/** The replica's share of the routed reads, per instance and phase. */
+export function renderReplica(facts: ReplicaFacts): string {
+  const rows = replicaRows(facts);
+  const lines = [`replica (lag ${facts.lagMs} ms): reads served by the replica / routed reads (lobby_db_reads_total), replica statements (lobby_db_queries_total), why the others went to the primary:`];
+  const pct = (a: number, b: number) => (b ? `${Math.round((100 * a) / b)}%` : "-");
+  for (const instance of Object.keys(facts.byInstance)) {
+    const mine = rows.filter((r) => r.instance === instance);
+    const total = mine.reduce((t, r) => ({ replica: t.replica + r.replica, routed: t.routed + r.routed, statements: t.statements + r.replicaStatements }), { replica: 0, routed: 0, statements: 0 });
+    for (const r of mine) {
+      lines.push(
+        `  ${instance} ${pad(r.phase, 18)} ${lpad(`${r.replica}/${r.routed}`, 12)} (${lpad(pct(r.replica, r.routed), 4)}), ${lpad(String(r.replicaStatements), 6)} replica statements; primary: ${Object.entries(r.primaryWhy).map(([k, v]) => `${k} ${v}`).join(", ") || "-"}`,
+      );
+    }
+    lines.push(`  ${instance} ${pad("all", 18)} ${lpad(`${total.replica}/${total.routed}`, 12)} (${lpad(pct(total.replica, total.routed), 4)}), ${lpad(String(total.statements), 6)} replica statements`);
+  }
+  return lines.join("\n");
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
@@ -175,6 +268,7 @@ export function renderReport(f: RunFacts, s: Summary): string {
         ? `out-of-band rename: NOT visible on every endpoint of both instances within ${sec(f.oobDeadlineMs)}`
         : `out-of-band rename: visible on every endpoint of both instances ${sec(f.oobVisibleMs)} after the commit (deadline ${sec(f.oobDeadlineMs)})`,
   );
+  if (f.replica) out.push("", renderReplica(f.replica));
   const examples = staleExamples(f);
   if (examples.length) out.push("", "examples of stale reads:", ...examples.map((e) => "  " + e));
   if (s.failed.length) out.push("", `FAILED: ${s.failed.join(", ")}`);
@@ -219,7 +313,8 @@ export function staleExamples(f: Pick<RunFacts, "verdicts" | "phases" | "t0" | "
 /** `torture: tcp stale 0/12934 lost 0/1702 5xx 0 (outside pg outage) oob-visible 4.2s` */
 export function lastLine(f: RunFacts, s: Summary): string {
   const oob = f.oobVisibleMs === undefined ? "n/a" : f.oobVisibleMs === null ? "never" : sec(f.oobVisibleMs);
-  return `torture: ${f.driver} stale ${s.stale}/${s.checked} lost ${s.lost}/${s.acknowledged} 5xx ${s.fivexxOutside} (outside pg outage; ${s.fivexxReconnecting} reconnecting after it) marked-stale ${s.markedStale} converged ${f.convergence.converged ? "yes" : "no"} oob-visible ${oob}`;
+  const replica = f.replica ? replicaRows(f.replica).reduce((t, r) => ({ served: t.served + r.replica, routed: t.routed + r.routed }), { served: 0, routed: 0 }) : undefined;
+  return `torture: ${f.driver}${f.replica ? ` replica-lag ${f.replica.lagMs}ms replica-reads ${replica!.served}/${replica!.routed}` : ""} stale ${s.stale}/${s.checked} lost ${s.lost}/${s.acknowledged} 5xx ${s.fivexxOutside} (outside pg outage; ${s.fivexxReconnecting} reconnecting after it) marked-stale ${s.markedStale} converged ${f.convergence.converged ? "yes" : "no"} oob-visible ${oob}`;
 }
 
 /** Warnings and errors in a log, counted by message (pino JSON lines by `msg`, other lines by their start). */

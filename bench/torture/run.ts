@@ -1,5 +1,5 @@
 /**
- * `npm run torture [-- --driver tcp|rest|both --mode short|default|long --seed N --build --out DIR]`
+ * `npm run torture [-- --driver tcp|rest|both --mode short|default|long --seed N --build --out DIR --replica-lag-ms MS]`
  *
  * Lobby's promise under faults, checked from the outside: once a client holds a 2xx for a
  * write, no read that starts after it, on any instance, is served anything older. Two
@@ -18,14 +18,14 @@ import { z } from "zod";
 import { startApp, type AppServer } from "../support/server";
 import { ensureBuilt } from "./build";
 import { check } from "./check";
-import { PG_ADMIN_URL, createDatabase, readTruth } from "./database";
+import { PG_ADMIN_URL, createDatabase, createReplicatedDatabase, readTruth, type ReplicatedDatabase, type RunDatabase } from "./database";
 import { now, type Endpoint, type Instance } from "./history";
 import { exchange, newSession, type Target } from "./http";
 import { parseResponse } from "./parse";
 import { watchPageClock } from "./page-clock-watch";
-import { MODES, runPhases, type Mode } from "./phases";
+import { MODES, REPLICA_MODES, runPhases, type Mode } from "./phases";
 import { Cleanup, freePort, startProxyHost, startRedis, startRestServer, workerProcess } from "./processes";
-import { lastLine, latency, logDigest, renderReport, summarize, type RunFacts } from "./report";
+import { lastLine, latency, logDigest, parseDbCounters, renderReport, summarize, type DbCounters, type ReplicaFacts, type RunFacts } from "./report";
 import { Rng } from "./rng";
 import { differences, lostWrites } from "./verify";
 import { PATHS, Reader, Recorder, Writer, type Control, type WorkloadConfig } from "./workload";
@@ -39,7 +39,14 @@ const args = z
     "reconcile-ms": z.coerce.number().int().min(1000).default(5000),
     /** Where the reports and logs go (default: bench/torture/results/<time>-<mode>); `npm test` reads <out>/<driver>.json. */
     out: z.string().min(1).optional(),
+    /**
+     * Replica mode: the run's Postgres is a primary and a streaming replica of its own, the
+     * replica this many ms behind (recovery_min_apply_delay); the app reads through the
+     * fence (DATABASE_REPLICA_URLS), and the schedule is the replica's (phases.ts).
+     */
+    "replica-lag-ms": z.coerce.number().int().min(0).max(60_000).optional(),
   })
+  .strict()
   .parse(parseFlags(process.argv.slice(2)));
 
 function parseFlags(argv: string[]): Record<string, string | boolean> {
@@ -98,9 +105,13 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
     return v;
   };
   const timings: Record<string, number> = {};
+  const lagMs = args["replica-lag-ms"];
   const [redis, db, proxies] = await Promise.all([
     step("redis-server", startRedis(cleanup, logDir)),
-    step("database (create, migrate)", createDatabase(cleanup)),
+    step(
+      lagMs === undefined ? "database (create, migrate)" : "primary and replica (start, create, migrate)",
+      lagMs === undefined ? createDatabase(cleanup) : createReplicatedDatabase(cleanup, lagMs),
+    ) as Promise<RunDatabase | ReplicatedDatabase>,
     step("proxy host", startProxyHost(cleanup, logDir)),
   ]);
   const redisProxy = { A: "redis-A", B: "redis-B", worker: "redis-worker" };
@@ -108,12 +119,13 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
     A: await proxies.create(redisProxy.A, redis.port),
     B: await proxies.create(redisProxy.B, redis.port),
     worker: await proxies.create(redisProxy.worker, redis.port),
-    pg: await proxies.create("pg", Number(new URL(PG_ADMIN_URL).port || 5432)),
+    pg: await proxies.create("pg", "pair" in db ? db.primaryPort : Number(new URL(PG_ADMIN_URL).port || 5432)),
   };
   const metricsToken = randomBytes(16).toString("hex");
   const common: Record<string, string> = {
     NODE_ENV: "production",
     DATABASE_URL: db.urlVia(ports.pg),
+    ...("pair" in db ? { DATABASE_REPLICA_URLS: db.replicaUrl } : {}),
     CACHE_ENABLED: "true",
     SESSION_SECRET: randomBytes(24).toString("hex"),
     LOG_LEVEL: "warn",
@@ -157,7 +169,7 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
     if (used !== want) throw new Error(`instance ${who} reports Redis driver ${used ?? "?"} (health ${h.status}), expected ${want}`);
   }
   say(
-    `${driver}: redis-server pid ${redis.pid} :${redis.port}, database ${db.name}, web A pid ${servers.A.pid} ${servers.A.url}, B pid ${servers.B.pid} ${servers.B.url}, worker pid ${worker.pid()}, proxies pid ${proxies.pid}`,
+    `${driver}: redis-server pid ${redis.pid} :${redis.port}, database ${db.name}${"pair" in db ? ` (primary ${db.url.replace(/^.*@/, "")}, replica ${db.replicaUrl.replace(/^.*@/, "")}, ${lagMs} ms behind)` : ""}, web A pid ${servers.A.pid} ${servers.A.url}, B pid ${servers.B.pid} ${servers.B.url}, worker pid ${worker.pid()}, proxies pid ${proxies.pid}`,
   );
 
   // Clients. Setup writes are recorded too (their acknowledgements hold for every later read).
@@ -181,7 +193,16 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
   const loadAvgStart = loadavg()[0]!;
   const clients = [...writers.map((w) => w.run()), ...readers.map((r) => r.run())];
   const clockWatch = watchPageClock(redis.direct);
-  const phaseLog = await runPhases(MODES[args.mode as Mode], {
+  // Replica mode: each instance's routed-read counters as each phase ends.
+  const replicaFacts: ReplicaFacts | undefined = "pair" in db ? { lagMs: lagMs!, byInstance: { A: [], B: [] } } : undefined;
+  const snapshot = async (phase: string) => {
+    if (!replicaFacts) return;
+    const got = await Promise.all((["A", "B"] as const).map((who) => scrapeDbCounters(targets[who], metricsToken)));
+    replicaFacts.byInstance.A!.push({ phase, counters: got[0]! });
+    replicaFacts.byInstance.B!.push({ phase, counters: got[1]! });
+  };
+  await snapshot("setup");
+  const phaseLog = await runPhases((replicaFacts ? REPLICA_MODES : MODES)[args.mode as Mode], {
     redis: redisProxy,
     pg: "pg",
     proxyFault: (name, fault) => proxies.fault(name, fault, 1000),
@@ -189,6 +210,29 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
     killWorker: () => worker.kill(),
     startWorker: () => worker.start(),
     outOfBandRename: () => outOfBandRename(db.sql, quietId, targets, oobDeadlineMs),
+    ...("pair" in db
+      ? {
+          replica: {
+            lagMs: lagMs!,
+            setApplyDelay: (ms: number) => db.pair.setApplyDelay(ms),
+            stop: () => db.pair.stopReplica(),
+            start: () => db.pair.startReplica(),
+            walSince: async (from?: string) => {
+              const [row] = await db.sql<[{ lsn: string; bytes: number }]>`
+                select pg_current_wal_insert_lsn()::text as lsn,
+                  coalesce(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), ${from ?? null}::pg_lsn), 0)::float8 as bytes`;
+              if (!from || row.bytes === 0) return { ...row, records: "" };
+              // Up to the last record that has been flushed (pg_walinspect reads no further).
+              const records = await db.sql<{ what: string; n: number }[]>`
+                select resource_manager || '/' || record_type as what, count(*)::int as n
+                from pg_get_wal_records_info(${from}::pg_lsn, pg_current_wal_flush_lsn())
+                group by 1 order by 2 desc`.catch((error: unknown) => [{ what: `unreadable: ${String(error).slice(0, 80)}`, n: 0 }]);
+              return { ...row, records: records.map((r) => `${r.what} ${r.n}`).join(", ") };
+            },
+          },
+          phaseEnded: snapshot,
+        }
+      : {}),
   }, control, say);
   control.stopped = true;
   await Promise.all(clients);
@@ -202,6 +246,7 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
   const convergence = await converge(targets, db.sql, 2 * args["reconcile-ms"] + 20_000, (line) => say(`${driver}: ${line}`));
   const truth = await readTruth(db.sql);
   const lost = lostWrites(rec.writes, truth);
+  await snapshot("settle");
   const metrics = await Promise.all((["A", "B"] as const).map((who) => scrapeMetrics(targets[who], metricsToken)));
   const proxyStats = await proxies.stats();
   const crashed = [!servers.A.alive() && "web A", !servers.B.alive() && "web B", !worker.alive() && "worker"].filter(Boolean);
@@ -224,6 +269,7 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
     oobDeadlineMs,
     t0: loadStart,
     machine,
+    ...(replicaFacts ? { replica: replicaFacts } : {}),
   };
   const summary = summarize(facts);
   if (crashed.length) summary.failed.push(`exited during the run: ${crashed.join(", ")}`);
@@ -246,6 +292,7 @@ async function runOnce(driver: "tcp" | "rest", seed: number, resultsDir: string)
         driver,
         mode: args.mode,
         seed,
+        ...(replicaFacts ? { replica: replicaFacts } : {}),
         workload: WORKLOAD,
         reconcileIntervalMs: args["reconcile-ms"],
         summary,
@@ -381,9 +428,20 @@ async function scrapeMetrics(target: Target, token: string): Promise<string[]> {
   try {
     const res = await fetch(`${target.url}/api/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000) });
     const text = await res.text();
-    return text.split("\n").filter((l) => /^lobby_(cache_requests_total|cache_served_total|cache_breaker_state|request_errors_total|cache_invalidations_total|cache_guard_rejections_total)/.test(l));
+    return text.split("\n").filter((l) => /^lobby_(cache_requests_total|cache_served_total|cache_breaker_state|request_errors_total|cache_invalidations_total|cache_guard_rejections_total|db_queries_total|db_reads_total)/.test(l));
   } catch (error) {
     return [`unavailable: ${String(error)}`];
+  }
+}
+
+/** An instance's routed-read and statement counters, or null when /api/metrics does not answer. */
+async function scrapeDbCounters(target: Target, token: string): Promise<DbCounters | null> {
+  try {
+    const res = await fetch(`${target.url}/api/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return null;
+    return parseDbCounters(await res.text());
+  } catch {
+    return null;
   }
 }
 

@@ -15,6 +15,8 @@ export interface Control {
   writeTo: Instance[];
   readFrom: Instance[];
   stopped: boolean;
+  /** While true, writers wait before their next request (replica mode's bursts of writes). */
+  writersHeld?: boolean;
 }
 
 export interface WorkloadConfig {
@@ -161,6 +163,8 @@ export class Writer {
 
   async run(): Promise<void> {
     while (!this.control.stopped) {
+      while (this.control.writersHeld && !this.control.stopped) await sleep(20);
+      if (this.control.stopped) break;
       await this.step();
       const [lo, hi] = this.config.writerPauseMs;
       await sleep(lo + this.rng.next() * (hi - lo));

@@ -55,9 +55,17 @@ export interface PgPair {
   startReplica(): Promise<void>;
   /** Stops both servers (immediate) and deletes their folder. */
   destroy(): Promise<void>;
+  /** The servers' log files (deleted with the folder). */
+  logs: { primary: string; replica: string };
 }
 
-export async function startPgPair(): Promise<PgPair> {
+/** Options of {@link startPgPair}. */
+export interface PgPairOptions {
+  /** Each server's max_connections (default 40: a test's few pools). */
+  maxConnections?: number;
+}
+
+export async function startPgPair(options: PgPairOptions = {}): Promise<PgPair> {
   const bin = postgresBinDir();
   const user = osUser(PG_USER);
   if (!bin || !user) throw new Error("no PostgreSQL binaries or postgres user on this machine");
@@ -81,7 +89,7 @@ export async function startPgPair(): Promise<PgPair> {
       "fsync = off",
       "autovacuum = off",
       "shared_buffers = 16MB",
-      "max_connections = 40",
+      `max_connections = ${options.maxConnections ?? 40}`,
     ].join("\n") + "\n";
   const started: string[] = [];
   const ctl = (dir: string, action: "start" | "stop") =>
@@ -154,5 +162,6 @@ export async function startPgPair(): Promise<PgPair> {
       await ctl(replicaDir, "start");
     },
     destroy,
+    logs: { primary: join(root, "primary.log"), replica: join(root, "replica.log") },
   };
 }
