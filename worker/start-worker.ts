@@ -209,10 +209,11 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
     worker.on("failed", (job, error) => {
       if (job?.name === JOB.reconcile) reconcileMetrics().runs.inc({ outcome: "failed" });
       const durationMs = job?.processedOn && job.finishedOn ? job.finishedOn - job.processedOn : undefined;
-      log.error(
-        { err: error, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, attempts: job?.opts.attempts, durationMs },
-        `job ${job?.name ?? "?"} failed: ${error.message}`,
-      );
+      const fields = { err: error, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, attempts: job?.opts.attempts, durationMs };
+      // An attempt BullMQ will retry (Redis cut mid-run, say) is a warning; the job failing for good is an error.
+      const retried = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1);
+      if (retried) log.warn(fields, `job ${job.name} attempt ${job.attemptsMade} of ${job.opts.attempts} failed, to be retried: ${error.message}`);
+      else log.error(fields, `job ${job?.name ?? "?"} failed: ${error.message}`);
     });
 
     if (reconciliation.enabled && cacheOn) {
