@@ -234,15 +234,25 @@ async function main() {
       for (const s of pair) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
       await clearRedis();
       const before = await Promise.all(pair.map(dbQueries));
+      const outcomesBefore = await Promise.all(pair.map(cacheOutcomes));
       const responses = await Promise.all(
         Array.from({ length: 500 }, (_, i) => fetch(`${(i % 2 ? cached : other).url}/api/rooms`).then((r) => r.status)),
       );
       const each = (await Promise.all(pair.map(dbQueries))).map((n, i) => n - before[i]!);
+      // How each instance's reads ended during the burst: a query too many comes with its cause.
+      const outcomes = (await Promise.all(pair.map(cacheOutcomes))).map((after, i) =>
+        Object.entries(after)
+          .map(([k, n]) => [k, n - (outcomesBefore[i]![k] ?? 0)] as const)
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(", "),
+      );
       const made = each[0]! + each[1]!;
       facts.stampedeQueries = made;
       notes.push(
         `cold-cache stampede, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries ` +
-          `(${each[0]} by the instance that served the earlier scenarios, ${each[1]} by the fresh one; logs in ${LOG_DIR}/), ` +
+          `(${each[0]} by the instance that served the earlier scenarios, ${each[1]} by the fresh one; ` +
+          `cache reads: ${outcomes[0]} | ${outcomes[1]}; logs in ${LOG_DIR}/), ` +
           `${responses.filter((s) => s === 200).length}/500 answered 200`,
       );
     }

@@ -32,19 +32,20 @@ export interface GuardOptions {
    */
   lease?: TrustLease;
   /**
-   * How long a read waits, in a process that has only just started, for the first read of
-   * the invalidation log (a few milliseconds after the runtime starts; past this it goes to
-   * Postgres, like an outage). Default 1000. 0 for a store whose process may not have
-   * started the log yet (the page cache's handler: it renders meanwhile).
+   * How long a read waits, while the lease is not valid but no read of the invalidation log
+   * has failed, for the next one (a process that has only just started, or that was too
+   * busy to read the log within a lease); past this it goes to Postgres, like an outage.
+   * Default 1000. 0 for a store whose process may not have started the log yet (the page
+   * cache's handler: it renders meanwhile).
    */
-  firstLeaseWaitMs?: number;
+  leaseWaitMs?: number;
 }
 
 /** What {@link GuardedStore.readTrusted} asks of a lease. */
 export interface TrustLease {
   readonly valid: boolean;
-  /** Resolves once the process has read the invalidation log for the first time (or after `maxWaitMs`). */
-  ready(maxWaitMs: number): Promise<void>;
+  /** Resolves once the lease is valid, at once if the last read of the log failed, or after `maxWaitMs`. */
+  whenValid(maxWaitMs: number): Promise<void>;
 }
 
 
@@ -241,8 +242,9 @@ export class GuardedStore {
   async readTrusted<T>(op: (store: CacheStore) => Promise<T>): Promise<T> {
     const lease = this.options.lease;
     if (lease && !lease.valid) {
-      const wait = this.options.firstLeaseWaitMs ?? 1_000;
-      if (wait > 0) await lease.ready(wait);
+      const wait = this.options.leaseWaitMs ?? 1_000;
+      // Redis down: the read would fail anyway, so no wait for a lease.
+      if (wait > 0 && this.available) await lease.whenValid(wait);
       if (!lease.valid) throw untrusted();
     }
     return this.run(this.readDeadlineMs, op);

@@ -81,7 +81,7 @@ function state(serverDistDir?: string): ProcessState {
           // Trusted exactly when this process's runtime is (it reads the invalidation log and
           // renews the lease); before the runtime has started, pages render.
           lease: processLease(),
-          firstLeaseWaitMs: 0,
+          leaseWaitMs: 0,
           onStateChange: (state, cause) => log.warn({ breaker: state, ...(cause ? { cause: String(cause) } : {}) }, `page cache: redis circuit ${state}`),
         }),
         keys: pageCacheKeys(e.keyPrefix),

@@ -3,6 +3,7 @@ import type { Session } from "../../session/session";
 import { closedPort, tcpProxy } from "../../../tests/support/net-faults";
 import { useInstances } from "../../../tests/support/instances";
 import { contentChangeOps } from "./content-change";
+import { DEFAULT_LEASE_MS, Lease } from "./lease";
 
 const alice: Session = { id: "alice-session-0001", name: "Alice" };
 
@@ -51,6 +52,48 @@ describe("InvalidationLog", () => {
       await proxy.restore();
       await expect.poll(() => rt.guarded!.trusted, { timeout: 5_000 }).toBe(true);
       expect((await rt.rooms.getRoom(room.id)).source).toBe("cache");
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("a lease that lapsed while the process was busy (no read of the log failed) → reads wait for the next read and are served from the cache", async () => {
+    const busy = new Lease(DEFAULT_LEASE_MS);
+    const rt = instance({ ...lease, lease: busy, guard: { leaseWaitMs: 60_000 } });
+    const room = await rt.roomWrites.create(alice, { name: "Cached" });
+    await rt.rooms.getRoom(room.id);
+    await rt.invalidationLog!.stop(); // the log is read by hand from here
+    busy.renew(performance.now() - DEFAULT_LEASE_MS - 1); // its last read began more than a lease ago
+    expect(rt.guarded!.trusted).toBe(false);
+    const before = t.queries.count;
+    const reads = Promise.all(Array.from({ length: 20 }, () => rt.rooms.getRoom(room.id)));
+    await rt.invalidationLog!.pollOnce(); // the late read of the log arrives
+    const served = await reads;
+    // Before, each of them went to Postgres the moment it found the lease lapsed.
+    expect(served.map((r) => r.source)).toEqual(Array(20).fill("cache"));
+    expect(t.queries.count - before).toBe(0); // not one read of Postgres (the log's own connection is not counted)
+  });
+
+  it("a read of the log that fails (Postgres refuses) ends the readers' wait: they go to Postgres at once", async () => {
+    const proxy = await tcpProxy(5432);
+    const url = new URL(t.db.url);
+    url.port = String(proxy.port);
+    try {
+      const failing = new Lease(DEFAULT_LEASE_MS);
+      // A wait this long would outlast the test: the read must not wait at all.
+      const rt = instance({ ...lease, lease: failing, databaseUrl: url.toString(), guard: { leaseWaitMs: 60_000 } });
+      const room = await rt.roomWrites.create(alice, { name: "Cached" });
+      await rt.rooms.getRoom(room.id);
+      await rt.invalidationLog!.stop(); // the log is read by hand from here
+      await proxy.cut(); // connections refused
+      await rt.invalidationLog!.pollOnce(); // fails
+      expect(rt.guarded!.trusted).toBe(false);
+      const read = await rt.rooms.getRoom(room.id);
+      expect(read.source).toBe("stale"); // Postgres refused too: the saved copy
+      expect(read.data?.name).toBe("Cached");
+      await proxy.restore();
+      await rt.invalidationLog!.pollOnce();
+      expect(rt.guarded!.trusted).toBe(true); // read again, trusted again
     } finally {
       await proxy.close();
     }

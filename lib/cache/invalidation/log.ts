@@ -26,6 +26,8 @@ import type { WriteInvalidations } from "./write";
  * row also outlives the writer's death: any process applies it.
  */
 
+/** The most a read of the log waits while this process is too busy to judge its deadline. */
+const POLL_MAX_BUSY_WAIT_MS = 5_000;
 /** The writer's wait beyond the lease, for the processes' clocks and a poll in flight. */
 const LEASE_MARGIN_MS = 100;
 /** Rows applied per transaction; a longer backlog is read again at once. */
@@ -150,14 +152,18 @@ export class InvalidationLog implements WriteInvalidations {
         // read below waits for that writer, and finds the row gone.
         anyPendingInvalidation(db, keyPrefix).then((any) => (any ? this.applyPending() : 0)),
         this.options.pollTimeoutMs ?? lease.leaseMs,
-        0,
+        // A process too busy to see the answer in time is not Postgres failing (see
+        // withDeadline): its readers wait for this read rather than all going to Postgres.
+        POLL_MAX_BUSY_WAIT_MS,
       );
       // Everything committed before this read began is applied (by this process or by the
       // transaction it waited for): the cache may be trusted for another lease.
       lease.renew(startedAt);
       this.setTrusted(true);
-      return found === BATCH;
+      // A read that ended too late to renew the lease (the process was busy): read again now.
+      return found === BATCH || !lease.valid;
     } catch (error) {
+      lease.fail();
       if (!lease.valid) this.setTrusted(false, error);
       return false;
     }
