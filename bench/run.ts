@@ -47,8 +47,18 @@ function parseFlags(argv: string[]): Record<string, string | boolean> {
   return out;
 }
 
-const PG = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/lobby_bench";
-const REDIS = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+const benchEnv = z
+  .object({
+    BENCH_PG_URL: z.url().default("postgres://postgres@127.0.0.1:5432/lobby_bench"),
+    BENCH_REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
+    /** The servers listen on BENCH_PORT_BASE + 1..6 (default 3201-3206). */
+    BENCH_PORT_BASE: z.coerce.number().int().min(1024).max(65_000).default(3200),
+  })
+  .parse(process.env);
+const PG = benchEnv.BENCH_PG_URL;
+const REDIS = benchEnv.BENCH_REDIS_URL;
+/** The port of the bench's n-th server. */
+const port = (n: number) => benchEnv.BENCH_PORT_BASE + n;
 const PREFIX = "bench:";
 const base = { NODE_ENV: "production", DATABASE_URL: PG, REDIS_KEY_PREFIX: PREFIX, SESSION_SECRET: "bench-".repeat(8), LOG_LEVEL: "warn" };
 
@@ -193,14 +203,14 @@ async function main() {
     return s;
   };
   try {
-    const cached = await app(3201, { REDIS_URL: REDIS, CACHE_ENABLED: "true" });
-    const nocache = await app(3202, { CACHE_ENABLED: "false" });
+    const cached = await app(port(1), { REDIS_URL: REDIS, CACHE_ENABLED: "true" });
+    const nocache = await app(port(2), { CACHE_ENABLED: "false" });
     // The limit for a page: Next's own in-memory cache serving a prerendered page of the same markup.
-    const staticLimit = args.scenario.includes("home") ? await app(3205, { CACHE_ENABLED: "false", PAGE_CACHE: "process" }) : undefined;
+    const staticLimit = args.scenario.includes("home") ? await app(port(5), { CACHE_ENABLED: "false", PAGE_CACHE: "process" }) : undefined;
     const needsDown = args.scenario.includes("redis-down");
     let secondCached: AppServer | undefined;
-    const second = async () => (secondCached ??= await app(3204, { REDIS_URL: REDIS, CACHE_ENABLED: "true" }));
-    const down = needsDown ? await app(3203, { REDIS_URL: `redis://127.0.0.1:${hole.port}`, CACHE_ENABLED: "true" }) : undefined;
+    const second = async () => (secondCached ??= await app(port(4), { REDIS_URL: REDIS, CACHE_ENABLED: "true" }));
+    const down = needsDown ? await app(port(3), { REDIS_URL: `redis://127.0.0.1:${hole.port}`, CACHE_ENABLED: "true" }) : undefined;
 
     if (args.scenario.includes("home")) {
       const limit = { name: "static page (limit)", server: staticLimit!, path: "/bench/static-home" };
@@ -280,7 +290,7 @@ async function main() {
       // The same app on a Redis Cluster of this machine's redis-server (3 masters, 3 replicas):
       // the cluster's own round trips (slot routing, a WAIT per write) against one node's.
       cluster = await startRedisCluster();
-      const clustered = await app(3206, { REDIS_URL: "redis://127.0.0.1:9", REDIS_CLUSTER_NODES: cluster.nodes, CACHE_ENABLED: "true" });
+      const clustered = await app(port(6), { REDIS_URL: "redis://127.0.0.1:9", REDIS_CLUSTER_NODES: cluster.nodes, CACHE_ENABLED: "true" });
       await abRuns("GET /api/rooms on a Redis Cluster", "/api/rooms", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
       await abRuns("home page on a Redis Cluster", "/", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
     }
