@@ -9,7 +9,7 @@
 import "../scripts/load-env";
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import postgres from "postgres";
 import { z } from "zod";
 import { runMigrations } from "../lib/db/migrate";
@@ -51,7 +51,7 @@ const benchEnv = z
   .object({
     BENCH_PG_URL: z.url().default("postgres://postgres@127.0.0.1:5432/lobby_bench"),
     BENCH_REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
-    /** The servers listen on BENCH_PORT_BASE + 1..6 (default 3201-3206). */
+    /** The servers listen on BENCH_PORT_BASE + 1..7 (default 3201-3207). */
     BENCH_PORT_BASE: z.coerce.number().int().min(1024).max(65_000).default(3200),
   })
   .parse(process.env);
@@ -191,6 +191,37 @@ async function abRuns(scenario: string, path: string, variants: Variant[], basel
   }
 }
 
+/**
+ * The cold-cache stampede: `clear` empties the cache, then 500 concurrent `GET /api/rooms`
+ * over the two instances; returns the Postgres statements they made (target: 1).
+ */
+async function coldStampede(pair: AppServer[], where: string, clear: () => Promise<void>): Promise<number> {
+  for (const s of pair) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
+  await clear();
+  const before = await Promise.all(pair.map(dbQueries));
+  const outcomesBefore = await Promise.all(pair.map(cacheOutcomes));
+  const responses = await Promise.all(
+    Array.from({ length: 500 }, (_, i) => fetch(`${pair[i % 2]!.url}/api/rooms`).then((r) => r.status)),
+  );
+  const each = (await Promise.all(pair.map(dbQueries))).map((n, i) => n - before[i]!);
+  // How each instance's reads ended during the burst: a query too many comes with its cause.
+  const outcomes = (await Promise.all(pair.map(cacheOutcomes))).map((after, i) =>
+    Object.entries(after)
+      .map(([k, n]) => [k, n - (outcomesBefore[i]![k] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", "),
+  );
+  const made = each[0]! + each[1]!;
+  notes.push(
+    `cold-cache stampede${where}, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries ` +
+      `(${each[0]} by the instance that served the earlier scenarios, ${each[1]} by the fresh one; ` +
+      `cache reads: ${outcomes[0]} | ${outcomes[1]}; logs in ${LOG_DIR}/), ` +
+      `${responses.filter((s) => s === 200).length}/500 answered 200`,
+  );
+  return made;
+}
+
 async function main() {
   pinSelfToLoadCore();
   const { pageRoom, fanoutRoom } = await prepare();
@@ -239,32 +270,8 @@ async function main() {
       }
     }
     if (args.scenario.includes("stampede")) {
-      const other = await second();
-      const pair = [cached, other];
-      for (const s of pair) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
-      await clearRedis();
-      const before = await Promise.all(pair.map(dbQueries));
-      const outcomesBefore = await Promise.all(pair.map(cacheOutcomes));
-      const responses = await Promise.all(
-        Array.from({ length: 500 }, (_, i) => fetch(`${(i % 2 ? cached : other).url}/api/rooms`).then((r) => r.status)),
-      );
-      const each = (await Promise.all(pair.map(dbQueries))).map((n, i) => n - before[i]!);
-      // How each instance's reads ended during the burst: a query too many comes with its cause.
-      const outcomes = (await Promise.all(pair.map(cacheOutcomes))).map((after, i) =>
-        Object.entries(after)
-          .map(([k, n]) => [k, n - (outcomesBefore[i]![k] ?? 0)] as const)
-          .filter(([, n]) => n > 0)
-          .map(([k, n]) => `${k} ${n}`)
-          .join(", "),
-      );
-      const made = each[0]! + each[1]!;
+      const made = await coldStampede([cached, await second()], "", clearRedis);
       facts.stampedeQueries = made;
-      notes.push(
-        `cold-cache stampede, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries ` +
-          `(${each[0]} by the instance that served the earlier scenarios, ${each[1]} by the fresh one; ` +
-          `cache reads: ${outcomes[0]} | ${outcomes[1]}; logs in ${LOG_DIR}/), ` +
-          `${responses.filter((s) => s === 200).length}/500 answered 200`,
-      );
     }
     const ab = [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }];
     if (args.scenario.includes("stats")) {
@@ -293,6 +300,14 @@ async function main() {
       const clustered = await app(port(6), { REDIS_URL: "redis://127.0.0.1:9", REDIS_CLUSTER_NODES: cluster.nodes, CACHE_ENABLED: "true" });
       await abRuns("GET /api/rooms on a Redis Cluster", "/api/rooms", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
       await abRuns("home page on a Redis Cluster", "/", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
+      // The cold stampede again, both instances on the cluster: single flight across instances there too.
+      const clusteredToo = await app(port(7), { REDIS_URL: "redis://127.0.0.1:9", REDIS_CLUSTER_NODES: cluster.nodes, CACHE_ENABLED: "true" });
+      const nodes = cluster.nodes.split(",").map((n) => ({ host: n.split(":")[0]!, port: Number(n.split(":")[1]) }));
+      facts.clusterStampedeQueries = await coldStampede([clustered, clusteredToo], " on the Redis Cluster", async () => {
+        const c = new Cluster(nodes);
+        await deleteMatching(c, `*${PREFIX}*`);
+        c.disconnect();
+      });
     }
     if (args.scenario.includes("size")) {
       // Last: it adds rooms. Cache cleared before each size, then warmed by the first request.
