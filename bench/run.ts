@@ -8,6 +8,7 @@
  */
 import "../scripts/load-env";
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, writeFileSync } from "node:fs";
 import { Cluster, Redis } from "ioredis";
 import postgres from "postgres";
@@ -305,7 +306,9 @@ async function main() {
       const nodes = cluster.nodes.split(",").map((n) => ({ host: n.split(":")[0]!, port: Number(n.split(":")[1]) }));
       facts.clusterStampedeQueries = await coldStampede([clustered, clusteredToo], " on the Redis Cluster", async () => {
         const c = new Cluster(nodes);
-        await deleteMatching(c, `*${PREFIX}*`);
+        await once(c, "ready"); // its list of masters is empty until then
+        const removed = await deleteMatching(c, `*${PREFIX}*`);
+        if (removed === 0) throw new Error("deleted no keys on the cluster, where the runs above cached some: the stampede would not start cold");
         c.disconnect();
       });
     }
