@@ -9,7 +9,7 @@
 import "../scripts/load-env";
 import { spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Cluster, Redis } from "ioredis";
 import postgres from "postgres";
 import { z } from "zod";
@@ -32,6 +32,7 @@ const args = z
     rounds: z.coerce.number().int().min(1).max(9).default(3),
     rooms: z.coerce.number().int().min(2).max(100_000).default(50),
     "fanout-seconds": z.coerce.number().int().min(1).max(300).default(30),
+    "fanout-clients": z.coerce.number().int().min(2).max(5_000).default(1_000),
     build: z.boolean().default(false),
   })
   .parse(parseFlags(process.argv.slice(2)));
@@ -192,6 +193,12 @@ async function abRuns(scenario: string, path: string, variants: Variant[], basel
   }
 }
 
+/** A server's resident set size (Linux /proc), in bytes. */
+function residentBytes(server: AppServer): number {
+  const status = readFileSync(`/proc/${server.pid}/status`, "utf8");
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
+}
+
 /**
  * The cold-cache stampede: `clear` empties the cache, then 500 concurrent `GET /api/rooms`
  * over the two instances; returns the Postgres statements they made (target: 1).
@@ -285,13 +292,29 @@ async function main() {
     }
     if (args.scenario.includes("fanout")) {
       const instances = [cached, await second()];
-      const f = await fanout({ urls: instances.map((s) => s.url), roomId: fanoutRoom, clients: 100, rate: 20, seconds: args["fanout-seconds"] });
+      const clients = args["fanout-clients"];
+      // Memory per open stream: each server's resident set with the streams open, less before.
+      const before = instances.map(residentBytes);
+      let open: number[] = [];
+      const f = await fanout({
+        urls: instances.map((s) => s.url),
+        roomId: fanoutRoom,
+        clients,
+        rate: 20,
+        seconds: args["fanout-seconds"],
+        onStreamsOpen: async () => {
+          await new Promise((r) => setTimeout(r, 1_000)); // the servers settle after the burst of connects
+          open = instances.map(residentBytes);
+        },
+      });
       fanoutRow = f;
+      const perStreamKb = (open.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) / clients / 1024;
       notes.push(
-        `fan-out, 100 SSE clients (50 per instance) on 2 cached instances, 20 msg/s for ${args["fanout-seconds"]} s alternating instances: ` +
+        `fan-out, ${clients.toLocaleString("en-US")} SSE clients (${clients / 2} per instance) on 2 cached instances, 20 msg/s for ${args["fanout-seconds"]} s alternating instances: ` +
           `${f.accepted}/${f.sent} sends accepted, delivery p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms; ` +
           `${f.lost} lost of ${f.expected} expected, ${f.duplicates} duplicates, ${f.streamErrors} streams failed (POST p99 ${f.postP99} ms); ` +
-          `target p99 < 100 ms and 0 lost: ${f.p99 < 100 && f.lost === 0 && f.sendErrors === 0 ? "met" : "NOT met"}`,
+          `memory per open stream ${perStreamKb.toFixed(1)} KB (resident set with the streams open less before, both instances); ` +
+          `target p99 < 100 ms, 0 lost, 0 duplicates: ${f.p99 < 100 && f.lost === 0 && f.duplicates === 0 && f.sendErrors === 0 ? "met" : "NOT met"}`,
       );
     }
     if (args.scenario.includes("cluster")) {
