@@ -343,6 +343,7 @@ export function runtimeConfigFromEnv(e: Env = env()): RuntimeConfig {
   return {
     databaseUrl: e.databaseUrl,
     replicaUrls: e.databaseReplicaUrls,
+    replicas: { maxLagMs: e.databaseReplicaMaxLagMs },
     redis: e.redis,
     cacheEnabled: e.cacheEnabled,
     keyPrefix: e.keyPrefix,

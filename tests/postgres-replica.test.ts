@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { getLiveRoom } from "../lib/db/queries/rooms";
 import { runMigrations } from "../lib/db/migrate";
 import { PRIMARY_LSN_SQL } from "../lib/db/replicas/primary-lsn";
+import { parseEnv } from "../lib/env";
 import { checkHealth } from "../lib/health";
 import { metrics } from "../lib/observability/metrics";
-import { createRuntime, type Runtime, type RuntimeConfig } from "../lib/runtime";
+import { createRuntime, runtimeConfigFromEnv, type Runtime, type RuntimeConfig } from "../lib/runtime";
 import type { Session } from "../lib/session/session";
 import { CAN_REPLICATE, startPgPair, type PgPair } from "./support/pg-replica";
 import { TEST_REDIS } from "./support/services";
@@ -189,6 +190,35 @@ describe.skipIf(!CAN_REPLICATE)("read replicas behind the fence", () => {
     const before = await routes();
     expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Lagging more");
     expect(delta(await routes(), before, "replica:fenced")).toBe(1);
+  });
+
+  it("DATABASE_REPLICA_MAX_LAG_MS=100: a replica behind for longer leaves the rotation, and no read is older than the write", async () => {
+    // The replicas' options as the web process builds them from its environment.
+    const fromEnv = runtimeConfigFromEnv(parseEnv({ DATABASE_REPLICA_MAX_LAG_MS: "100" })).replicas;
+    const { rt } = instance({ replicas: { ...fromEnv, halfOpenAfterMs: 60_000 } });
+    expect(rt.replicas[0]!.maxLagMs).toBe(100);
+    const room = await rt.roomWrites.create(alice, { name: "Patient" });
+    await pair.caughtUp();
+    // Far longer than the test takes, so the replica is still behind at its last read.
+    await pair.setApplyDelay(20_000);
+    try {
+      await rt.roomWrites.update(alice, room.id, { name: "Impatient" });
+      const before = await routes();
+      expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Impatient");
+      // Behind, but not for longer than 100 ms yet: the read went to the primary, the replica stays.
+      expect(delta(await routes(), before, "primary:behind")).toBe(1);
+      expect(rt.replicas[0]!.state.breaker).toBe("closed");
+      await new Promise((r) => setTimeout(r, 150));
+      // Past 100 ms behind, each failed fence is a fault: three in a row open the circuit.
+      for (let i = 0; i < 3; i++) {
+        expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Impatient");
+      }
+      expect(delta(await routes(), before, "primary:fault")).toBe(3);
+      expect(rt.replicas[0]!.state.breaker).toBe("open");
+    } finally {
+      await pair.setApplyDelay(0);
+      await pair.caughtUp();
+    }
   });
 
   it("health reports the replica, and the replica stopped costs no read and no health", async () => {

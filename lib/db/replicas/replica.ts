@@ -74,7 +74,8 @@ export class Replica {
   readonly name: string;
   readonly handle: DbHandle;
   private readonly breaker;
-  private readonly maxLagMs: number;
+  /** How long it may fail every fence before a failed fence counts as a fault (ReplicaOptions.maxLagMs). */
+  readonly maxLagMs: number;
   private readonly timeoutMs: number;
   private readonly halfOpenAfterMs: number;
   /** Since when every fence has failed (null after one held). */
