@@ -1,14 +1,16 @@
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { getLiveRoom } from "../lib/db/queries/rooms";
 import { runMigrations } from "../lib/db/migrate";
-import { PRIMARY_LSN_SQL } from "../lib/db/replicas/primary-lsn";
+import { ReplicaIdentity, primarySystemIdOnce, readSystemId } from "../lib/db/replicas/identity";
+import { PRIMARY_LSN_SQL, readPrimaryLsn } from "../lib/db/replicas/primary-lsn";
 import { parseEnv } from "../lib/env";
 import { checkHealth } from "../lib/health";
 import { metrics } from "../lib/observability/metrics";
 import { createRuntime, runtimeConfigFromEnv, type Runtime, type RuntimeConfig } from "../lib/runtime";
 import type { Session } from "../lib/session/session";
 import { CAN_REPLICATE, startPgPair, type PgPair } from "./support/pg-replica";
-import { TEST_REDIS } from "./support/services";
+import { PG_ADMIN_URL, TEST_REDIS } from "./support/services";
 import { createTestRedis, type TestRedis } from "./support/test-env";
 
 const alice: Session = { id: "alice-session-0001", name: "Alice" };
@@ -245,4 +247,86 @@ describe.skipIf(!CAN_REPLICATE)("read replicas behind the fence", () => {
       await pair.startReplica();
     }
   });
+
+  it("a replica URL reaching a standalone server (the shared Postgres) never serves a read, is logged once and named in health", async () => {
+    // Only two read-only functions run there: the identity check.
+    const { rt } = instance({ replicaUrls: [PG_ADMIN_URL] });
+    const room = await rt.roomWrites.create(alice, { name: "Standalone next door" });
+    const before = await routes();
+    for (let i = 0; i < 5; i++) {
+      expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Standalone next door");
+    }
+    expect(await rt.search.search({ q: "standalone", limit: 10, cursor: 0 })).toBeDefined();
+    const after = await routes();
+    expect(delta(after, before, "replica:fenced")).toBe(0);
+    expect(delta(after, before, "replica:unfenced")).toBe(0);
+    // The first read found out (a fault, to the primary); the rest, the search's pool too, never picked it.
+    expect(delta(after, before, "primary:fault")).toBe(1);
+    expect(delta(after, before, "primary:no_replica")).toBe(5);
+    expect(rt.replicas[0]!.state.excluded).toMatch(/^not a replica of this primary: system identifier \d+, the primary's is \d+$/);
+    expect(rt.replicas[0]!.available).toBe(false);
+    const report = await checkHealth(rt);
+    expect(report.status).toBe("ok");
+    expect(report.replicas).toEqual([expect.objectContaining({ excluded: expect.stringMatching(/^not a replica of this primary/) })]);
+  });
+
+  it("the primary itself under a replica URL (its system identifier, never in recovery) is excluded as not a standby, reported once to concurrent checks", async () => {
+    // The primary itself under a replica URL: the same system identifier, never a standby.
+    const onExcluded = vi.fn();
+    const primary = postgres(pair.primaryUrl("lobby"), { max: 2, onnotice: () => {} });
+    try {
+      const identity = new ReplicaIdentity({ primarySystemId: primarySystemIdOnce(primary), onExcluded });
+      const checks = await Promise.all([identity.verify(primary), identity.verify(primary)]);
+      expect(checks).toEqual([{ ok: false, excluded: expect.stringMatching(/^not a standby/) }, { ok: false, excluded: expect.stringMatching(/^not a standby/) }]);
+      expect(await identity.verify(primary)).toEqual({ ok: false, excluded: expect.stringMatching(/^not a standby/) });
+      expect(onExcluded).toHaveBeenCalledTimes(1);
+      expect(identity.state).toBe("excluded");
+    } finally {
+      await primary.end({ timeout: 1 });
+    }
+  });
+
+  it("a replica of another cluster, ahead of this primary so the fence alone would pass, never serves its rows", async () => {
+    const other = await startPgPair();
+    const otherPrimary = postgres(other.primaryUrl("lobby"), { max: 1, onnotice: () => {} });
+    try {
+      await runMigrations(other.primaryUrl("lobby"));
+      const { rt } = instance({ replicaUrls: [other.replicaUrl("lobby")] });
+      const room = await rt.roomWrites.create(alice, { name: "This cluster" });
+      // The same room id in the other cluster, under another name: what a wrong replica would serve.
+      await otherPrimary`insert into rooms (id, name, owner_id, owner_name) values (${room.id}, 'Another cluster', ${alice.id}, ${alice.name})`;
+      // Move the other cluster's WAL past this primary's (a segment switch skips to the next 16 MB).
+      const ours = await readPrimaryLsn(rt.db.sql);
+      for (let i = 0; i < 64; i++) {
+        const [{ ahead }] = await otherPrimary<[{ ahead: boolean }]>`select pg_current_wal_lsn() > ${ours}::pg_lsn + 64 * 1024 * 1024 as ahead`;
+        if (ahead) break;
+        await otherPrimary`select pg_switch_wal()`;
+        await otherPrimary`update rooms set description = ${`filler ${i}`} where id = ${room.id}`;
+      }
+      await other.caughtUp();
+      // The precondition that makes this test able to fail: the fence alone lets that replica serve, and it has the other row.
+      const otherReplica = postgres(other.replicaUrl("lobby"), { max: 1, onnotice: () => {} });
+      try {
+        const current = await readPrimaryLsn(rt.db.sql);
+        const [{ ok }] = await otherReplica<[{ ok: boolean }]>`select coalesce(pg_last_wal_replay_lsn() >= ${current}::pg_lsn, false) as ok`;
+        expect(ok).toBe(true);
+        expect((await otherReplica<{ name: string }[]>`select name from rooms where id = ${room.id}`)[0]?.name).toBe("Another cluster");
+        expect((await readSystemId(otherReplica)).recovery).toBe(true);
+      } finally {
+        await otherReplica.end({ timeout: 1 });
+      }
+      const before = await routes();
+      for (let i = 0; i < 5; i++) {
+        expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("This cluster");
+      }
+      expect((await rt.rooms.getRoom(room.id)).data?.name).toBe("This cluster");
+      const after = await routes();
+      expect(delta(after, before, "replica:fenced")).toBe(0);
+      expect(rt.replicas[0]!.state.excluded).toMatch(/^not a replica of this primary/);
+      expect((await checkHealth(rt)).replicas[0]!.excluded).toMatch(/^not a replica of this primary/);
+    } finally {
+      await otherPrimary.end({ timeout: 1 });
+      await other.destroy();
+    }
+  }, 120_000);
 });

@@ -2,6 +2,7 @@ import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, h
 import type postgres from "postgres";
 import { z } from "zod";
 import { createDb, dbOnConnection, type Db, type DbHandle, type DbOptions } from "../client";
+import type { ReplicaIdentity } from "./identity";
 
 /** Options of one {@link Replica}; the defaults suit a replica on the same network as the primary. */
 export interface ReplicaOptions {
@@ -23,6 +24,8 @@ export interface ReplicaState {
   /** host:port/database, never the credentials. */
   name: string;
   breaker: "closed" | "half-open" | "open";
+  /** Why it is out of rotation for good (not a replica of this primary: ./identity.ts); absent otherwise. */
+  excluded?: string;
 }
 
 /** The read is the replica's to serve: the fence held (or was switched off) and the read ran. */
@@ -50,13 +53,16 @@ const statementsOwn = (error: unknown) => {
   return typeof code === "string" && /^(22|23|42|57014$)/.test(code);
 };
 
-const fenceSchema = z.tuple([z.object({ ok: z.boolean() })]);
+const fenceSchema = z.tuple([z.object({ ok: z.boolean(), id: z.string().regex(/^\d+$/) })]);
 
 /**
  * The fence's first statement on the replica connection: has it replayed the primary's
- * position? Null (not in recovery: a promoted replica, a timeline of its own) is no.
+ * position? Null (not in recovery: a promoted replica, a timeline of its own) is no. And
+ * the server's system identifier, so that a URL now reaching another server never serves
+ * (./identity.ts).
  */
-const FENCE_SQL = "select coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) as ok";
+const FENCE_SQL =
+  "select coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) as ok, (select system_identifier::text from pg_control_system()) as id";
 
 /** Redacted name of a Postgres URL: what logs and health may show. */
 export function replicaName(url: string): string {
@@ -88,6 +94,8 @@ export class Replica {
     private readonly options: ReplicaOptions & {
       /** A fresh primary position, for the background probe. */
       primaryLsn: () => Promise<string>;
+      /** Whether the URL reaches a replica of this primary; shared by the URL's pools. */
+      identity: ReplicaIdentity;
       onStateChange?: (state: ReplicaState["breaker"], cause?: unknown) => void;
     },
   ) {
@@ -110,13 +118,25 @@ export class Replica {
     });
   }
 
-  /** In rotation: the circuit is closed. */
+  /** In rotation: not excluded, and the circuit is closed. */
   get available(): boolean {
-    return this.breaker.state === CircuitState.Closed;
+    return this.options.identity.excluded === null && this.breaker.state === CircuitState.Closed;
   }
 
   get state(): ReplicaState {
-    return { name: this.name, breaker: stateName(this.breaker.state) };
+    const excluded = this.options.identity.excluded;
+    return { name: this.name, breaker: stateName(this.breaker.state), ...(excluded ? { excluded } : {}) };
+  }
+
+  /** Checks, unless already done, that the URL reaches a replica of this primary (./identity.ts); health calls it too. */
+  async verifyIdentity(sql: Pick<postgres.Sql, "unsafe"> = this.handle.sql): Promise<void> {
+    let check;
+    try {
+      check = await this.options.identity.verify(sql);
+    } catch (error) {
+      throw new ReplicaFault(`replica ${this.name}: its identity could not be checked`, { cause: error });
+    }
+    if (!check.ok) throw new ReplicaFault(`replica ${this.name}: ${check.excluded}`);
   }
 
   /**
@@ -154,13 +174,18 @@ export class Replica {
       throw new ReplicaFault(`replica ${this.name}: no connection`, { cause: error });
     }
     try {
+      // Once per URL: a server that is not a replica of this primary never serves.
+      await this.verifyIdentity(connection);
       if (lsn !== null) {
         let ok: boolean;
+        let id: string;
         try {
-          ok = fenceSchema.parse(Array.from(await connection.unsafe(FENCE_SQL, [lsn])))[0].ok;
+          ({ ok, id } = fenceSchema.parse(Array.from(await connection.unsafe(FENCE_SQL, [lsn])))[0]);
         } catch (error) {
           throw new ReplicaFault(`replica ${this.name}: the fence failed`, { cause: error });
         }
+        const same = this.options.identity.confirm(id);
+        if (!same.ok) throw new ReplicaFault(`replica ${this.name}: ${same.excluded}`);
         if (!ok) {
           const now = performance.now();
           this.behindSince ??= now;
@@ -214,6 +239,8 @@ export class Replica {
    */
   private scheduleProbe(delayMs: number): void {
     clearTimeout(this.probeTimer);
+    // Excluded for good: nothing to probe for.
+    if (this.options.identity.excluded !== null) return;
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined;
       void this.breaker
