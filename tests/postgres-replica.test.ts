@@ -223,6 +223,36 @@ describe.skipIf(!CAN_REPLICATE)("read replicas behind the fence", () => {
     }
   });
 
+  it("a read that finds every replica connection taken goes to the primary at once, and the replica stays in rotation", async () => {
+    const { rt } = instance({ replicas: { poolMax: 1, failuresToOpen: 1 } });
+    const room = await rt.roomWrites.create(alice, { name: "Crowded pool" });
+    await pair.caughtUp();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding!: () => void;
+    const isHolding = new Promise<void>((r) => (holding = r));
+    const before = await routes();
+    // Holds the replica pool's one connection until released.
+    const first = rt.reads.read(async (db) => {
+      const row = await getLiveRoom(db, room.id);
+      holding();
+      await held;
+      return row;
+    });
+    await isHolding;
+    expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Crowded pool");
+    const during = await routes();
+    // Not queued behind the held connection until the replica's deadline (a fault, which would open this circuit).
+    expect(delta(during, before, "primary:busy")).toBe(1);
+    expect(delta(during, before, "primary:fault")).toBe(0);
+    expect(rt.replicas[0]!.state.breaker).toBe("closed");
+    release();
+    expect((await first)?.name).toBe("Crowded pool");
+    // The connection is back: the next read is the replica's again.
+    expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Crowded pool");
+    expect(delta(await routes(), before, "replica:fenced")).toBe(2);
+  });
+
   it("health reports the replica, and the replica stopped costs no read and no health", async () => {
     const { rt } = instance({ replicas: { failuresToOpen: 2, halfOpenAfterMs: 60_000 } });
     const room = await rt.roomWrites.create(alice, { name: "Survivor" });

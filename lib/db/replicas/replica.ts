@@ -29,7 +29,7 @@ export interface ReplicaState {
 }
 
 /** The read is the replica's to serve: the fence held (or was switched off) and the read ran. */
-export type ReplicaOutcome<T> = { served: true; value: T } | { served: false; reason: "behind" };
+export type ReplicaOutcome<T> = { served: true; value: T } | { served: false; reason: "behind" | "busy" };
 
 /** A fault of the replica (not of the read): the read goes to the primary and the breaker counts it. */
 export class ReplicaFault extends Error {
@@ -84,6 +84,9 @@ export class Replica {
   readonly maxLagMs: number;
   private readonly timeoutMs: number;
   private readonly halfOpenAfterMs: number;
+  /** Connections of the pool taken by this object's attempts, and how many the pool has. */
+  private reserved = 0;
+  private readonly poolMax: number;
   /** Since when every fence has failed (null after one held). */
   private behindSince: number | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -101,6 +104,8 @@ export class Replica {
   ) {
     this.name = replicaName(url);
     this.handle = createDb(url, { connectTimeout: 2, ...db });
+    // createDb's own default pool size.
+    this.poolMax = db.max ?? 10;
     this.maxLagMs = options.maxLagMs ?? 1_000;
     this.timeoutMs = options.timeoutMs ?? 1_000;
     this.halfOpenAfterMs = options.halfOpenAfterMs ?? 5_000;
@@ -148,6 +153,10 @@ export class Replica {
    * errors, with a {@link ReplicaFault} (or cockatiel's BrokenCircuitError) otherwise.
    */
   run<T>(lsn: string | null, read: (db: Db, sql: postgres.Sql) => Promise<T>): Promise<ReplicaOutcome<T>> {
+    // Every connection taken: the read would queue in this process's own pool and spend its
+    // deadline there, and a busy pool would pass for a slow replica (a fault, the read done
+    // again on the primary, the breaker open). The primary takes it at once instead.
+    if (this.reserved >= this.poolMax) return Promise.resolve({ served: false, reason: "busy" });
     return this.breaker.execute(() => this.attempt(lsn, read));
   }
 
@@ -168,9 +177,11 @@ export class Replica {
 
   private async fencedRead<T>(lsn: string | null, read: (db: Db, sql: postgres.Sql) => Promise<T>): Promise<ReplicaOutcome<T>> {
     let connection: postgres.ReservedSql;
+    this.reserved++;
     try {
       connection = await this.handle.sql.reserve();
     } catch (error) {
+      this.reserved--;
       throw new ReplicaFault(`replica ${this.name}: no connection`, { cause: error });
     }
     try {
@@ -204,6 +215,7 @@ export class Replica {
       }
     } finally {
       connection.release();
+      this.reserved--;
     }
   }
 
