@@ -338,7 +338,7 @@ async function main() {
     }
     if (args.scenario.includes("replica")) {
       // Its own primary and streaming replica, seeded with a copy of this database (bench/support/replica.ts).
-      notes.push(...(await replicaScenario({ sourceUrl: PG, pageRoom, ports: [port(7), port(8)], env: base, abRuns })));
+      notes.push(...(await replicaScenario({ sourceUrl: PG, pageRoom, ports: [port(8), port(9)], env: base, abRuns })));
     }
     if (args.scenario.includes("size")) {
       // Last: it adds rooms. Cache cleared before each size, then warmed by the first request.
