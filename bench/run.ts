@@ -20,11 +20,12 @@ import { startRedisCluster, type LocalRedisCluster } from "../scripts/local-serv
 import { fanout } from "./support/fanout";
 import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, seedInsight } from "./support/insight";
 import { load, median, type LoadResult } from "./support/load";
+import { replicaScenario } from "./support/replica";
 import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 import { sizeScenario, type SizeRow } from "./support/size";
 import { checkTargets, type BenchFacts } from "./support/targets";
 
-const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "size"] as const;
+const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "replica", "size"] as const;
 const args = z
   .object({
     scenario: z.string().default(SCENARIOS.join(",")).transform((s) => s.split(",")).pipe(z.array(z.enum(SCENARIOS))),
@@ -94,7 +95,7 @@ async function prepare(): Promise<{ pageRoom: string; fanoutRoom: string }> {
     from generate_series(1, ${ROOM_MESSAGES}) i`;
   // As a send would: a new conversation version and the room's activity time.
   await sql`update rooms set message_version = nextval('message_version_seq'), last_activity_at = now() where id = ${pageRoom!}`;
-  if (args.scenario.some((s) => (INSIGHT_SCENARIOS as readonly string[]).includes(s))) await seedInsight(sql, [pageRoom!, fanoutRoom!]);
+  if (args.scenario.some((s) => (INSIGHT_SCENARIOS as readonly string[]).includes(s) || s === "replica")) await seedInsight(sql, [pageRoom!, fanoutRoom!]);
   await sql.end();
   await clearRedis();
   return { pageRoom: pageRoom!, fanoutRoom: fanoutRoom! };
@@ -334,6 +335,10 @@ async function main() {
         if (removed === 0) throw new Error("deleted no keys on the cluster, where the runs above cached some: the stampede would not start cold");
         c.disconnect();
       });
+    }
+    if (args.scenario.includes("replica")) {
+      // Its own primary and streaming replica, seeded with a copy of this database (bench/support/replica.ts).
+      notes.push(...(await replicaScenario({ sourceUrl: PG, pageRoom, ports: [port(8), port(9)], env: base, abRuns })));
     }
     if (args.scenario.includes("size")) {
       // Last: it adds rooms. Cache cleared before each size, then warmed by the first request.
