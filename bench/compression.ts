@@ -120,7 +120,7 @@ async function main() {
   ];
 
   // The page cache's entry of the home page: the built app renders it once.
-  const app = await startApp(env.BENCH_PORT_BASE + 9, { NODE_ENV: "production", DATABASE_URL: env.BENCH_PG_URL, REDIS_URL: env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: PREFIX, SESSION_SECRET: "bench-".repeat(8), LOG_LEVEL: "warn", CACHE_ENABLED: "true" });
+  const app = await startApp(env.BENCH_PORT_BASE + 20, { NODE_ENV: "production", DATABASE_URL: env.BENCH_PG_URL, REDIS_URL: env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: PREFIX, SESSION_SECRET: "bench-".repeat(8), LOG_LEVEL: "warn", CACHE_ENABLED: "true" });
   try {
     let entryKey: string | undefined;
     // A server that has only just started renders without storing until it has read the

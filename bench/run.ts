@@ -54,7 +54,7 @@ const benchEnv = z
   .object({
     BENCH_PG_URL: z.url().default("postgres://postgres@127.0.0.1:5432/lobby_bench"),
     BENCH_REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
-    /** The servers listen on BENCH_PORT_BASE + 1..7 (default 3201-3207). */
+    /** The servers listen on BENCH_PORT_BASE + 1..9 (default 3201-3209); bench/compression.ts on + 20. */
     BENCH_PORT_BASE: z.coerce.number().int().min(1024).max(65_000).default(3200),
   })
   .parse(process.env);
