@@ -28,7 +28,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { CACHE_SCRIPTS, encodeEnvelope, invalidateCall, populateCall } from "../lib/cache/protocol";
 import { createIoredisStore } from "../lib/cache/ioredis-store";
-import { lua } from "../lib/cache/store";
+import { lua, type CacheStore } from "../lib/cache/store";
 import { countLiveRooms, listLiveRoomsWithVersion, pageLiveRoomsById } from "../lib/db/queries/rooms";
 import { runMigrations } from "../lib/db/migrate";
 import { env } from "../lib/env";
@@ -78,6 +78,8 @@ interface Result {
   cpuMs: number;
   /** Redis server CPU (user + system) during the run. */
   redisCpuMs: number;
+  /** Redis's time per command during the run (INFO commandstats, after minus before; on a shared Redis, others' commands too), most first. */
+  redisCommands: { command: string; calls: number; ms: number }[];
   roomsPerSecond: number;
   peakRssMb: number;
   baselineRssMb: number;
@@ -157,8 +159,10 @@ async function benchSize(n: number): Promise<Result> {
       return num("used_cpu_user") + num("used_cpu_sys");
     };
     const before = await redisCpu();
+    const statsBefore = await commandStats(seeder);
     const child = await runChild(databaseUrl, prefix);
     const redisCpuMs = Math.round((await redisCpu()) * 1000 - before * 1000);
+    const redisCommands = diffCommandStats(statsBefore, await commandStats(seeder));
     const { report } = child;
     const exact =
       report.modified === drift.renamed && report.removed === drift.deleted && report.added === drift.inserted &&
@@ -170,6 +174,7 @@ async function benchSize(n: number): Promise<Result> {
       wallMs: Math.round(child.wallMs),
       cpuMs: Math.round(child.cpuMs),
       redisCpuMs,
+      redisCommands,
       roomsPerSecond: Math.round(n / (child.wallMs / 1_000)),
       peakRssMb: Math.round(child.peakRssKb / 102.4) / 10,
       baselineRssMb: Math.round(child.baselineRssKb / 102.4) / 10,
@@ -189,6 +194,23 @@ async function benchSize(n: number): Promise<Result> {
     await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end();
   }
+}
+
+type CommandStats = Map<string, { calls: number; usec: number }>;
+
+/** INFO commandstats as command → calls and microseconds (server-wide: every database, every client). */
+async function commandStats(store: { eval: CacheStore["eval"] }): Promise<CommandStats> {
+  const info = String(await store.eval(lua(`return redis.call('INFO', 'commandstats')`), [], []));
+  const stats: CommandStats = new Map();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return stats;
+}
+
+function diffCommandStats(before: CommandStats, after: CommandStats) {
+  return [...after]
+    .map(([command, a]) => ({ command, calls: a.calls - (before.get(command)?.calls ?? 0), ms: Math.round((a.usec - (before.get(command)?.usec ?? 0)) / 1000) }))
+    .filter((c) => c.calls > 0)
+    .sort((a, b) => b.ms - a.ms);
 }
 
 function runChild(db: string, prefix: string) {
@@ -238,6 +260,7 @@ for (const r of results) {
 for (const r of results) {
   const phases = Object.entries(r.report.phaseMs ?? {}).map(([k, v]) => `${k} ${v}`);
   console.log(`  ${r.rooms} rooms, the median run's phases (ms): ${phases.join(", ")}`);
+  console.log(`  ${r.rooms} rooms, the median run's Redis time by command (ms, calls): ${r.redisCommands.slice(0, 10).map((c) => `${c.command} ${c.ms} (${c.calls})`).join(", ")}`);
 }
 /** Targets (issue 18): 100k rooms under 3 s (median), 1M under 30 s, peak RSS at 1M within 1.5x that at 100k. */
 const at = (n: number) => results.find((r) => r.rooms === n);
