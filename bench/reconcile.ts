@@ -1,6 +1,6 @@
 /*
  * Reconciliation at size: `npx tsx bench/reconcile.ts [--sizes 100000,1000000] [--runs 3]`.
- * Set REDIS_URL to a logical database of its own (`redis://127.0.0.1:6379/7`): at a million
+ * Set REDIS_URL to a logical database of its own (`redis://127.0.0.1:6379/8`): at a million
  * rooms it holds three million keys, and every SCAN in that database (other tests' too)
  * walks them.
  *
