@@ -7,7 +7,7 @@ import { cachedRoomSchema } from "../rooms/validation";
 import { digest, type RunContext } from "./context";
 import { EnvelopeElementScanner } from "./json";
 import { checkLiveRoomKeys } from "./rooms";
-import { FINISH, PRESIZE_SHARE, READ_RANGE, SNAPSHOT, STAGE } from "./scripts";
+import { FINISH, READ_RANGE, SNAPSHOT, STAGE } from "./scripts";
 
 /** Scratch keys outlive a crashed run by at most this long. */
 const SCRATCH_TTL_MS = 10 * 60_000;
@@ -41,8 +41,7 @@ export async function reconcileList(ctx: RunContext): Promise<void> {
   const { store, keys, ttls, tally } = ctx;
   const key = keys.roomsAll;
   const [snapshot, staging] = [keys.snapshot(key), keys.staging(key)];
-  const presize = ctx.dryRun ? 0 : PRESIZE_SHARE;
-  const [length, generation] = (await store.eval(SNAPSHOT, [key, snapshot, keys.gen(key), staging, keys.liveIds(key)], [SCRATCH_TTL_MS, randomUUID(), GEN_TTL_SECONDS, presize])) as [
+  const [length, generation] = (await store.eval(SNAPSHOT, [key, snapshot, keys.gen(key), staging, keys.liveIds(key)], [SCRATCH_TTL_MS, randomUUID(), GEN_TTL_SECONDS])) as [
     number,
     string,
   ];

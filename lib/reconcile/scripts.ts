@@ -8,24 +8,12 @@ import { lua } from "../cache/store";
  */
 
 /**
- * Share of the cached list's length the staged value is presized to (see SNAPSHOT): a list
- * that shrank by more than this since it was cached costs FINISH one copy to cut it.
- */
-export const PRESIZE_SHARE = 0.98;
-
-/**
  * Copies the list to a scratch key (so the chunked read sees one value even if the list
  * is replaced meanwhile) and returns its length with the generation, read in the same
  * step and so before any Postgres read (created from ARGV[2] when missing, as the read
  * path's lock does); clears a crashed run's staging (KEYS[4]) and the live-ids set that
  * earlier versions of the run kept (KEYS[5]).
  * -1: no list; -2: not a string.
- *
- * With ARGV[4] (a share, '0' in a dry run) the staging key is presized to that share of the
- * cached list's length: Redis grows a string past 1 MB by 1 MB at a time, and each growth
- * may copy it, so a list of 250 MB (a million rooms) staged in 500 KB pieces cost Redis
- * ~6 s of copying; one allocation up front costs one. The zero bytes are overwritten by the
- * batches (the rebuilt list is about as long as the cached one); FINISH cuts what is left.
  */
 export const SNAPSHOT = lua(`${GEN_OF_LUA}
 local g = gen_of(KEYS[3], ARGV[2], ARGV[3])
@@ -35,13 +23,7 @@ if t == 'none' then return {-1, g} end
 if t ~= 'string' then return {-2, g} end
 redis.call('COPY', KEYS[1], KEYS[2], 'REPLACE')
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
-local n = redis.call('STRLEN', KEYS[2])
-local presize = math.floor(n * tonumber(ARGV[4]))
-if presize > 0 then
-  redis.call('SETRANGE', KEYS[4], presize - 1, '\\0')
-  redis.call('PEXPIRE', KEYS[4], ARGV[1])
-end
-return {n, g}
+return {redis.call('STRLEN', KEYS[2]), g}
 `);
 
 /** A byte range, cut back to a whole UTF-8 character; returns the text and the bytes it covers. */
@@ -126,21 +108,9 @@ end
 return raised
 `);
 
-/**
- * Ends the staged value: ARGV[1] written at byte offset ARGV[2] (0: the whole value, an empty
- * list). A presized value longer than the list (it shrank since it was cached) is cut to
- * the list's end: one copy, on that rare path only.
- */
+/** Ends the staged value: ARGV[1] written at byte offset ARGV[2] (0: the whole value, an empty list). */
 export const FINISH = lua(`
-if ARGV[2] == '0' then
-  redis.call('SET', KEYS[1], ARGV[1])
-else
-  redis.call('SETRANGE', KEYS[1], ARGV[2], ARGV[1])
-  local length = tonumber(ARGV[2]) + #ARGV[1]
-  if redis.call('STRLEN', KEYS[1]) > length then
-    redis.call('SET', KEYS[1], redis.call('GETRANGE', KEYS[1], 0, length - 1))
-  end
-end
+if ARGV[2] == '0' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SETRANGE', KEYS[1], ARGV[2], ARGV[1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `);
