@@ -73,7 +73,7 @@ const runtimeFor = (databaseUrl: string, prefix: string): Runtime =>
     cacheEnabled: true,
     keyPrefix: prefix,
     mode: "production",
-    dbMax: 4, // as the worker's pool
+    dbMax: 2,
     guard: { readDeadlineMs: 10_000, writeDeadlineMs: 10_000 },
   });
 

@@ -69,15 +69,13 @@ export interface WorkerHandle {
 
 /**
  * Starts the worker: warm-up, the job scheduler, the BullMQ worker (concurrency 1) and the
- * heartbeat. Postgres gets a pool of 4: one run at a time, whose parts run side by side (the
- * list pass's cursor holds a connection for the whole pass; the SCAN of the cached keys and
- * the activity members ask Postgres as they go), plus the warm-up's loads.
+ * heartbeat. Postgres gets a pool of 2 (one run at a time, plus the warm-up's loads).
  */
 export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
   const { log, reconciliation } = config;
   const runtime = createRuntime({
     ...config.runtime,
-    dbMax: 4,
+    dbMax: 2,
     // The dashboard's per-minute counters count what users were served, not the warm-up.
     minuteCounters: false,
     // Not the request path: a warm-up load may wait longer on Redis than a page would.

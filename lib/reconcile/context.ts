@@ -16,13 +16,6 @@ export interface ReconcileHooks {
    * Tests pause here to commit a write in the middle of a run.
    */
   beforeRepair?: (info: { phase: ReconcilePhase; keys: string[] }) => Promise<void> | void;
-  /**
-   * Runs after a batch of the live list is read from Postgres, before its staging script
-   * (which raises its activity scores) is sent. Tests pause here to delete a room the batch holds.
-   */
-  beforeStage?: (info: { ids: string[] }) => Promise<void> | void;
-  /** Runs when one of the parts that run side by side ends (`keys` is the SCAN of the cached keys). */
-  phaseDone?: (phase: "list" | "keys" | "activity" | "count") => void;
 }
 
 export interface ReconcileProgress {
@@ -73,8 +66,6 @@ export interface Tally extends DriftCounts {
   counted: { removed: Set<string>; modified: Set<string>; corrupt: Set<string> };
   /** room:{id} keys already classified (a SCAN may return a key twice). Grows with the drift too. */
   handled: Set<string>;
-  /** Ids whose activity score the list pass raised (or would): checked again at the end of the run. Grows with the drift. */
-  activityRaised: Set<string>;
 }
 
 export interface RunContext {
@@ -113,7 +104,6 @@ export function emptyTally(): Tally {
     listChecked: 0,
     counted: { removed: new Set(), modified: new Set(), corrupt: new Set() },
     handled: new Set(),
-    activityRaised: new Set(),
   };
 }
 

@@ -32,8 +32,9 @@ const skeletonSchema = z.object({ v: z.number().int().nonnegative(), at: z.strin
  * listed only (removed), live only (added). So memory is one chunk, one batch and the
  * drift, whatever the number of rooms.
  *
- * The same pass stages the replacement value in Redis, raises lagging activity scores,
- * and checks the batch's room:{id} keys. A list that is missing, corrupt or different is replaced by the staged
+ * The same pass stages the replacement value in Redis, records the live ids for the
+ * stale-key and activity passes, raises lagging activity scores, and checks the batch's
+ * room:{id} keys. A list that is missing, corrupt or different is replaced by the staged
  * value through the same generation guard as the read path; otherwise the staging is
  * dropped.
  */
@@ -288,7 +289,7 @@ const WINDOW = 4;
 /**
  * One pass over the live list (one statement, one snapshot, a cursor that fetches the next
  * batch while this one is handled): each batch is merged against the cached list, staged
- * (with the activity scores) by one script, and its room:{id} keys are checked; up to
+ * (with the live ids and the activity scores) by one script, and its room:{id} keys are checked; up to
  * WINDOW batches' Redis work is in flight at once. Returns the merge (undefined without a
  * cached list) and the version the list was read at.
  */
@@ -301,7 +302,7 @@ async function passOverLiveList(ctx: RunContext, cached: CachedList | null, stag
   // Bytes staged so far: each batch is written at its own offset.
   let offset = 0;
   const inflight: Promise<void>[] = [];
-  const scriptKeys = [staging ?? keys.staging(keys.roomsAll), keys.roomsActivity];
+  const scriptKeys = [staging ?? keys.staging(keys.roomsAll), keys.liveIds(keys.roomsAll), keys.roomsActivity];
   const streaming = streamLiveRoomJson(ctx.db, ctx.batchSize, async (rooms, listVersion) => {
     if (merge && cached) for (const room of rooms) await mergeRoom(merge, cached, room);
     const pairs: (string | number)[] = [];
@@ -318,11 +319,8 @@ async function passOverLiveList(ctx: RunContext, cached: CachedList | null, stag
       stageAt = offset;
       offset += Buffer.byteLength(text);
     }
-    await ctx.hooks.beforeStage?.({ ids: rooms.map((r) => r.id) });
     const staged = store.eval(STAGE, scriptKeys, [stageAt, text, SCRATCH_TTL_MS, pairs.join("\n"), ctx.dryRun ? "1" : "0"]).then((raised) => {
-      const ids = raised as string[];
-      ctx.tally.activityRepaired += ids.length;
-      for (const id of ids) ctx.tally.activityRaised.add(id);
+      ctx.tally.activityRepaired += Number(raised);
     });
     // The same rows, against their room:{id} keys (each live room is read from Postgres once per run).
     const work = Promise.all([checkLiveRoomKeys(ctx, rooms), staged]).then(() => {});

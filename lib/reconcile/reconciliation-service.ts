@@ -11,7 +11,7 @@ import {
   type Tally,
 } from "./context";
 import { reconcileCount } from "./count";
-import { removeDeadActivityMembers, removeStrayRaisedMembers } from "./activity";
+import { removeDeadActivityMembers } from "./activity";
 import { reconcileList } from "./list";
 import { reconcileCachedKeys } from "./rooms";
 
@@ -27,12 +27,11 @@ export interface ReconcileReport extends DriftCounts {
   skipReason?: "recent" | "locked" | "cache-disabled";
   durationMs: number;
   /**
-   * Time per part of the run (ms), the first four side by side: the list pass (with the live
-   * rooms' keys and activity), the SCAN of the cached keys (room keys of rooms not live, and
-   * the conversations), the activity members, the count; then the second look at the
-   * activity members the list pass raised (`stray`).
+   * Time per part of the run (ms): the list pass (with the live rooms' keys and activity), the
+   * SCAN of the cached keys (room keys of rooms not live, and the conversations), the activity
+   * members, the count.
    */
-  phaseMs?: Partial<Record<"list" | "keys" | "activity" | "count" | "stray", number>>;
+  phaseMs?: Partial<Record<"list" | "keys" | "activity" | "count", number>>;
   finishedAt: string;
   dryRun: boolean;
 }
@@ -122,21 +121,21 @@ export class RoomReconciliationService {
       const t = performance.now();
       await work();
       phaseMs[phase] = Math.round(performance.now() - t);
-      if (phase !== "stray") ctx.hooks.phaseDone?.(phase);
     };
-    // The list pass (rooms:all, the live rooms' keys, their activity scores), the SCAN of the
-    // cached keys, the ZSCAN of the activity members and the count are independent: each asks
-    // Postgres what it needs, so they run side by side (the list pass keeps this process busy,
-    // the others mostly keep Redis and Postgres busy). Then the activity members the list pass
-    // raised are checked once more (activity.ts).
-    const activityRemoved = new Set<string>();
-    await allSettledOrThrow([
-      timed("list", () => reconcileList(ctx)),
-      timed("keys", () => reconcileCachedKeys(ctx)),
-      timed("activity", () => removeDeadActivityMembers(ctx, activityRemoved)),
-      timed("count", () => reconcileCount(ctx)),
-    ]);
-    await timed("stray", () => removeStrayRaisedMembers(ctx, activityRemoved));
+    const roomsAndOrder = async () => {
+      try {
+        // One pass over the live list checks rooms:all, the live rooms' keys and their activity
+        // scores together, and records the live ids; then a SCAN finds the room keys of rooms
+        // that are not live and every conversation, and a ZSCAN the activity members of rooms
+        // that are not live. Those two are independent: their round trips overlap.
+        await timed("list", () => reconcileList(ctx));
+        await allSettledOrThrow([timed("keys", () => reconcileCachedKeys(ctx)), timed("activity", () => removeDeadActivityMembers(ctx))]);
+      } finally {
+        await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
+      }
+    };
+    // The count is independent of the rest: it runs alongside.
+    await allSettledOrThrow([roomsAndOrder(), timed("count", () => reconcileCount(ctx))]);
     const report = { ...this.report(tally, started, { dryRun, skipped: false }), phaseMs };
     if (!dryRun) {
       await this.record({ ...report, startedAt: startedAt.toISOString(), jobId: options.jobId, reason: options.reason });

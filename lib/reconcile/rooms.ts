@@ -2,7 +2,8 @@ import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populate
 import type { EvalCall } from "../cache/store";
 import type { Room } from "../db/queries/rooms";
 import { sameRoom, type RunContext } from "./context";
-import { liveRoomsByIds, notLiveAmong, type LiveRoomJson } from "../db/queries/room-reconciliation";
+import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconciliation";
+import { NOT_LIVE } from "./scripts";
 import { cachedKeysPattern, splitCachedKeys } from "./key-scan";
 import { checkMessageKeys } from "./messages";
 import { cachedRoomSchema } from "../rooms/validation";
@@ -23,27 +24,26 @@ const READ_AHEAD = 3;
 const SCAN_FACTOR = 10;
 
 /*
- * room:{id} keys are checked in two places, side by side, so that each room is read from
- * Postgres once:
+ * room:{id} keys are checked in two places, so that each room is read from Postgres once:
  * - during the pass over the live list (list.ts), the keys of live rooms are compared, as
- *   text, with the JSON the read path would cache for them;
- * - a SCAN of every cached key (key-scan.ts) looks at the keys whose room Postgres does not
- *   have live (deleted or never existed; one indexed lookup per key). (An earlier version
- *   asked a Redis set of the ids the list pass had found live, so the SCAN had to wait for
- *   the whole list pass: at a million rooms it ran 17 s after a 27 s list pass.)
+ *   text, with the JSON the read path would cache for them; that pass also leaves the set
+ *   of live ids in Redis;
+ * - then every cached key is SCANned (one SCAN for the room keys and the conversations:
+ *   key-scan.ts), and keys whose id is not in that set (the room is deleted or never
+ *   existed, or was created since the pass) are looked at.
  * Either way a key is then read again in protocol order (its generation and value first,
- * its row second) before it is classified and repaired, so the first look only narrows the
+ * its row second) before it is classified and repaired, so the set only narrows the
  * search: Postgres decides. Rooms in Postgres that are not cached are not drift: the room
- * cache is partial by design. A room created after the list pass's statement is checked by
- * the next run.
+ * cache is partial by design.
  */
 
 /**
- * One SCAN of the cached keys (key-scan.ts), alongside the list pass: every room:{id} whose
- * room Postgres does not have live is removed through the writers' INVALIDATE, and every
- * messages:{roomId} is checked (messages.ts).
+ * One SCAN of the cached keys (key-scan.ts) after the list pass: every room:{id} whose id the
+ * list pass did not find live is removed through the writers' INVALIDATE if it is not, and
+ * every messages:{roomId} is checked (messages.ts).
  */
 export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
+  const liveIds = ctx.keys.liveIds(ctx.keys.roomsAll);
   const pattern = cachedKeysPattern(ctx.keys);
   const ahead: Promise<{ notLive: string[]; messages: string[] }>[] = [];
   const messagesHandled = new Set<string>();
@@ -56,7 +56,10 @@ export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
     scanning = ctx.store.scan(cursor, pattern, ctx.batchSize * SCAN_FACTOR).then(([next, found]) => {
       cursor = next === "0" ? null : next;
       const { rooms, messages } = splitCachedKeys(ctx.keys, found);
-      const batch = notLiveAmong(ctx.db, rooms).then((notLive) => ({ notLive, messages }));
+      const notLive = rooms.length
+        ? (ctx.store.eval(NOT_LIVE, [liveIds], [rooms.join("\n")]) as Promise<string[]>)
+        : Promise.resolve([] as string[]);
+      const batch = notLive.then((ids) => ({ notLive: ids, messages }));
       batch.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
       ahead.push(batch);
       scanning = null;
