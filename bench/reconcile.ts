@@ -1,6 +1,6 @@
 /*
  * Reconciliation at size: `npx tsx bench/reconcile.ts [--sizes 100000,1000000] [--runs 3]`.
- * Set REDIS_URL to a logical database of its own (`redis://127.0.0.1:6379/7`): at a million
+ * Set REDIS_URL to a logical database of its own (`redis://127.0.0.1:6379/8`): at a million
  * rooms it holds three million keys, and every SCAN in that database (other tests' too)
  * walks them.
  *
@@ -18,6 +18,10 @@
  * time is reported (with every run's time). Targets: 100k rooms under 3 s (median of 3),
  * 1M under 30 s, peak RSS at 1M at most 1.5x that at 100k.
  * `--profile` writes the reconciler's CPU profiles to /tmp/reconcile-prof.
+ * `--cluster` runs it all on a Redis Cluster of this machine's redis-server (3 masters, 3
+ * replicas, started for the run and stopped after it) instead of REDIS_URL; Redis's CPU and
+ * commandstats are then summed over the six nodes, and the results go to
+ * bench/results-reconcile-cluster.json.
  */
 import "../scripts/load-env";
 import { spawn } from "node:child_process";
@@ -28,7 +32,10 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { CACHE_SCRIPTS, encodeEnvelope, invalidateCall, populateCall } from "../lib/cache/protocol";
 import { createIoredisStore } from "../lib/cache/ioredis-store";
-import { lua } from "../lib/cache/store";
+import { clusterNodesSchema, type TcpRedis } from "../lib/cache/redis-target";
+import { connectTcp } from "../lib/cache/tcp-client";
+import { startRedisCluster, type LocalRedisCluster } from "../scripts/local-services/redis-cluster";
+import { lua, type CacheStore } from "../lib/cache/store";
 import { countLiveRooms, listLiveRoomsWithVersion, pageLiveRoomsById } from "../lib/db/queries/rooms";
 import { runMigrations } from "../lib/db/migrate";
 import { env } from "../lib/env";
@@ -37,16 +44,32 @@ import { createRuntime, type Runtime } from "../lib/runtime";
 import { deleteMatching } from "../tests/support/redis-keys";
 
 const { values: args } = parseArgs({
-  options: { sizes: { type: "string", default: "100000,1000000" }, runs: { type: "string", default: "1" }, child: { type: "boolean", default: false }, profile: { type: "boolean", default: false }, db: { type: "string" }, prefix: { type: "string" } },
+  options: {
+    sizes: { type: "string", default: "100000,1000000" },
+    runs: { type: "string", default: "1" },
+    cluster: { type: "boolean", default: false },
+    child: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    db: { type: "string" },
+    prefix: { type: "string" },
+    "cluster-nodes": { type: "string" },
+  },
 });
 const config = env();
 const redisUrl = config.redisTcp?.driver === "ioredis" ? config.redisTcp.url : "redis://127.0.0.1:6379";
+/*
+ * `--cluster`: a Redis Cluster of this machine's redis-server (3 masters, 3 replicas), started
+ * for the run and stopped after it, instead of REDIS_URL. The child gets its nodes.
+ */
+const cluster: LocalRedisCluster | null = args.cluster && !args.child ? await startRedisCluster() : null;
+const clusterNodes = args["cluster-nodes"] ?? cluster?.nodes;
+const target: TcpRedis = clusterNodes ? { driver: "cluster", cluster: clusterNodesSchema.parse(clusterNodes) } : { driver: "ioredis", url: redisUrl };
 
 // Long deadlines: at 100k rooms rooms:all is tens of megabytes, past the web's 50/250 ms.
 const runtimeFor = (databaseUrl: string, prefix: string): Runtime =>
   createRuntime({
     databaseUrl,
-    redis: { driver: "ioredis", url: redisUrl },
+    redis: target,
     cacheEnabled: true,
     keyPrefix: prefix,
     mode: "production",
@@ -57,7 +80,7 @@ const runtimeFor = (databaseUrl: string, prefix: string): Runtime =>
 if (args.child) {
   // The measured process: one forced run, as the worker would do it.
   const rt = runtimeFor(args.db!, args.prefix!);
-  const store = createIoredisStore(redisUrl, { commandTimeout: 10_000 });
+  const store = createIoredisStore(target, { commandTimeout: 10_000 });
   const baseline = process.resourceUsage().maxRSS;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -78,6 +101,8 @@ interface Result {
   cpuMs: number;
   /** Redis server CPU (user + system) during the run. */
   redisCpuMs: number;
+  /** Redis's time per command during the run (INFO commandstats, after minus before; on a shared Redis, others' commands too), most first. */
+  redisCommands: { command: string; calls: number; ms: number }[];
   roomsPerSecond: number;
   peakRssMb: number;
   baselineRssMb: number;
@@ -95,7 +120,7 @@ async function benchSize(n: number): Promise<Result> {
   await runMigrations(databaseUrl);
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   const rt = runtimeFor(databaseUrl, prefix);
-  const seeder = createIoredisStore(redisUrl, { commandTimeout: 10_000 });
+  const seeder = createIoredisStore(target, { commandTimeout: 10_000 });
   try {
     await sql`insert into rooms (name, description, owner_id, owner_name)
       select 'Room ' || i, 'Benchmark room number ' || i, 'owner-' || (i % 500), 'Owner ' || (i % 500) from generate_series(1, ${n}) i`;
@@ -150,15 +175,20 @@ async function benchSize(n: number): Promise<Result> {
     await seeder.eval(zadd, [rt.keys.roomsActivity], lagging.flatMap(({ id }) => [1, id]));
     await sql`insert into rooms (name, owner_id, owner_name) select 'New room ' || i, 'o', 'O' from generate_series(1, ${drift.inserted}) i`;
 
-    // Redis's own CPU during the run (all its clients: on a shared machine, others' too).
+    // Redis's own CPU during the run (all its clients: on a shared machine, others' too; on the cluster, every node's).
     const redisCpu = async () => {
-      const info = await seeder.eval(lua(`return redis.call('INFO', 'cpu')`), [], []) as string;
-      const num = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-      return num("used_cpu_user") + num("used_cpu_sys");
+      let total = 0;
+      for (const info of await redisInfo(seeder, "cpu")) {
+        const num = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+        total += num("used_cpu_user") + num("used_cpu_sys");
+      }
+      return total;
     };
     const before = await redisCpu();
+    const statsBefore = await commandStats(seeder);
     const child = await runChild(databaseUrl, prefix);
     const redisCpuMs = Math.round((await redisCpu()) * 1000 - before * 1000);
+    const redisCommands = diffCommandStats(statsBefore, await commandStats(seeder));
     const { report } = child;
     const exact =
       report.modified === drift.renamed && report.removed === drift.deleted && report.added === drift.inserted &&
@@ -170,6 +200,7 @@ async function benchSize(n: number): Promise<Result> {
       wallMs: Math.round(child.wallMs),
       cpuMs: Math.round(child.cpuMs),
       redisCpuMs,
+      redisCommands,
       roomsPerSecond: Math.round(n / (child.wallMs / 1_000)),
       peakRssMb: Math.round(child.peakRssKb / 102.4) / 10,
       baselineRssMb: Math.round(child.baselineRssKb / 102.4) / 10,
@@ -191,10 +222,38 @@ async function benchSize(n: number): Promise<Result> {
   }
 }
 
+type CommandStats = Map<string, { calls: number; usec: number }>;
+
+/** An INFO section of the Redis node, or of every node of the bench's cluster. */
+async function redisInfo(store: CacheStore, section: "cpu" | "commandstats"): Promise<string[]> {
+  if (cluster) return Promise.all(cluster.processes.map((p) => cluster.command(p.port, "INFO", section)));
+  return [String(await store.eval(lua(`return redis.call('INFO', ARGV[1])`), [], [section]))];
+}
+
+/** INFO commandstats as command → calls and microseconds (server-wide: every database, every client; summed over a cluster's nodes). */
+async function commandStats(store: CacheStore): Promise<CommandStats> {
+  const stats: CommandStats = new Map();
+  for (const info of await redisInfo(store, "commandstats")) {
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      const seen = stats.get(m[1]!) ?? { calls: 0, usec: 0 };
+      stats.set(m[1]!, { calls: seen.calls + Number(m[2]), usec: seen.usec + Number(m[3]) });
+    }
+  }
+  return stats;
+}
+
+function diffCommandStats(before: CommandStats, after: CommandStats) {
+  return [...after]
+    .map(([command, a]) => ({ command, calls: a.calls - (before.get(command)?.calls ?? 0), ms: Math.round((a.usec - (before.get(command)?.usec ?? 0)) / 1000) }))
+    .filter((c) => c.calls > 0)
+    .sort((a, b) => b.ms - a.ms);
+}
+
 function runChild(db: string, prefix: string) {
   return new Promise<{ report: ReconcileReport; wallMs: number; cpuMs: number; peakRssKb: number; baselineRssKb: number }>((resolve, reject) => {
     const profile = args.profile ? ["--cpu-prof", "--cpu-prof-dir=/tmp/reconcile-prof"] : [];
-    const child = spawn(process.execPath, [...profile, "--import", "tsx", "bench/reconcile.ts", "--child", "--db", db, "--prefix", prefix], {
+    const onCluster = clusterNodes ? ["--cluster-nodes", clusterNodes] : [];
+    const child = spawn(process.execPath, [...profile, "--import", "tsx", "bench/reconcile.ts", "--child", "--db", db, "--prefix", prefix, ...onCluster], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -207,10 +266,9 @@ function runChild(db: string, prefix: string) {
   });
 }
 
-/** SCAN + UNLINK under the bench's prefix (never KEYS). */
+/** SCAN + UNLINK under the bench's prefix (never KEYS; on the cluster, every master). */
 async function clearPrefix(prefix: string) {
-  const { Redis } = await import("ioredis");
-  const redis = new Redis(redisUrl);
+  const redis = connectTcp(target, {});
   await deleteMatching(redis, `*${prefix}*`);
   redis.disconnect();
 }
@@ -220,16 +278,22 @@ const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs: a positive integer");
 /** Per size, each run on a freshly seeded state; the row reported is the run of median wall time. */
 const results: (Result & { runsMs: number[] })[] = [];
-for (const n of sizes) {
-  const each: Result[] = [];
-  for (let i = 0; i < runs; i++) {
-    console.error(`reconcile bench: ${n} rooms, run ${i + 1} of ${runs}...`);
-    each.push(await benchSize(n));
+const topology = cluster ? "cluster (3 masters, 3 replicas)" : "one node";
+try {
+  for (const n of sizes) {
+    const each: Result[] = [];
+    for (let i = 0; i < runs; i++) {
+      console.error(`reconcile bench (${topology}): ${n} rooms, run ${i + 1} of ${runs}...`);
+      each.push(await benchSize(n));
+    }
+    const sorted = [...each].sort((a, b) => a.wallMs - b.wallMs);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    results.push({ ...median, exact: each.every((r) => r.exact), peakRssMb: Math.max(...each.map((r) => r.peakRssMb)), runsMs: each.map((r) => r.wallMs) });
   }
-  const sorted = [...each].sort((a, b) => a.wallMs - b.wallMs);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  results.push({ ...median, exact: each.every((r) => r.exact), peakRssMb: Math.max(...each.map((r) => r.peakRssMb)), runsMs: each.map((r) => r.wallMs) });
+} finally {
+  await cluster?.stop();
 }
+console.log(`\n  Redis: ${topology}`);
 console.log("\n  rooms     wall ms    cpu ms  redis ms   rooms/s   peak RSS MB   (baseline)   exact counts   runs (ms)");
 for (const r of results) {
   const cells = [r.wallMs, r.cpuMs, r.redisCpuMs, r.roomsPerSecond, r.peakRssMb].map((v, i) => String(v).padStart(i === 4 ? 11 : 7));
@@ -238,6 +302,7 @@ for (const r of results) {
 for (const r of results) {
   const phases = Object.entries(r.report.phaseMs ?? {}).map(([k, v]) => `${k} ${v}`);
   console.log(`  ${r.rooms} rooms, the median run's phases (ms): ${phases.join(", ")}`);
+  console.log(`  ${r.rooms} rooms, the median run's Redis time by command (ms, calls): ${r.redisCommands.slice(0, 10).map((c) => `${c.command} ${c.ms} (${c.calls})`).join(", ")}`);
 }
 /** Targets (issue 18): 100k rooms under 3 s (median), 1M under 30 s, peak RSS at 1M within 1.5x that at 100k. */
 const at = (n: number) => results.find((r) => r.rooms === n);
@@ -248,6 +313,7 @@ const summary = {
   // Load average at the end: these machines are shared, and other work slows the wall time.
   machine: { cpus: os.cpus().length, node: process.version, loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100 },
   runs,
+  topology: cluster ? "cluster" : "node",
   results,
   targets: {
     ...(r100k ? { rooms100kUnder3s: r100k.wallMs < 3_000 } : {}),
@@ -261,5 +327,5 @@ const lines = [
   ratio !== undefined && `peak RSS 1M / 100k: ${ratio}x (target <= 1.5x)`,
 ].filter(Boolean);
 console.log(`\n  ${[...lines, `load average ${summary.machine.loadAverage1m} on ${summary.machine.cpus} cores`].join("; ")}`);
-writeFileSync("bench/results-reconcile.json", JSON.stringify(summary, null, 2) + "\n");
+writeFileSync(cluster ? "bench/results-reconcile-cluster.json" : "bench/results-reconcile.json", JSON.stringify(summary, null, 2) + "\n");
 process.exit(0);

@@ -3,7 +3,7 @@ import type { EvalCall } from "../cache/store";
 import { newestMessagesWithVersion } from "../db/queries/messages";
 import { liveMessageVersions } from "../db/queries/room-reconciliation";
 import { cachedMessagePageSchema } from "../messages/validation";
-import { isUuid, type RunContext } from "./context";
+import type { RunContext } from "./context";
 
 /** The version at the head of an envelope (`{"v":<n>,`), without parsing the whole page. */
 const HEAD = /^\{"v":(\d{1,16}),/;
@@ -20,26 +20,14 @@ const HEAD = /^\{"v":(\d{1,16}),/;
  */
 
 /**
- * A SCAN call covers this many times `batchSize` slots of the keyspace: the pattern matches
- * few of them (room keys, generations and saved copies far outnumber conversations), so a
- * call per `batchSize` slots was mostly round trips.
+ * The cached messages:{roomId} among the keys a SCAN found (keys.ts: one SCAN serves the
+ * room keys and the conversations), checked in batches of `batchSize`: compared, then
+ * repaired or removed. `handled` lives as long as the run: SCAN may return a key twice,
+ * and a key already repaired is not counted again. It grows with the drift only.
  */
-const SCAN_FACTOR = 10;
-
-/** Every cached messages:{roomId}, SCANned, then checked in batches of `batchSize`: compared, then repaired or removed. */
-export async function reconcileMessageKeys(ctx: RunContext): Promise<void> {
-  const prefix = ctx.keys.messages("");
-  let cursor = "0";
-  // SCAN may return a key twice; a key already repaired is not counted again. Grows with the drift only.
-  const handled = new Set<string>();
-  do {
-    const [next, found] = await ctx.store.scan(cursor, ctx.keys.messagesPattern, ctx.batchSize * SCAN_FACTOR);
-    cursor = next;
-    const ids = [...new Set(found.map((k) => k.slice(prefix.length)))].filter((id) => isUuid(id) && !handled.has(id));
-    for (let i = 0; i < ids.length; i += ctx.batchSize) await checkBatch(ctx, ids.slice(i, i + ctx.batchSize), handled);
-    ctx.signal?.throwIfAborted();
-    await ctx.progress("messages");
-  } while (cursor !== "0");
+export async function checkMessageKeys(ctx: RunContext, ids: string[], handled: Set<string>): Promise<void> {
+  const fresh = [...new Set(ids)].filter((id) => !handled.has(id));
+  for (let i = 0; i < fresh.length; i += ctx.batchSize) await checkBatch(ctx, fresh.slice(i, i + ctx.batchSize), handled);
 }
 
 async function checkBatch(ctx: RunContext, ids: string[], handled: Set<string>): Promise<void> {

@@ -119,6 +119,19 @@ describe(`RoomReconciliationService over ${driver.name}`, () => {
     expect(await raw(notOurs)).toBe("x");
   });
 
+  it("finds a ghost room key and a ghost conversation in one SCAN, and leaves keys that only share its glob alone", async () => {
+    const ghost = randomUUID();
+    await redis.raw.set(rt.keys.room(ghost), (await raw(rt.keys.room(ids[0]!)))!, "EX", 60);
+    await redis.raw.set(rt.keys.messages(ghost), encodeEnvelope(1, { messages: [], nextCursor: null }), "EX", 60);
+    // Each matches the one glob (key-scan.ts) without being a room key or a conversation.
+    const lookAlikes = [`${rt.keys.prefix}moss:${randomUUID()}`, `${rt.keys.prefix}roomy:${randomUUID()}`, rt.keys.messages("not-a-uuid"), `${rt.keys.room(randomUUID())}:x`];
+    for (const key of lookAlikes) await redis.raw.set(key, "x", "EX", 60);
+    expect(await run()).toMatchObject({ ...clean, scanned: 4, removed: 1, messagesScanned: 1, messagesRemoved: 1 });
+    expect(await raw(rt.keys.room(ghost))).toBeNull();
+    expect(await raw(rt.keys.messages(ghost))).toBeNull();
+    for (const key of lookAlikes) expect(await raw(key)).toBe("x");
+  });
+
   it("rebuilds rooms:all byte for byte as the read path writes it, with its TTL and last-known-good copy", async () => {
     await renameBySql(ids[2]!, "Charlie Prime");
     expect(await run()).toMatchObject({ modified: 1, listRebuilt: true });
@@ -128,6 +141,19 @@ describe(`RoomReconciliationService over ${driver.name}`, () => {
     expect(await redis.raw.ttl(rt.keys.roomsAll)).toBeGreaterThan(0);
     expect(await raw(rt.keys.stale(rt.keys.roomsAll))).toBe(rebuilt);
     for (const key of ["snapshot", "staging", "liveIds"] as const) expect(await redis.raw.exists(rt.keys[key](rt.keys.roomsAll))).toBe(0);
+  });
+
+  it("rebuilds rooms:all byte for byte after the list shrank, and after it grew", async () => {
+    await deleteBySql(ids[1]!);
+    expect(await run()).toMatchObject({ removed: 1, listRebuilt: true });
+    let rebuilt = (await raw(rt.keys.roomsAll))!;
+    let live = await listLiveRoomsWithVersion(rt.db.db);
+    expect(rebuilt).toBe(encodeEnvelope(live.version, live.rooms, new Date(JSON.parse(rebuilt).at)));
+    await db.sql`insert into rooms (name, owner_id, owner_name) values ('Delta', 'someone', 'Someone'), ('Echo', 'someone', 'Someone')`;
+    expect(await run()).toMatchObject({ added: 2, listRebuilt: true });
+    rebuilt = (await raw(rt.keys.roomsAll))!;
+    live = await listLiveRoomsWithVersion(rt.db.db);
+    expect(rebuilt).toBe(encodeEnvelope(live.version, live.rooms, new Date(JSON.parse(rebuilt).at)));
   });
 
   it("rebuilds a missing rooms:all without counting drift", async () => {

@@ -13,8 +13,7 @@ import {
 import { reconcileCount } from "./count";
 import { removeDeadActivityMembers } from "./activity";
 import { reconcileList } from "./list";
-import { reconcileMessageKeys } from "./messages";
-import { reconcileStaleRoomKeys } from "./rooms";
+import { reconcileCachedKeys } from "./rooms";
 
 export type { ReconcileHooks, ReconcileProgress } from "./context";
 
@@ -27,8 +26,12 @@ export interface ReconcileReport extends DriftCounts {
   /** Why a skipped run did nothing: the last run was too recent, another run holds the lock, or the cache is off. */
   skipReason?: "recent" | "locked" | "cache-disabled";
   durationMs: number;
-  /** Time per part of the run (ms): the list pass (with the live rooms' keys and activity), the other room keys, the activity members, the count, the conversations. */
-  phaseMs?: Partial<Record<"list" | "rooms" | "activity" | "count" | "messages", number>>;
+  /**
+   * Time per part of the run (ms): the list pass (with the live rooms' keys and activity), the
+   * SCAN of the cached keys (room keys of rooms not live, and the conversations), the activity
+   * members, the count.
+   */
+  phaseMs?: Partial<Record<"list" | "keys" | "activity" | "count", number>>;
   finishedAt: string;
   dryRun: boolean;
 }
@@ -122,17 +125,17 @@ export class RoomReconciliationService {
     const roomsAndOrder = async () => {
       try {
         // One pass over the live list checks rooms:all, the live rooms' keys and their activity
-        // scores together, and records the live ids; then SCANs find the keys and activity
-        // members of rooms that are not live. Those two are independent: their round trips overlap.
+        // scores together, and records the live ids; then a SCAN finds the room keys of rooms
+        // that are not live and every conversation, and a ZSCAN the activity members of rooms
+        // that are not live. Those two are independent: their round trips overlap.
         await timed("list", () => reconcileList(ctx));
-        await allSettledOrThrow([timed("rooms", () => reconcileStaleRoomKeys(ctx)), timed("activity", () => removeDeadActivityMembers(ctx))]);
+        await allSettledOrThrow([timed("keys", () => reconcileCachedKeys(ctx)), timed("activity", () => removeDeadActivityMembers(ctx))]);
       } finally {
         await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
       }
     };
-    // The count and the conversations are independent of the room keys and of each other: they
-    // run alongside (the list pass keeps this process busy; their SCANs and reads keep Redis busy).
-    await allSettledOrThrow([roomsAndOrder(), timed("count", () => reconcileCount(ctx)), timed("messages", () => reconcileMessageKeys(ctx))]);
+    // The count is independent of the rest: it runs alongside.
+    await allSettledOrThrow([roomsAndOrder(), timed("count", () => reconcileCount(ctx))]);
     const report = { ...this.report(tally, started, { dryRun, skipped: false }), phaseMs };
     if (!dryRun) {
       await this.record({ ...report, startedAt: startedAt.toISOString(), jobId: options.jobId, reason: options.reason });

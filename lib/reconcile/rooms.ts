@@ -1,9 +1,11 @@
 import { CACHE_SCRIPTS, decodeEnvelope, encodeEnvelope, invalidateCall, populateCall } from "../cache/protocol";
 import type { EvalCall } from "../cache/store";
 import type { Room } from "../db/queries/rooms";
-import { isUuid, sameRoom, type RunContext } from "./context";
+import { sameRoom, type RunContext } from "./context";
 import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconciliation";
 import { NOT_LIVE } from "./scripts";
+import { cachedKeysPattern, splitCachedKeys } from "./key-scan";
+import { checkMessageKeys } from "./messages";
 import { cachedRoomSchema } from "../rooms/validation";
 
 const cachedRoom = cachedRoomSchema.nullable();
@@ -26,34 +28,40 @@ const SCAN_FACTOR = 10;
  * - during the pass over the live list (list.ts), the keys of live rooms are compared, as
  *   text, with the JSON the read path would cache for them; that pass also leaves the set
  *   of live ids in Redis;
- * - then every cached key is SCANned, and keys whose id is not in that set (the room is
- *   deleted or never existed, or was created since the pass) are looked at.
+ * - then every cached key is SCANned (one SCAN for the room keys and the conversations:
+ *   key-scan.ts), and keys whose id is not in that set (the room is deleted or never
+ *   existed, or was created since the pass) are looked at.
  * Either way a key is then read again in protocol order (its generation and value first,
  * its row second) before it is classified and repaired, so the set only narrows the
  * search: Postgres decides. Rooms in Postgres that are not cached are not drift: the room
  * cache is partial by design.
  */
 
-/** Every cached room:{id} whose id the list pass did not find live: removed through the writers' INVALIDATE if it is not. */
-export async function reconcileStaleRoomKeys(ctx: RunContext): Promise<void> {
-  const prefix = ctx.keys.room("");
+/**
+ * One SCAN of the cached keys (key-scan.ts) after the list pass: every room:{id} whose id the
+ * list pass did not find live is removed through the writers' INVALIDATE if it is not, and
+ * every messages:{roomId} is checked (messages.ts).
+ */
+export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
   const liveIds = ctx.keys.liveIds(ctx.keys.roomsAll);
-  const ahead: Promise<string[]>[] = [];
+  const pattern = cachedKeysPattern(ctx.keys);
+  const ahead: Promise<{ notLive: string[]; messages: string[] }>[] = [];
+  const messagesHandled = new Set<string>();
   let cursor: string | null = "0";
   let scanning: Promise<void> | null = null;
   // The SCAN pump runs on its own, READ_AHEAD batches ahead, off the path of the checks.
   const pump = () => {
     if (scanning || cursor === null || ahead.length >= READ_AHEAD) return;
     // Ids only, so a SCAN batch can be larger than a batch of values: fewer round trips.
-    scanning = ctx.store.scan(cursor, ctx.keys.roomPattern, ctx.batchSize * SCAN_FACTOR).then(([next, found]) => {
+    scanning = ctx.store.scan(cursor, pattern, ctx.batchSize * SCAN_FACTOR).then(([next, found]) => {
       cursor = next === "0" ? null : next;
-      // SCAN may return a key twice; and only `room:<uuid>` is ours (a future `room:<id>:x` key is not).
-      const ids = [...new Set(found.map((k) => k.slice(prefix.length)))].filter(isUuid);
-      const notLive = ids.length
-        ? (ctx.store.eval(NOT_LIVE, [liveIds], [ids.join("\n")]) as Promise<string[]>)
+      const { rooms, messages } = splitCachedKeys(ctx.keys, found);
+      const notLive = rooms.length
+        ? (ctx.store.eval(NOT_LIVE, [liveIds], [rooms.join("\n")]) as Promise<string[]>)
         : Promise.resolve([] as string[]);
-      notLive.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
-      ahead.push(notLive);
+      const batch = notLive.then((ids) => ({ notLive: ids, messages }));
+      batch.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+      ahead.push(batch);
       scanning = null;
       pump();
     });
@@ -69,8 +77,9 @@ export async function reconcileStaleRoomKeys(ctx: RunContext): Promise<void> {
         continue;
       }
       pump();
-      const ids = await next;
-      if (ids.length > 0) await repairBatch(ctx, await readBatch(ctx, ids), true);
+      const { notLive, messages } = await next;
+      if (notLive.length > 0) await repairBatch(ctx, await readBatch(ctx, notLive), true);
+      if (messages.length > 0) await checkMessageKeys(ctx, messages, messagesHandled);
       ctx.signal?.throwIfAborted();
       await ctx.progress("rooms");
     }
