@@ -19,11 +19,13 @@ import { startRedisCluster, type LocalRedisCluster } from "../scripts/local-serv
 import { fanout } from "./support/fanout";
 import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, seedInsight } from "./support/insight";
 import { load, median, type LoadResult } from "./support/load";
+import { pagePeers, peersReport, type PagePeerResult } from "./support/peers";
+import { dataPeers, type DataPeerResult } from "./support/peers-data";
 import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 import { sizeScenario, type SizeRow } from "./support/size";
 import { checkTargets, type BenchFacts } from "./support/targets";
 
-const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "size"] as const;
+const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "peers", "size"] as const;
 const args = z
   .object({
     scenario: z.string().default(SCENARIOS.join(",")).transform((s) => s.split(",")).pipe(z.array(z.enum(SCENARIOS))),
@@ -32,6 +34,8 @@ const args = z
     rooms: z.coerce.number().int().min(2).max(100_000).default(50),
     "fanout-seconds": z.coerce.number().int().min(1).max(300).default(30),
     build: z.boolean().default(false),
+    /** Forced iterations of each race per variant in the peers scenario. */
+    races: z.coerce.number().int().min(1).max(200).default(20),
   })
   .parse(parseFlags(process.argv.slice(2)));
 
@@ -128,6 +132,7 @@ const notes: string[] = [];
 let fanoutRow: Awaited<ReturnType<typeof fanout>> | undefined;
 let sizeRows: SizeRow[] | undefined;
 const facts: BenchFacts = { queriesPer1000: {} };
+let peers: { pages: PagePeerResult[]; data: DataPeerResult[] } | undefined;
 
 /** Server URLs with path that have had their first, long warm-up. */
 const warmed = new Set<string>();
@@ -294,6 +299,10 @@ async function main() {
       await abRuns("GET /api/rooms on a Redis Cluster", "/api/rooms", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
       await abRuns("home page on a Redis Cluster", "/", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
     }
+    if (args.scenario.includes("peers")) {
+      const ctx = { abRuns, rows, startServer: app, port, redisUrl: REDIS, lobby: [cached, await second()] as [AppServer, AppServer], races: args.races, rebuild: args.build, clearLobbyCache: clearRedis };
+      peers = { pages: await pagePeers(ctx), data: await dataPeers(ctx) };
+    }
     if (args.scenario.includes("size")) {
       // Last: it adds rooms. Cache cleared before each size, then warmed by the first request.
       sizeRows = await sizeScenario({ pgUrl: PG, url: `${cached.url}/`, seconds: args.seconds, rounds: args.rounds, clearCache: clearRedis });
@@ -313,8 +322,14 @@ async function main() {
   const targets = checkTargets(rows, facts);
   console.log("\nTargets:");
   for (const t of targets) console.log(`- ${t.met ? "met" : "NOT met"}: ${t.target} (measured ${t.measured})`);
-  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, fanout: fanoutRow, size: sizeRows, targets, notes }, null, 2));
+  const peersOut = peers && peersReport(rows, peers.pages, peers.data);
+  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, fanout: fanoutRow, size: sizeRows, targets, notes, peers }, null, 2));
   console.log("written to bench/results.json");
+  if (peersOut) {
+    console.log("\nPeers (bench/README.md, Peers):");
+    console.table(peersOut.table);
+    console.log(peersOut.summary);
+  }
 }
 
 await main();
