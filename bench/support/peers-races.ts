@@ -33,6 +33,8 @@ export interface RaceOutcome {
   staleAfterAckMs: number[];
   /** Of the stale reads, those whose instance still served the old value to a read 1 s later. */
   stillStaleAfter1s: number;
+  /** Iterations that failed (a request that erred or timed out): not counted, their messages kept. */
+  failed: string[];
 }
 
 /** What a race reads and writes: the home page, or a room list endpoint. */
@@ -117,7 +119,17 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<boolean
   return false;
 }
 
-const outcome = (): RaceOutcome => ({ forced: 0, stale: 0, unforced: 0, staleAfterAckMs: [], stillStaleAfter1s: 0 });
+const outcome = (): RaceOutcome => ({ forced: 0, stale: 0, unforced: 0, staleAfterAckMs: [], stillStaleAfter1s: 0, failed: [] });
+
+/** Runs one iteration; a failed request fails the iteration (recorded), not the run. */
+async function iteration(out: RaceOutcome, run: () => Promise<void>) {
+  try {
+    await run();
+  } catch (error) {
+    out.failed.push((error as Error).message.slice(0, 200));
+    await sleep(HOLD_MS);
+  }
+}
 
 /** Counts a checked read; for a stale one, whether its instance still serves the old value 1 s later. */
 async function check(out: RaceOutcome, subject: Subject, target: Target, room: RaceRoom, name: string, read: { start: number; shows: boolean }, ackAt: number) {
@@ -137,35 +149,38 @@ export async function raceDuringFill(subject: Subject, a: Target, after: Target,
   const out = outcome();
   const point = subject.point;
   for (let i = 0; out.forced < n && i < 2 * n; i++) {
-    const n1 = freshName(room, "a", i);
-    const n2 = `${n1}-2`;
-    await subject.write(a, room, n1);
-    // A write that invalidates after its 2xx (a route handler's revalidatePath runs after the response): let it land.
-    await sleep(250);
-    await probe(a.url, point, HOLD_MS);
-    const first = subject.read(a, room, n1);
-    const held = await until(async () => (await probe(a.url, point)).holding > 0, 2_000);
-    let forced = false;
-    if (held) {
-      const ackAt = await subject.write(after, room, n2);
-      forced = (await probe(a.url, point)).holding > 0;
-      await first;
-      // The held fill finishes and is stored (in the background, for a cache that answered the first read without waiting).
-      await until(async () => {
-        const p = await probe(a.url, point);
-        return p.holding === 0 && p.finished === p.passes;
-      }, 5_000);
-      await sleep(300);
-      if (forced) await check(out, subject, after, room, n2, await subject.read(after, room, n2), ackAt);
-    } else {
-      await first;
-    }
-    if (!forced) {
-      out.unforced++;
-      // Disarm a hold nothing took, and let this iteration's fills end before the next.
-      await probe(a.url, point, 0);
-      await sleep(HOLD_MS);
-    }
+    await iteration(out, async () => {
+      const n1 = freshName(room, "a", i);
+      const n2 = `${n1}-2`;
+      await subject.write(a, room, n1);
+      // A write that invalidates after its 2xx (a route handler's revalidatePath runs after the response): let it land.
+      await sleep(250);
+      await probe(a.url, point, HOLD_MS);
+      const first = subject.read(a, room, n1);
+      first.catch(() => {}); // awaited below; a failure elsewhere first must not leave it unhandled
+      const held = await until(async () => (await probe(a.url, point)).holding > 0, 2_000);
+      let forced = false;
+      if (held) {
+        const ackAt = await subject.write(after, room, n2);
+        forced = (await probe(a.url, point)).holding > 0;
+        await first;
+        // The held fill finishes and is stored (in the background, for a cache that answered the first read without waiting).
+        await until(async () => {
+          const p = await probe(a.url, point);
+          return p.holding === 0 && p.finished === p.passes;
+        }, 5_000);
+        await sleep(300);
+        if (forced) await check(out, subject, after, room, n2, await subject.read(after, room, n2), ackAt);
+      } else {
+        await first;
+      }
+      if (!forced) {
+        out.unforced++;
+        // Disarm a hold nothing took, and let this iteration's fills end before the next.
+        await probe(a.url, point, 0);
+        await sleep(HOLD_MS);
+      }
+    });
   }
   return out;
 }
@@ -173,13 +188,15 @@ export async function raceDuringFill(subject: Subject, a: Target, after: Target,
 /** Race (b): rename on A, read on B as soon as the 2xx arrives; `n` iterations. */
 export async function raceAcrossInstances(subject: Subject, a: Target, b: Target, room: RaceRoom, n: number): Promise<RaceOutcome> {
   const out = outcome();
-  for (let i = 0; i < n; i++) {
-    const name = freshName(room, "b", i);
-    // B serves the subject just before the write, so it holds whatever its cache keeps.
-    await subject.read(b, room, name);
-    const ackAt = await subject.write(a, room, name);
-    await check(out, subject, b, room, name, await subject.read(b, room, name), ackAt);
-    await sleep(200);
+  for (let i = 0; out.forced < n && i < 2 * n; i++) {
+    await iteration(out, async () => {
+      const name = freshName(room, "b", i);
+      // B serves the subject just before the write, so it holds whatever its cache keeps.
+      await subject.read(b, room, name);
+      const ackAt = await subject.write(a, room, name);
+      await check(out, subject, b, room, name, await subject.read(b, room, name), ackAt);
+      await sleep(200);
+    });
   }
   return out;
 }

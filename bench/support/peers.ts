@@ -170,6 +170,7 @@ export function peersReport(rows: readonly PeerRow[], pages: PagePeerResult[], d
       "stale (a) write during a fill": `${p.regeneration.stale}/${p.regeneration.forced}${p.regeneration.unforced ? ` (${p.regeneration.unforced} unforced)` : ""}`,
       "stale (b) A→B": `${p.acrossInstances.stale}/${p.acrossInstances.forced}`,
       "still stale 1 s on": p.regeneration.stillStaleAfter1s + p.acrossInstances.stillStaleAfter1s,
+      "failed iterations": p.regeneration.failed.length + p.acrossInstances.failed.length,
       errors: r?.errors ?? "",
     });
     summary.push(`${p.name} ${r?.rps ?? "?"} req/s stale ${stale}/${forced}`);
@@ -188,6 +189,7 @@ export function peersReport(rows: readonly PeerRow[], pages: PagePeerResult[], d
       "stale (a) write during a fill": `${d.fill.stale}/${d.fill.forced}${d.fill.unforced ? ` (${d.fill.unforced} unforced)` : ""}`,
       "stale (b) A→B": `${d.acrossInstances.stale}/${d.acrossInstances.forced}`,
       "still stale 1 s on": d.fill.stillStaleAfter1s + d.acrossInstances.stillStaleAfter1s,
+      "failed iterations": d.fill.failed.length + d.acrossInstances.failed.length,
       "stampede queries": `${d.stampede.queries} (${d.stampede.ok}/500 ok)`,
       errors: r?.errors ?? "",
     });
