@@ -71,12 +71,13 @@ function ensurePeerBuild(p: (typeof PAGE_PEERS)[number], redisUrl: string, rebui
   const id = `.next-peer-${p.peer}/BUILD_ID`;
   if (!rebuild && existsSync(id) && statSync(id).mtimeMs > statSync(".next/BUILD_ID").mtimeMs) return;
   console.log(`building the app with the ${p.label} page cache handler into .next-peer-${p.peer} ...`);
-  const tsconfig = readFileSync("tsconfig.json", "utf8");
+  // next-env.d.ts (git-ignored) is rewritten to point at the build directory's types: put back too.
+  const kept = ["tsconfig.json", "next-env.d.ts"].filter((f) => existsSync(f)).map((f) => [f, readFileSync(f, "utf8")] as const);
   try {
     const r = spawnSync(process.execPath, ["node_modules/next/dist/bin/next", "build"], { stdio: "inherit", env: { ...process.env, ...peerEnv(p, redisUrl) } });
     if (r.status !== 0) throw new Error(`the ${p.label} build failed (exit ${r.status})`);
   } finally {
-    if (readFileSync("tsconfig.json", "utf8") !== tsconfig) writeFileSync("tsconfig.json", tsconfig);
+    for (const [f, text] of kept) if (readFileSync(f, "utf8") !== text) writeFileSync(f, text);
   }
 }
 
