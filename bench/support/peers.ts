@@ -44,9 +44,9 @@ export interface PeersContext {
 }
 
 const PAGE_PEERS: { peer: BenchPagePeer; label: string; prefix: string; ports: [number, number]; env?: Record<string, string> }[] = [
-  { peer: "fortedigital", label: "fortedigital", prefix: "benchpeer-forte:", ports: [7, 8] },
+  { peer: "fortedigital", label: "fortedigital", prefix: "benchpeer-forte:", ports: [8, 9] },
   // The shared Redis may not be reconfigured for keyspace notifications (see the handler file).
-  { peer: "trieb", label: "trieb", prefix: "benchpeer-trieb:", ports: [9, 10], env: { SKIP_KEYSPACE_CONFIG_CHECK: "true" } },
+  { peer: "trieb", label: "trieb", prefix: "benchpeer-trieb:", ports: [10, 11], env: { SKIP_KEYSPACE_CONFIG_CHECK: "true" } },
 ];
 
 export const LOBBY_PAGE = "lobby-page";
