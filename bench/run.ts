@@ -8,8 +8,9 @@
  */
 import "../scripts/load-env";
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
-import { Redis } from "ioredis";
+import { once } from "node:events";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { Cluster, Redis } from "ioredis";
 import postgres from "postgres";
 import { z } from "zod";
 import { runMigrations } from "../lib/db/migrate";
@@ -19,13 +20,14 @@ import { startRedisCluster, type LocalRedisCluster } from "../scripts/local-serv
 import { fanout } from "./support/fanout";
 import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, seedInsight } from "./support/insight";
 import { load, median, type LoadResult } from "./support/load";
+import { replicaScenario } from "./support/replica";
 import { pagePeers, peersReport, type PagePeerResult } from "./support/peers";
 import { dataPeers, type DataPeerResult } from "./support/peers-data";
 import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 import { sizeScenario, type SizeRow } from "./support/size";
 import { checkTargets, type BenchFacts } from "./support/targets";
 
-const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "peers", "size"] as const;
+const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "replica", "peers", "size"] as const;
 const args = z
   .object({
     scenario: z.string().default(SCENARIOS.join(",")).transform((s) => s.split(",")).pipe(z.array(z.enum(SCENARIOS))),
@@ -33,6 +35,7 @@ const args = z
     rounds: z.coerce.number().int().min(1).max(9).default(3),
     rooms: z.coerce.number().int().min(2).max(100_000).default(50),
     "fanout-seconds": z.coerce.number().int().min(1).max(300).default(30),
+    "fanout-clients": z.coerce.number().int().min(2).max(5_000).default(1_000),
     build: z.boolean().default(false),
     /** Forced iterations of each race per variant in the peers scenario. */
     races: z.coerce.number().int().min(1).max(200).default(20),
@@ -55,7 +58,7 @@ const benchEnv = z
   .object({
     BENCH_PG_URL: z.url().default("postgres://postgres@127.0.0.1:5432/lobby_bench"),
     BENCH_REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
-    /** The servers listen on BENCH_PORT_BASE + 1..6 (default 3201-3206). */
+    /** The servers listen on BENCH_PORT_BASE + 1..9 (default 3201-3209); bench/compression.ts on + 20. */
     BENCH_PORT_BASE: z.coerce.number().int().min(1024).max(65_000).default(3200),
   })
   .parse(process.env);
@@ -96,7 +99,7 @@ async function prepare(): Promise<{ pageRoom: string; fanoutRoom: string }> {
     from generate_series(1, ${ROOM_MESSAGES}) i`;
   // As a send would: a new conversation version and the room's activity time.
   await sql`update rooms set message_version = nextval('message_version_seq'), last_activity_at = now() where id = ${pageRoom!}`;
-  if (args.scenario.some((s) => (INSIGHT_SCENARIOS as readonly string[]).includes(s))) await seedInsight(sql, [pageRoom!, fanoutRoom!]);
+  if (args.scenario.some((s) => (INSIGHT_SCENARIOS as readonly string[]).includes(s) || s === "replica")) await seedInsight(sql, [pageRoom!, fanoutRoom!]);
   await sql.end();
   await clearRedis();
   return { pageRoom: pageRoom!, fanoutRoom: fanoutRoom! };
@@ -196,6 +199,43 @@ async function abRuns(scenario: string, path: string, variants: Variant[], basel
   }
 }
 
+/** A server's resident set size (Linux /proc), in bytes. */
+function residentBytes(server: AppServer): number {
+  const status = readFileSync(`/proc/${server.pid}/status`, "utf8");
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
+}
+
+/**
+ * The cold-cache stampede: `clear` empties the cache, then 500 concurrent `GET /api/rooms`
+ * over the two instances; returns the Postgres statements they made (target: 1).
+ */
+async function coldStampede(pair: AppServer[], where: string, clear: () => Promise<void>): Promise<number> {
+  for (const s of pair) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
+  await clear();
+  const before = await Promise.all(pair.map(dbQueries));
+  const outcomesBefore = await Promise.all(pair.map(cacheOutcomes));
+  const responses = await Promise.all(
+    Array.from({ length: 500 }, (_, i) => fetch(`${pair[i % 2]!.url}/api/rooms`).then((r) => r.status)),
+  );
+  const each = (await Promise.all(pair.map(dbQueries))).map((n, i) => n - before[i]!);
+  // How each instance's reads ended during the burst: a query too many comes with its cause.
+  const outcomes = (await Promise.all(pair.map(cacheOutcomes))).map((after, i) =>
+    Object.entries(after)
+      .map(([k, n]) => [k, n - (outcomesBefore[i]![k] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", "),
+  );
+  const made = each[0]! + each[1]!;
+  notes.push(
+    `cold-cache stampede${where}, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries ` +
+      `(${each[0]} by the instance that served the earlier scenarios, ${each[1]} by the fresh one; ` +
+      `cache reads: ${outcomes[0]} | ${outcomes[1]}; logs in ${LOG_DIR}/), ` +
+      `${responses.filter((s) => s === 200).length}/500 answered 200`,
+  );
+  return made;
+}
+
 async function main() {
   pinSelfToLoadCore();
   const { pageRoom, fanoutRoom } = await prepare();
@@ -244,32 +284,8 @@ async function main() {
       }
     }
     if (args.scenario.includes("stampede")) {
-      const other = await second();
-      const pair = [cached, other];
-      for (const s of pair) await fetch(`${s.url}/api/health`); // postgres.js type bootstrap, not a load
-      await clearRedis();
-      const before = await Promise.all(pair.map(dbQueries));
-      const outcomesBefore = await Promise.all(pair.map(cacheOutcomes));
-      const responses = await Promise.all(
-        Array.from({ length: 500 }, (_, i) => fetch(`${(i % 2 ? cached : other).url}/api/rooms`).then((r) => r.status)),
-      );
-      const each = (await Promise.all(pair.map(dbQueries))).map((n, i) => n - before[i]!);
-      // How each instance's reads ended during the burst: a query too many comes with its cause.
-      const outcomes = (await Promise.all(pair.map(cacheOutcomes))).map((after, i) =>
-        Object.entries(after)
-          .map(([k, n]) => [k, n - (outcomesBefore[i]![k] ?? 0)] as const)
-          .filter(([, n]) => n > 0)
-          .map(([k, n]) => `${k} ${n}`)
-          .join(", "),
-      );
-      const made = each[0]! + each[1]!;
+      const made = await coldStampede([cached, await second()], "", clearRedis);
       facts.stampedeQueries = made;
-      notes.push(
-        `cold-cache stampede, 500 concurrent GET /api/rooms over 2 instances: ${made} Postgres queries ` +
-          `(${each[0]} by the instance that served the earlier scenarios, ${each[1]} by the fresh one; ` +
-          `cache reads: ${outcomes[0]} | ${outcomes[1]}; logs in ${LOG_DIR}/), ` +
-          `${responses.filter((s) => s === 200).length}/500 answered 200`,
-      );
     }
     const ab = [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }];
     if (args.scenario.includes("stats")) {
@@ -282,13 +298,29 @@ async function main() {
     }
     if (args.scenario.includes("fanout")) {
       const instances = [cached, await second()];
-      const f = await fanout({ urls: instances.map((s) => s.url), roomId: fanoutRoom, clients: 100, rate: 20, seconds: args["fanout-seconds"] });
+      const clients = args["fanout-clients"];
+      // Memory per open stream: each server's resident set with the streams open, less before.
+      const before = instances.map(residentBytes);
+      let open: number[] = [];
+      const f = await fanout({
+        urls: instances.map((s) => s.url),
+        roomId: fanoutRoom,
+        clients,
+        rate: 20,
+        seconds: args["fanout-seconds"],
+        onStreamsOpen: async () => {
+          await new Promise((r) => setTimeout(r, 1_000)); // the servers settle after the burst of connects
+          open = instances.map(residentBytes);
+        },
+      });
       fanoutRow = f;
+      const perStreamKb = (open.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) / clients / 1024;
       notes.push(
-        `fan-out, 100 SSE clients (50 per instance) on 2 cached instances, 20 msg/s for ${args["fanout-seconds"]} s alternating instances: ` +
+        `fan-out, ${clients.toLocaleString("en-US")} SSE clients (${clients / 2} per instance) on 2 cached instances, 20 msg/s for ${args["fanout-seconds"]} s alternating instances: ` +
           `${f.accepted}/${f.sent} sends accepted, delivery p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms; ` +
           `${f.lost} lost of ${f.expected} expected, ${f.duplicates} duplicates, ${f.streamErrors} streams failed (POST p99 ${f.postP99} ms); ` +
-          `target p99 < 100 ms and 0 lost: ${f.p99 < 100 && f.lost === 0 && f.sendErrors === 0 ? "met" : "NOT met"}`,
+          `memory per open stream ${perStreamKb.toFixed(1)} KB (resident set with the streams open less before, both instances); ` +
+          `target p99 < 100 ms, 0 lost, 0 duplicates: ${f.p99 < 100 && f.lost === 0 && f.duplicates === 0 && f.sendErrors === 0 ? "met" : "NOT met"}`,
       );
     }
     if (args.scenario.includes("cluster")) {
@@ -298,6 +330,20 @@ async function main() {
       const clustered = await app(port(6), { REDIS_URL: "redis://127.0.0.1:9", REDIS_CLUSTER_NODES: cluster.nodes, CACHE_ENABLED: "true" });
       await abRuns("GET /api/rooms on a Redis Cluster", "/api/rooms", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
       await abRuns("home page on a Redis Cluster", "/", [{ name: "Redis Cluster", server: clustered }, { name: "one Redis node", server: cached }], "one Redis node");
+      // The cold stampede again, both instances on the cluster: single flight across instances there too.
+      const clusteredToo = await app(port(7), { REDIS_URL: "redis://127.0.0.1:9", REDIS_CLUSTER_NODES: cluster.nodes, CACHE_ENABLED: "true" });
+      const nodes = cluster.nodes.split(",").map((n) => ({ host: n.split(":")[0]!, port: Number(n.split(":")[1]) }));
+      facts.clusterStampedeQueries = await coldStampede([clustered, clusteredToo], " on the Redis Cluster", async () => {
+        const c = new Cluster(nodes);
+        await once(c, "ready"); // its list of masters is empty until then
+        const removed = await deleteMatching(c, `*${PREFIX}*`);
+        if (removed === 0) throw new Error("deleted no keys on the cluster, where the runs above cached some: the stampede would not start cold");
+        c.disconnect();
+      });
+    }
+    if (args.scenario.includes("replica")) {
+      // Its own primary and streaming replica, seeded with a copy of this database (bench/support/replica.ts).
+      notes.push(...(await replicaScenario({ sourceUrl: PG, pageRoom, ports: [port(8), port(9)], env: base, abRuns })));
     }
     if (args.scenario.includes("peers")) {
       const ctx = { abRuns, rows, startServer: app, port, redisUrl: REDIS, lobby: [cached, await second()] as [AppServer, AppServer], races: args.races, rebuild: args.build, clearLobbyCache: clearRedis };

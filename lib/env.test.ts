@@ -29,6 +29,15 @@ describe("parseEnv", () => {
     expect(bad).not.toThrow(/secret/);
   });
 
+  it("reads DATABASE_REPLICA_MAX_LAG_MS as whole milliseconds between 100 and 600000, default 1000", () => {
+    expect(parseEnv({}).databaseReplicaMaxLagMs).toBe(1_000);
+    expect(parseEnv({ DATABASE_REPLICA_MAX_LAG_MS: "" }).databaseReplicaMaxLagMs).toBe(1_000);
+    expect(parseEnv({ DATABASE_REPLICA_MAX_LAG_MS: "2500" }).databaseReplicaMaxLagMs).toBe(2_500);
+    for (const bad of ["99", "600001", "1.5", "1s", "-1"]) {
+      expect(() => parseEnv({ DATABASE_REPLICA_MAX_LAG_MS: bad }), bad).toThrow(/DATABASE_REPLICA_MAX_LAG_MS/);
+    }
+  });
+
   it("treats empty values as unset", () => {
     const e = parseEnv({ SESSION_SECRET: "", CACHE_ENABLED: "", PORT: "" });
     expect(e.port).toBe(3000);

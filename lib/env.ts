@@ -121,6 +121,12 @@ const schema = z
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/lobby"),
     DATABASE_REPLICA_URLS: replicaUrlsSchema,
+    /**
+     * How long a read replica may fail every fence (stay behind the primary) before it leaves
+     * the rotation. Below 100 ms an ordinary replay delay would take replicas out; past
+     * 10 minutes a replica that stopped replaying would be tried (and fall back) for as long.
+     */
+    DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),
     REDIS_URL: url(["redis:", "rediss:"]).optional(),
     REDIS_CLUSTER_NODES: clusterNodesSchema.optional(),
     KV_REST_API_URL: url(["http:", "https:"]).optional(),
@@ -185,6 +191,12 @@ export interface Env {
   databaseUrl: string;
   /** Read replicas of the database (DATABASE_REPLICA_URLS), for fenced reads (lib/db/replicas). Default none. */
   databaseReplicaUrls: string[];
+  /**
+   * A replica that has been behind the primary (failed every fence) for longer than this
+   * leaves the rotation until a probe finds it caught up (DATABASE_REPLICA_MAX_LAG_MS).
+   * Default 1000 ms.
+   */
+  databaseReplicaMaxLagMs: number;
   /**
    * Where the cache, the page cache, limits, the realtime bus and every other Redis use go:
    * a Redis Cluster (REDIS_CLUSTER_NODES, which wins), one node (REDIS_URL), or REST.
@@ -297,6 +309,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
+    databaseReplicaMaxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS,
     redis,
     redisTcp: tcp,
     keyPrefix: e.REDIS_KEY_PREFIX,

@@ -33,6 +33,11 @@ export interface ReplicaHealth {
   up: boolean;
   /** Its circuit: `open` while it is out of rotation. */
   breaker: "closed" | "half-open" | "open";
+  /**
+   * Why it never serves (out of rotation for good): the URL does not reach a replica of this
+   * primary (another system identifier, or not a standby). Absent while it may serve.
+   */
+  excluded?: string;
   /** WAL bytes it has not replayed yet, against the primary's position now. */
   lagBytes?: number | null;
   /** Since the last transaction it replayed (also grows while the primary is idle). */
@@ -47,12 +52,15 @@ async function checkReplicas(rt: Runtime): Promise<ReplicaHealth[]> {
   const primaryLsn = await readPrimaryLsn(rt.db.sql).catch(() => null);
   return Promise.all(
     rt.replicas.map(async (replica): Promise<ReplicaHealth> => {
-      const { name, breaker } = replica.state;
       let probe: Awaited<ReturnType<typeof replica.probe>> | undefined;
       const result = await timed(async () => {
+        // A replica no read has reached yet is checked here, so health names a wrong URL at once.
+        await replica.verifyIdentity().catch(() => {});
         probe = await replica.probe(primaryLsn);
       }, 1_000);
-      return result.ok && probe ? { name, up: true, breaker, ...probe } : { name, up: false, breaker, error: result.ok ? "no answer" : result.error };
+      const { name, breaker, excluded } = replica.state;
+      const why = excluded ? { excluded } : {};
+      return result.ok && probe ? { name, up: true, breaker, ...why, ...probe } : { name, up: false, breaker, ...why, error: result.ok ? "no answer" : result.error };
     }),
   );
 }

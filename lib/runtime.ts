@@ -5,9 +5,10 @@ import { GuardedStore, type GuardOptions } from "./cache/guarded-store";
 import { createKeys, ttlsFor, type Keys, type Ttls } from "./cache/keys";
 import type { CacheStore } from "./cache/store";
 import { createDb, type DbHandle } from "./db/client";
+import { ReplicaIdentity, primarySystemIdOnce } from "./db/replicas/identity";
 import { PrimaryLsn, readPrimaryLsn } from "./db/replicas/primary-lsn";
 import { ReadRouter, type DbReads } from "./db/replicas/read-router";
-import { Replica, type ReplicaOptions } from "./db/replicas/replica";
+import { Replica, replicaName, type ReplicaOptions } from "./db/replicas/replica";
 import { env, type Env } from "./env";
 import { noRateLimit, RedisRateLimiter, type RateLimiter } from "./limits/rate-limiter";
 import { MessageCacheService } from "./messages/message-cache-service";
@@ -161,11 +162,20 @@ export function createRuntime(config: RuntimeConfig): Runtime {
         ? log.warn({ cause: cause === undefined ? undefined : String(cause) }, "read replica out of rotation; its reads go to the primary")
         : log.info({ state }, "read replica circuit " + state),
   };
+  // One identity per URL, shared by its two pools: checked once, and a wrong URL logged once.
+  const primarySystemId = primarySystemIdOnce(db.sql);
+  const identities = (config.replicaUrls ?? []).map(
+    (url) =>
+      new ReplicaIdentity({
+        primarySystemId,
+        onExcluded: (reason) => log.error({ replica: replicaName(url), reason }, "read replica excluded for good; its reads go to the primary"),
+      }),
+  );
   const replicas = (config.replicaUrls ?? []).map(
-    (url) => new Replica(url, { max: config.replicas?.poolMax ?? config.dbMax, onQuery: counted("replica") }, replicaOptions),
+    (url, i) => new Replica(url, { max: config.replicas?.poolMax ?? config.dbMax, onQuery: counted("replica") }, { ...replicaOptions, identity: identities[i]! }),
   );
   const searchReplicas = (config.replicaUrls ?? []).map(
-    (url) =>
+    (url, i) =>
       new Replica(
         url,
         {
@@ -175,7 +185,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
           onQuery: counted("replica"),
         },
         // A search may run up to its statement_timeout: the replica's deadline must not cut it first.
-        { ...replicaOptions, timeoutMs: Math.max(config.replicas?.timeoutMs ?? 1_000, (config.search?.statementTimeoutMs ?? 2_000) + 500) },
+        { ...replicaOptions, identity: identities[i]!, timeoutMs: Math.max(config.replicas?.timeoutMs ?? 1_000, (config.search?.statementTimeoutMs ?? 2_000) + 500) },
       ),
   );
   const routerOptions = {
@@ -344,6 +354,7 @@ export function runtimeConfigFromEnv(e: Env = env()): RuntimeConfig {
   return {
     databaseUrl: e.databaseUrl,
     replicaUrls: e.databaseReplicaUrls,
+    replicas: { maxLagMs: e.databaseReplicaMaxLagMs },
     redis: e.redis,
     cacheEnabled: e.cacheEnabled,
     keyPrefix: e.keyPrefix,

@@ -1,13 +1,16 @@
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { getLiveRoom } from "../lib/db/queries/rooms";
 import { runMigrations } from "../lib/db/migrate";
-import { PRIMARY_LSN_SQL } from "../lib/db/replicas/primary-lsn";
+import { ReplicaIdentity, primarySystemIdOnce, readSystemId } from "../lib/db/replicas/identity";
+import { PRIMARY_LSN_SQL, readPrimaryLsn } from "../lib/db/replicas/primary-lsn";
+import { parseEnv } from "../lib/env";
 import { checkHealth } from "../lib/health";
 import { metrics } from "../lib/observability/metrics";
-import { createRuntime, type Runtime, type RuntimeConfig } from "../lib/runtime";
+import { createRuntime, runtimeConfigFromEnv, type Runtime, type RuntimeConfig } from "../lib/runtime";
 import type { Session } from "../lib/session/session";
 import { CAN_REPLICATE, startPgPair, type PgPair } from "./support/pg-replica";
-import { TEST_REDIS } from "./support/services";
+import { PG_ADMIN_URL, TEST_REDIS } from "./support/services";
 import { createTestRedis, type TestRedis } from "./support/test-env";
 
 const alice: Session = { id: "alice-session-0001", name: "Alice" };
@@ -191,6 +194,65 @@ describe.skipIf(!CAN_REPLICATE)("read replicas behind the fence", () => {
     expect(delta(await routes(), before, "replica:fenced")).toBe(1);
   });
 
+  it("DATABASE_REPLICA_MAX_LAG_MS=100: a replica behind for longer leaves the rotation, and no read is older than the write", async () => {
+    // The replicas' options as the web process builds them from its environment.
+    const fromEnv = runtimeConfigFromEnv(parseEnv({ DATABASE_REPLICA_MAX_LAG_MS: "100" })).replicas;
+    const { rt } = instance({ replicas: { ...fromEnv, halfOpenAfterMs: 60_000 } });
+    expect(rt.replicas[0]!.maxLagMs).toBe(100);
+    const room = await rt.roomWrites.create(alice, { name: "Patient" });
+    await pair.caughtUp();
+    // Far longer than the test takes, so the replica is still behind at its last read.
+    await pair.setApplyDelay(20_000);
+    try {
+      await rt.roomWrites.update(alice, room.id, { name: "Impatient" });
+      const before = await routes();
+      expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Impatient");
+      // Behind, but not for longer than 100 ms yet: the read went to the primary, the replica stays.
+      expect(delta(await routes(), before, "primary:behind")).toBe(1);
+      expect(rt.replicas[0]!.state.breaker).toBe("closed");
+      await new Promise((r) => setTimeout(r, 150));
+      // Past 100 ms behind, each failed fence is a fault: three in a row open the circuit.
+      for (let i = 0; i < 3; i++) {
+        expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Impatient");
+      }
+      expect(delta(await routes(), before, "primary:fault")).toBe(3);
+      expect(rt.replicas[0]!.state.breaker).toBe("open");
+    } finally {
+      await pair.setApplyDelay(0);
+      await pair.caughtUp();
+    }
+  });
+
+  it("a read that finds every replica connection taken goes to the primary at once, and the replica stays in rotation", async () => {
+    const { rt } = instance({ replicas: { poolMax: 1, failuresToOpen: 1 } });
+    const room = await rt.roomWrites.create(alice, { name: "Crowded pool" });
+    await pair.caughtUp();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding!: () => void;
+    const isHolding = new Promise<void>((r) => (holding = r));
+    const before = await routes();
+    // Holds the replica pool's one connection until released.
+    const first = rt.reads.read(async (db) => {
+      const row = await getLiveRoom(db, room.id);
+      holding();
+      await held;
+      return row;
+    });
+    await isHolding;
+    expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Crowded pool");
+    const during = await routes();
+    // Not queued behind the held connection until the replica's deadline (a fault, which would open this circuit).
+    expect(delta(during, before, "primary:busy")).toBe(1);
+    expect(delta(during, before, "primary:fault")).toBe(0);
+    expect(rt.replicas[0]!.state.breaker).toBe("closed");
+    release();
+    expect((await first)?.name).toBe("Crowded pool");
+    // The connection is back: the next read is the replica's again.
+    expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Crowded pool");
+    expect(delta(await routes(), before, "replica:fenced")).toBe(2);
+  });
+
   it("health reports the replica, and the replica stopped costs no read and no health", async () => {
     const { rt } = instance({ replicas: { failuresToOpen: 2, halfOpenAfterMs: 60_000 } });
     const room = await rt.roomWrites.create(alice, { name: "Survivor" });
@@ -215,4 +277,86 @@ describe.skipIf(!CAN_REPLICATE)("read replicas behind the fence", () => {
       await pair.startReplica();
     }
   });
+
+  it("a replica URL reaching a standalone server (the shared Postgres) never serves a read, is logged once and named in health", async () => {
+    // Only two read-only functions run there: the identity check.
+    const { rt } = instance({ replicaUrls: [PG_ADMIN_URL] });
+    const room = await rt.roomWrites.create(alice, { name: "Standalone next door" });
+    const before = await routes();
+    for (let i = 0; i < 5; i++) {
+      expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("Standalone next door");
+    }
+    expect(await rt.search.search({ q: "standalone", limit: 10, cursor: 0 })).toBeDefined();
+    const after = await routes();
+    expect(delta(after, before, "replica:fenced")).toBe(0);
+    expect(delta(after, before, "replica:unfenced")).toBe(0);
+    // The first read found out (a fault, to the primary); the rest, the search's pool too, never picked it.
+    expect(delta(after, before, "primary:fault")).toBe(1);
+    expect(delta(after, before, "primary:no_replica")).toBe(5);
+    expect(rt.replicas[0]!.state.excluded).toMatch(/^not a replica of this primary: system identifier \d+, the primary's is \d+$/);
+    expect(rt.replicas[0]!.available).toBe(false);
+    const report = await checkHealth(rt);
+    expect(report.status).toBe("ok");
+    expect(report.replicas).toEqual([expect.objectContaining({ excluded: expect.stringMatching(/^not a replica of this primary/) })]);
+  });
+
+  it("the primary itself under a replica URL (its system identifier, never in recovery) is excluded as not a standby, reported once to concurrent checks", async () => {
+    // The primary itself under a replica URL: the same system identifier, never a standby.
+    const onExcluded = vi.fn();
+    const primary = postgres(pair.primaryUrl("lobby"), { max: 2, onnotice: () => {} });
+    try {
+      const identity = new ReplicaIdentity({ primarySystemId: primarySystemIdOnce(primary), onExcluded });
+      const checks = await Promise.all([identity.verify(primary), identity.verify(primary)]);
+      expect(checks).toEqual([{ ok: false, excluded: expect.stringMatching(/^not a standby/) }, { ok: false, excluded: expect.stringMatching(/^not a standby/) }]);
+      expect(await identity.verify(primary)).toEqual({ ok: false, excluded: expect.stringMatching(/^not a standby/) });
+      expect(onExcluded).toHaveBeenCalledTimes(1);
+      expect(identity.state).toBe("excluded");
+    } finally {
+      await primary.end({ timeout: 1 });
+    }
+  });
+
+  it("a replica of another cluster, ahead of this primary so the fence alone would pass, never serves its rows", async () => {
+    const other = await startPgPair();
+    const otherPrimary = postgres(other.primaryUrl("lobby"), { max: 1, onnotice: () => {} });
+    try {
+      await runMigrations(other.primaryUrl("lobby"));
+      const { rt } = instance({ replicaUrls: [other.replicaUrl("lobby")] });
+      const room = await rt.roomWrites.create(alice, { name: "This cluster" });
+      // The same room id in the other cluster, under another name: what a wrong replica would serve.
+      await otherPrimary`insert into rooms (id, name, owner_id, owner_name) values (${room.id}, 'Another cluster', ${alice.id}, ${alice.name})`;
+      // Move the other cluster's WAL past this primary's (a segment switch skips to the next 16 MB).
+      const ours = await readPrimaryLsn(rt.db.sql);
+      for (let i = 0; i < 64; i++) {
+        const [{ ahead }] = await otherPrimary<[{ ahead: boolean }]>`select pg_current_wal_lsn() > ${ours}::pg_lsn + 64 * 1024 * 1024 as ahead`;
+        if (ahead) break;
+        await otherPrimary`select pg_switch_wal()`;
+        await otherPrimary`update rooms set description = ${`filler ${i}`} where id = ${room.id}`;
+      }
+      await other.caughtUp();
+      // The precondition that makes this test able to fail: the fence alone lets that replica serve, and it has the other row.
+      const otherReplica = postgres(other.replicaUrl("lobby"), { max: 1, onnotice: () => {} });
+      try {
+        const current = await readPrimaryLsn(rt.db.sql);
+        const [{ ok }] = await otherReplica<[{ ok: boolean }]>`select coalesce(pg_last_wal_replay_lsn() >= ${current}::pg_lsn, false) as ok`;
+        expect(ok).toBe(true);
+        expect((await otherReplica<{ name: string }[]>`select name from rooms where id = ${room.id}`)[0]?.name).toBe("Another cluster");
+        expect((await readSystemId(otherReplica)).recovery).toBe(true);
+      } finally {
+        await otherReplica.end({ timeout: 1 });
+      }
+      const before = await routes();
+      for (let i = 0; i < 5; i++) {
+        expect((await rt.reads.read((db) => getLiveRoom(db, room.id)))?.name).toBe("This cluster");
+      }
+      expect((await rt.rooms.getRoom(room.id)).data?.name).toBe("This cluster");
+      const after = await routes();
+      expect(delta(after, before, "replica:fenced")).toBe(0);
+      expect(rt.replicas[0]!.state.excluded).toMatch(/^not a replica of this primary/);
+      expect((await checkHealth(rt)).replicas[0]!.excluded).toMatch(/^not a replica of this primary/);
+    } finally {
+      await otherPrimary.end({ timeout: 1 });
+      await other.destroy();
+    }
+  }, 120_000);
 });

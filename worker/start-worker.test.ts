@@ -71,7 +71,7 @@ describe("startWorker", () => {
     expect(real.code).toBe(0);
     expect(JSON.parse(real.out.trim().split("\n").pop()!)).toMatchObject({ dryRun: false, modified: 1 });
     expect(JSON.parse((await w.redis.raw.get(w.app.keys.room(room.id)))!).data.name).toBe("After");
-  }, 30_000);
+  }, 60_000); // two CLI processes, each compiled by tsx at start: 6 s on a quiet machine, over 30 s on one loaded four times over
 
   it("warms rooms:all, rooms:count and the newest rooms on start", async () => {
     const ids: string[] = [];

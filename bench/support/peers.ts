@@ -44,9 +44,9 @@ export interface PeersContext {
 }
 
 const PAGE_PEERS: { peer: BenchPagePeer; label: string; prefix: string; ports: [number, number]; env?: Record<string, string> }[] = [
-  { peer: "fortedigital", label: "fortedigital", prefix: "benchpeer-forte:", ports: [8, 9] },
+  { peer: "fortedigital", label: "fortedigital", prefix: "benchpeer-forte:", ports: [10, 11] },
   // The bench never reconfigures the Redis it is given (it may be shared): no keyspace notifications (see the handler file).
-  { peer: "trieb", label: "trieb", prefix: "benchpeer-trieb:", ports: [10, 11], env: { SKIP_KEYSPACE_CONFIG_CHECK: "true" } },
+  { peer: "trieb", label: "trieb", prefix: "benchpeer-trieb:", ports: [12, 13], env: { SKIP_KEYSPACE_CONFIG_CHECK: "true" } },
 ];
 
 export const LOBBY_PAGE = "lobby-page";

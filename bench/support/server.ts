@@ -40,7 +40,7 @@ export interface StartOptions {
  * BENCH_ROUTES=true.
  */
 const METRICS_TOKEN = "bench-operator-token-0123456789";
-const operatorAuth = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
+export const operatorHeaders = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
 
 /** Where each server's output goes: `bench/logs/server-{port}.log` (git-ignored), replaced every run. */
 export const LOG_DIR = "bench/logs";
@@ -96,6 +96,11 @@ export async function startApp(port: number, env: Record<string, string>, option
   };
 }
 
+/** A server's `/api/metrics` (Prometheus text), read with the bench's operator token. */
+export async function metricsText(server: AppServer): Promise<string> {
+  return (await fetch(`${server.url}/api/metrics`, operatorHeaders)).text();
+}
+
 /** Whether something accepts TCP connections on 127.0.0.1:`port`. */
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -107,14 +112,14 @@ function listening(port: number): Promise<boolean> {
 
 /** Postgres statements a server has sent (primary and replicas), from its own Prometheus counter. */
 export async function dbQueries(server: AppServer): Promise<number> {
-  const text = await (await fetch(`${server.url}/api/metrics`, operatorAuth)).text();
+  const text = await metricsText(server);
   const counts = [...text.matchAll(/^lobby_db_queries_total\{target="[^"]+"\} (\d+)/gm)].map((m) => Number(m[1]));
   return counts.length === 0 ? NaN : counts.reduce((a, b) => a + b, 0);
 }
 
 /** Cache read outcomes a server has counted (hit, miss, error, ...), summed over caches. */
 export async function cacheOutcomes(server: AppServer): Promise<Record<string, number>> {
-  const text = await (await fetch(`${server.url}/api/metrics`, operatorAuth)).text();
+  const text = await metricsText(server);
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^lobby_cache_requests_total\{cache="[^"]+",outcome="([^"]+)"\} (\d+)/gm)) {
     out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);

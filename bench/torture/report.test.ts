@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { PG_RECONNECT_MS, fivexx, parseDbCounters, replicaFailures, replicaRows } from "./report";
+import { PG_RECONNECT_MS, fivexx, parseDbCounters, replicaFailures, replicaRows, summarize, type RunFacts } from "./report";
 
 describe("the checker's 5xx classification", () => {
   const outage = { start: 10_000, end: 15_000 };
   const write = (start: number, end: number, status: number) => ({ start, end, status }) as never;
 
-  it("a 5xx overlapping the outage is during it, one in the reconnect window after it is apart, any other fails the run", () => {
+  it("a 5xx overlapping the outage is during it, one in the reconnect window after it is counted apart, and both of those outside the outage fail the run", () => {
     const writes = [
       write(9_900, 12_000, 503), // began just before the outage, caught by it
       write(16_000, 21_000, 503), // began 1 s after the restore: reconnecting
@@ -14,6 +14,14 @@ describe("the checker's 5xx classification", () => {
       write(3_000, 3_100, 201),
     ];
     expect(fivexx({ verdicts: [], writes, pgOutage: outage })).toEqual({ during: 1, reconnecting: 1, outside: 2 });
+  });
+
+  it("a 5xx just after the outage fails the run; one during it does not", () => {
+    const run = (writes: unknown[]): RunFacts =>
+      ({ driver: "tcp", mode: "short", seed: 1, loadSeconds: 1, wallSeconds: 1, phases: [], pgOutage: outage, verdicts: [], writes, lost: [],
+        convergence: { converged: true, afterMs: 0, differences: [] }, oobVisibleMs: 1, oobDeadlineMs: 15_000, t0: 0 }) as unknown as RunFacts;
+    expect(summarize(run([write(11_000, 12_000, 503)])).failed).toEqual([]);
+    expect(summarize(run([write(16_000, 17_000, 503)])).failed).toEqual([`1 5xx in the ${PG_RECONNECT_MS / 1000} s after the Postgres outage`]);
   });
 });
 

@@ -115,7 +115,7 @@ function build() {
     /**
      * Reads that may fill a cache (lib/db/replicas), by where they ran and why: replica
      * (fenced; unfenced only in tests), primary (no_replica in rotation, no_position from
-     * the primary, the replica behind, a replica fault).
+     * the primary, the replica behind, busy: every connection of its pool taken, a replica fault).
      */
     dbReads: new Counter({
       name: "lobby_db_reads_total",

@@ -43,6 +43,14 @@ export interface ClusterStartOptions {
   replicas?: number;
   /** How long a node may be silent before the others count it failed. Default 2000 ms (a failover then takes ~3-4 s). */
   nodeTimeoutMs?: number;
+  /**
+   * TLS only (no plaintext port), between clients and nodes and between the nodes (bus and
+   * replication), with these PEM files; clients are not asked for certificates. `nodes`
+   * then reads `rediss://[:password@]localhost:port`.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** `requirepass` (and `masterauth`) of every node. */
+  password?: string;
 }
 
 /**
@@ -59,6 +67,11 @@ export async function startRedisCluster(options: ClusterStartOptions = {}): Prom
   const count = masters * (1 + replicas);
   const dir = mkdtempSync(path.join(tmpdir(), "lobby-redis-cluster-"));
   const processes: ClusterProcess[] = [];
+  const { tls, password } = options;
+  const cli = cliWith([
+    ...(tls ? ["--tls", "--cacert", tls.caFile] : []),
+    ...(password ? ["-a", password, "--no-auth-warning"] : []),
+  ]);
   const stop = async () => {
     await Promise.all(processes.map((p) => stopChild(p.child, 3_000)));
     rmSync(dir, { recursive: true, force: true });
@@ -67,7 +80,11 @@ export async function startRedisCluster(options: ClusterStartOptions = {}): Prom
     const ports = await freePorts(count);
     for (const port of ports) {
       const args = [
-        "--port", String(port),
+        ...(tls
+          ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.certFile, "--tls-key-file", tls.keyFile, "--tls-ca-cert-file", tls.caFile,
+             "--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes"]
+          : ["--port", String(port)]),
+        ...(password ? ["--requirepass", password, "--masterauth", password] : []),
         "--bind", "127.0.0.1",
         "--cluster-enabled", "yes",
         "--cluster-config-file", `nodes-${port}.conf`,
@@ -80,15 +97,18 @@ export async function startRedisCluster(options: ClusterStartOptions = {}): Prom
       ];
       processes.push({ port, child: startChild(`redis-${port}`, binary, args, { stdio: "ignore" }) });
     }
-    await Promise.all(ports.map((port) => waitForRedis({ host: "127.0.0.1", port }, 10_000)));
-    await run("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", String(replicas), "--cluster-yes"], { timeout: 30_000 });
+    if (tls || password) await Promise.all(ports.map((port) => answers(() => cli(port, "PING"), 10_000)));
+    else await Promise.all(ports.map((port) => waitForRedis({ host: "127.0.0.1", port }, 10_000)));
+    await cli(ports[0]!, "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", String(replicas), "--cluster-yes");
     const signal = (port: number, name: NodeJS.Signals) => {
       const pid = processes.find((p) => p.port === port)?.child.process.pid;
       if (pid === undefined) throw new Error(`port ${port} is not a node of this cluster`);
       process.kill(pid, name);
     };
     const cluster: LocalRedisCluster = {
-      nodes: ports.map((p) => `127.0.0.1:${p}`).join(","),
+      nodes: ports
+        .map((p) => (tls ? `rediss://${password ? `:${encodeURIComponent(password)}@` : ""}localhost:${p}` : password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${p}` : `127.0.0.1:${p}`))
+        .join(","),
       processes,
       async masterOf(key) {
         const live = processes.filter((p) => p.child.process.exitCode === null && p.child.process.signalCode === null);
@@ -142,7 +162,7 @@ export async function startRedisCluster(options: ClusterStartOptions = {}): Prom
     };
     // `--cluster create` returns once the slots are assigned; every node must agree before use.
     for (const p of processes) await cluster.waitHealthy(p.port);
-    await waitForReplicas(processes.map((p) => p.port), masters * replicas);
+    await waitForReplicas(cli, processes.map((p) => p.port), masters * replicas);
     return cluster;
   } catch (error) {
     await stop();
@@ -150,13 +170,27 @@ export async function startRedisCluster(options: ClusterStartOptions = {}): Prom
   }
 }
 
-async function cli(port: number, ...args: string[]): Promise<string> {
-  const { stdout } = await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], { timeout: 5_000 });
-  return stdout;
+type Cli = (port: number, ...args: string[]) => Promise<string>;
+
+/** `redis-cli` against one node, with the cluster's TLS and password arguments. */
+function cliWith(auth: string[]): Cli {
+  return async (port, ...args) => {
+    const { stdout } = await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...auth, ...args], { timeout: args[0] === "--cluster" ? 30_000 : 5_000 });
+    return stdout;
+  };
+}
+
+/** Until `ask` answers PONG (a node that has just started). */
+async function answers(ask: () => Promise<string>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ask().catch(() => "")).includes("PONG")) {
+    if (Date.now() > deadline) throw new Error(`no PONG within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Until every replica has finished its first sync (a failover test needs replicas that hold the data). */
-async function waitForReplicas(ports: number[], expected: number, timeoutMs = 30_000): Promise<void> {
+async function waitForReplicas(cli: Cli, ports: number[], expected: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let synced = 0;

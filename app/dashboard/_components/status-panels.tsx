@@ -27,6 +27,17 @@ const ago = (iso: string | null, now: number) => {
   return s >= 0 ? `in ${text}` : `${text} ago`;
 };
 
+/** What a replica's tile says: excluded for good, down, out of rotation (its circuit), or serving, with its lag. */
+export function replicaTile(r: DashboardData["health"]["replicas"][number]): { value: string; detail: string; tone: Tone } {
+  if (r.excluded) return { value: "Excluded", detail: `${r.name}: ${r.excluded}`, tone: "bad" };
+  if (!r.up) return { value: "Down", detail: `${r.name}: ${r.error ?? "unreachable"}; reads go to the primary`, tone: "warn" };
+  const lag = [r.lagBytes != null ? `${r.lagBytes.toLocaleString("en-US")} bytes behind` : undefined, r.replayAgeMs != null ? `last replay ${Math.round(r.replayAgeMs / 100) / 10} s ago` : undefined]
+    .filter(Boolean)
+    .join(", ");
+  if (r.breaker !== "closed") return { value: "Out of rotation", detail: `${r.name}${lag ? `, ${lag}` : ""}; reads go to the primary`, tone: "warn" };
+  return { value: "Serving", detail: `${r.name}${lag ? `, ${lag}` : ""}`, tone: "ok" };
+}
+
 export function StatusPanels({ data }: { data: DashboardData }) {
   const { health, queue, traffic } = data;
   const now = Date.parse(data.generatedAt);
@@ -61,6 +72,10 @@ export function StatusPanels({ data }: { data: DashboardData }) {
             tone={node.up ? "ok" : node.role === "master" ? "bad" : "warn"}
           />
         ))}
+      {health.replicas.map((replica) => (
+        // Read replicas (DATABASE_REPLICA_URLS): one tile each; a replica down or behind only sends its reads to the primary.
+        <Tile key={replica.name} label="Read replica" testId="tile-replica" {...replicaTile(replica)} />
+      ))}
       <Tile
         label="Circuit breaker"
         testId="tile-breaker"

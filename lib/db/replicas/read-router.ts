@@ -6,7 +6,7 @@ import { ReadError, type Replica } from "./replica";
 /** Where a routed read ran, and why there. */
 export type ReadRoute =
   | { target: "replica"; reason: "fenced" | "unfenced" }
-  | { target: "primary"; reason: "no_replica" | "no_position" | "behind" | "fault" };
+  | { target: "primary"; reason: "no_replica" | "no_position" | "behind" | "busy" | "fault" };
 
 /**
  * Reads that may fill a cache (room list, a room, message pages, stats, search). Each one

@@ -2,6 +2,7 @@ import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, h
 import type postgres from "postgres";
 import { z } from "zod";
 import { createDb, dbOnConnection, type Db, type DbHandle, type DbOptions } from "../client";
+import type { ReplicaIdentity } from "./identity";
 
 /** Options of one {@link Replica}; the defaults suit a replica on the same network as the primary. */
 export interface ReplicaOptions {
@@ -23,10 +24,12 @@ export interface ReplicaState {
   /** host:port/database, never the credentials. */
   name: string;
   breaker: "closed" | "half-open" | "open";
+  /** Why it is out of rotation for good (not a replica of this primary: ./identity.ts); absent otherwise. */
+  excluded?: string;
 }
 
 /** The read is the replica's to serve: the fence held (or was switched off) and the read ran. */
-export type ReplicaOutcome<T> = { served: true; value: T } | { served: false; reason: "behind" };
+export type ReplicaOutcome<T> = { served: true; value: T } | { served: false; reason: "behind" | "busy" };
 
 /** A fault of the replica (not of the read): the read goes to the primary and the breaker counts it. */
 export class ReplicaFault extends Error {
@@ -50,13 +53,16 @@ const statementsOwn = (error: unknown) => {
   return typeof code === "string" && /^(22|23|42|57014$)/.test(code);
 };
 
-const fenceSchema = z.tuple([z.object({ ok: z.boolean() })]);
+const fenceSchema = z.tuple([z.object({ ok: z.boolean(), id: z.string().regex(/^\d+$/) })]);
 
 /**
  * The fence's first statement on the replica connection: has it replayed the primary's
- * position? Null (not in recovery: a promoted replica, a timeline of its own) is no.
+ * position? Null (not in recovery: a promoted replica, a timeline of its own) is no. And
+ * the server's system identifier, so that a URL now reaching another server never serves
+ * (./identity.ts).
  */
-const FENCE_SQL = "select coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) as ok";
+const FENCE_SQL =
+  "select coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) as ok, (select system_identifier::text from pg_control_system()) as id";
 
 /** Redacted name of a Postgres URL: what logs and health may show. */
 export function replicaName(url: string): string {
@@ -74,9 +80,13 @@ export class Replica {
   readonly name: string;
   readonly handle: DbHandle;
   private readonly breaker;
-  private readonly maxLagMs: number;
+  /** How long it may fail every fence before a failed fence counts as a fault (ReplicaOptions.maxLagMs). */
+  readonly maxLagMs: number;
   private readonly timeoutMs: number;
   private readonly halfOpenAfterMs: number;
+  /** Connections of the pool taken by this object's attempts, and how many the pool has. */
+  private reserved = 0;
+  private readonly poolMax: number;
   /** Since when every fence has failed (null after one held). */
   private behindSince: number | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -87,11 +97,15 @@ export class Replica {
     private readonly options: ReplicaOptions & {
       /** A fresh primary position, for the background probe. */
       primaryLsn: () => Promise<string>;
+      /** Whether the URL reaches a replica of this primary; shared by the URL's pools. */
+      identity: ReplicaIdentity;
       onStateChange?: (state: ReplicaState["breaker"], cause?: unknown) => void;
     },
   ) {
     this.name = replicaName(url);
     this.handle = createDb(url, { connectTimeout: 2, ...db });
+    // createDb's own default pool size.
+    this.poolMax = db.max ?? 10;
     this.maxLagMs = options.maxLagMs ?? 1_000;
     this.timeoutMs = options.timeoutMs ?? 1_000;
     this.halfOpenAfterMs = options.halfOpenAfterMs ?? 5_000;
@@ -109,13 +123,25 @@ export class Replica {
     });
   }
 
-  /** In rotation: the circuit is closed. */
+  /** In rotation: not excluded, and the circuit is closed. */
   get available(): boolean {
-    return this.breaker.state === CircuitState.Closed;
+    return this.options.identity.excluded === null && this.breaker.state === CircuitState.Closed;
   }
 
   get state(): ReplicaState {
-    return { name: this.name, breaker: stateName(this.breaker.state) };
+    const excluded = this.options.identity.excluded;
+    return { name: this.name, breaker: stateName(this.breaker.state), ...(excluded ? { excluded } : {}) };
+  }
+
+  /** Checks, unless already done, that the URL reaches a replica of this primary (./identity.ts); health calls it too. */
+  async verifyIdentity(sql: Pick<postgres.Sql, "unsafe"> = this.handle.sql): Promise<void> {
+    let check;
+    try {
+      check = await this.options.identity.verify(sql);
+    } catch (error) {
+      throw new ReplicaFault(`replica ${this.name}: its identity could not be checked`, { cause: error });
+    }
+    if (!check.ok) throw new ReplicaFault(`replica ${this.name}: ${check.excluded}`);
   }
 
   /**
@@ -127,6 +153,10 @@ export class Replica {
    * errors, with a {@link ReplicaFault} (or cockatiel's BrokenCircuitError) otherwise.
    */
   run<T>(lsn: string | null, read: (db: Db, sql: postgres.Sql) => Promise<T>): Promise<ReplicaOutcome<T>> {
+    // Every connection taken: the read would queue in this process's own pool and spend its
+    // deadline there, and a busy pool would pass for a slow replica (a fault, the read done
+    // again on the primary, the breaker open). The primary takes it at once instead.
+    if (this.reserved >= this.poolMax) return Promise.resolve({ served: false, reason: "busy" });
     return this.breaker.execute(() => this.attempt(lsn, read));
   }
 
@@ -147,19 +177,26 @@ export class Replica {
 
   private async fencedRead<T>(lsn: string | null, read: (db: Db, sql: postgres.Sql) => Promise<T>): Promise<ReplicaOutcome<T>> {
     let connection: postgres.ReservedSql;
+    this.reserved++;
     try {
       connection = await this.handle.sql.reserve();
     } catch (error) {
+      this.reserved--;
       throw new ReplicaFault(`replica ${this.name}: no connection`, { cause: error });
     }
     try {
+      // Once per URL: a server that is not a replica of this primary never serves.
+      await this.verifyIdentity(connection);
       if (lsn !== null) {
         let ok: boolean;
+        let id: string;
         try {
-          ok = fenceSchema.parse(Array.from(await connection.unsafe(FENCE_SQL, [lsn])))[0].ok;
+          ({ ok, id } = fenceSchema.parse(Array.from(await connection.unsafe(FENCE_SQL, [lsn])))[0]);
         } catch (error) {
           throw new ReplicaFault(`replica ${this.name}: the fence failed`, { cause: error });
         }
+        const same = this.options.identity.confirm(id);
+        if (!same.ok) throw new ReplicaFault(`replica ${this.name}: ${same.excluded}`);
         if (!ok) {
           const now = performance.now();
           this.behindSince ??= now;
@@ -178,6 +215,7 @@ export class Replica {
       }
     } finally {
       connection.release();
+      this.reserved--;
     }
   }
 
@@ -213,6 +251,8 @@ export class Replica {
    */
   private scheduleProbe(delayMs: number): void {
     clearTimeout(this.probeTimer);
+    // Excluded for good: nothing to probe for.
+    if (this.options.identity.excluded !== null) return;
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined;
       void this.breaker
