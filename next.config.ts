@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { NextConfig } from "next";
-import { allowedOriginsSetting, pageCacheSetting } from "./lib/env";
+import { allowedOriginsSetting, benchPagePeerSetting, pageCacheSetting } from "./lib/env";
 
 const development = process.env.NODE_ENV === "development";
 
@@ -50,9 +50,17 @@ const securityHeaders = [
   ...(development ? [] : [{ key: "Strict-Transport-Security", value: "max-age=31536000" }]),
 ];
 
+/*
+ * The benchmark's peers scenario (bench/support/peers.ts) builds and starts the app with
+ * BENCH_PAGE_PEER set: another project's cache handler, in a build directory of its own, so
+ * Lobby's `.next` is never touched. Refused unless BENCH_ROUTES=true (lib/env.ts).
+ */
+const benchPeer = benchPagePeerSetting();
+
 const nextConfig: NextConfig = {
+  ...(benchPeer ? { distDir: benchPeer.distDir } : {}),
   // Server-only drivers stay out of the bundle: they use Node APIs and native fallbacks.
-  serverExternalPackages: ["ioredis", "postgres", "bullmq", "pino", "prom-client"],
+  serverExternalPackages: ["ioredis", "postgres", "bullmq", "pino", "prom-client", "bentocache", "redis"],
   poweredByHeader: false,
   /*
    * Next hashes every HTML response in JavaScript to make its ETag (FNV-1a, one character
@@ -65,7 +73,7 @@ const nextConfig: NextConfig = {
    * as the data cache (lib/page-cache). Next imports the handler at run time, outside its
    * bundles, so `npm run build` compiles it to dist/ first.
    */
-  cacheHandler: pageCacheSetting() === "redis" ? path.resolve("dist/cache-handler.mjs") : undefined,
+  cacheHandler: benchPeer ? path.resolve(benchPeer.handler) : pageCacheSetting() === "redis" ? path.resolve("dist/cache-handler.mjs") : undefined,
   experimental: {
     /*
      * Next refuses a server action whose Origin is not the request's host unless it is

@@ -36,7 +36,8 @@ export async function proxy(request: NextRequest) {
   const refused = await guardRequest(request);
   if (refused) return refused;
   const { pathname } = request.nextUrl;
-  if (pathname === "/") return homeSlot(request);
+  // The benchmark's page cache peers serve `/` as the plain static route, as their users would.
+  if (pathname === "/") return env().benchPagePeer ? NextResponse.next() : homeSlot(request);
   if (pathname === "/dashboard" || pathname.startsWith("/dashboard/")) return dashboardGate(request);
   if (pathname.startsWith("/bench/")) return env().benchRoutes ? NextResponse.next() : notFoundPage(request);
 

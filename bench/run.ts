@@ -21,11 +21,13 @@ import { fanout } from "./support/fanout";
 import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, seedInsight } from "./support/insight";
 import { load, median, type LoadResult } from "./support/load";
 import { replicaScenario } from "./support/replica";
+import { pagePeers, peersReport, type PagePeerResult } from "./support/peers";
+import { dataPeers, type DataPeerResult } from "./support/peers-data";
 import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 import { sizeScenario, type SizeRow } from "./support/size";
 import { checkTargets, type BenchFacts } from "./support/targets";
 
-const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "replica", "size"] as const;
+const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "replica", "peers", "size"] as const;
 const args = z
   .object({
     scenario: z.string().default(SCENARIOS.join(",")).transform((s) => s.split(",")).pipe(z.array(z.enum(SCENARIOS))),
@@ -35,6 +37,8 @@ const args = z
     "fanout-seconds": z.coerce.number().int().min(1).max(300).default(30),
     "fanout-clients": z.coerce.number().int().min(2).max(5_000).default(1_000),
     build: z.boolean().default(false),
+    /** Forced iterations of each race per variant in the peers scenario. */
+    races: z.coerce.number().int().min(1).max(200).default(20),
   })
   .parse(parseFlags(process.argv.slice(2)));
 
@@ -131,6 +135,7 @@ const notes: string[] = [];
 let fanoutRow: Awaited<ReturnType<typeof fanout>> | undefined;
 let sizeRows: SizeRow[] | undefined;
 const facts: BenchFacts = { queriesPer1000: {} };
+let peers: { pages: PagePeerResult[]; data: DataPeerResult[] } | undefined;
 
 /** Server URLs with path that have had their first, long warm-up. */
 const warmed = new Set<string>();
@@ -340,6 +345,10 @@ async function main() {
       // Its own primary and streaming replica, seeded with a copy of this database (bench/support/replica.ts).
       notes.push(...(await replicaScenario({ sourceUrl: PG, pageRoom, ports: [port(8), port(9)], env: base, abRuns })));
     }
+    if (args.scenario.includes("peers")) {
+      const ctx = { abRuns, rows, startServer: app, port, redisUrl: REDIS, lobby: [cached, await second()] as [AppServer, AppServer], races: args.races, rebuild: args.build, clearLobbyCache: clearRedis };
+      peers = { pages: await pagePeers(ctx), data: await dataPeers(ctx) };
+    }
     if (args.scenario.includes("size")) {
       // Last: it adds rooms. Cache cleared before each size, then warmed by the first request.
       sizeRows = await sizeScenario({ pgUrl: PG, url: `${cached.url}/`, seconds: args.seconds, rounds: args.rounds, clearCache: clearRedis });
@@ -359,8 +368,14 @@ async function main() {
   const targets = checkTargets(rows, facts);
   console.log("\nTargets:");
   for (const t of targets) console.log(`- ${t.met ? "met" : "NOT met"}: ${t.target} (measured ${t.measured})`);
-  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, fanout: fanoutRow, size: sizeRows, targets, notes }, null, 2));
+  const peersOut = peers && peersReport(rows, peers.pages, peers.data);
+  writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, fanout: fanoutRow, size: sizeRows, targets, notes, peers }, null, 2));
   console.log("written to bench/results.json");
+  if (peersOut) {
+    console.log("\nPeers (bench/README.md, Peers):");
+    console.table(peersOut.table);
+    console.log(peersOut.summary);
+  }
 }
 
 await main();

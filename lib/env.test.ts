@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EnvError, parseEnv } from "./env";
+import { EnvError, benchPagePeerSetting, parseEnv } from "./env";
 
 describe("parseEnv", () => {
   it("names the bad variable", () => {
@@ -117,5 +117,20 @@ describe("parseEnv", () => {
     const dev = parseEnv({});
     expect(dev.reconciliationEnabled).toBe(false);
     expect(dev.reconcileIntervalMs).toBe(30_000);
+  });
+
+  it("refuses a page cache peer (BENCH_PAGE_PEER) outside the benchmark, and builds one apart from .next", () => {
+    expect(() => parseEnv({ BENCH_PAGE_PEER: "trieb" })).toThrow(/BENCH_PAGE_PEER: is for the benchmark only: it needs BENCH_ROUTES=true/);
+    expect(() => parseEnv({ BENCH_PAGE_PEER: "neshca", BENCH_ROUTES: "true" })).toThrow(/BENCH_PAGE_PEER/);
+    expect(parseEnv({ BENCH_PAGE_PEER: "trieb", BENCH_ROUTES: "true" }).benchPagePeer).toBe("trieb");
+    expect(parseEnv({}).benchPagePeer).toBeUndefined();
+    expect(() => benchPagePeerSetting({ BENCH_PAGE_PEER: "fortedigital" })).toThrow(/BENCH_PAGE_PEER: is for the benchmark only/);
+    expect(() => benchPagePeerSetting({ BENCH_PAGE_PEER: "fortedigital", BENCH_ROUTES: "false" })).toThrow(/BENCH_PAGE_PEER/);
+    expect(benchPagePeerSetting({})).toBeUndefined();
+    expect(benchPagePeerSetting({ BENCH_PAGE_PEER: "fortedigital", BENCH_ROUTES: "true" })).toEqual({
+      peer: "fortedigital",
+      distDir: ".next-peer-fortedigital",
+      handler: "bench/support/peers-handlers/fortedigital.mjs",
+    });
   });
 });

@@ -40,6 +40,27 @@ export function pageCacheSetting(source: Record<string, string | undefined> = pr
 }
 
 /**
+ * BENCH_PAGE_PEER: the benchmark's peers scenario only (bench/support/peers.ts). Serves the
+ * home page through another project's Next.js cache handler instead of Lobby's page cache,
+ * from a build of its own (`.next-peer-<name>`). Refused unless BENCH_ROUTES=true, so a
+ * deployment cannot select a peer by accident: a peer loses invalidations Lobby keeps.
+ */
+const benchPagePeerSchema = z.enum(["fortedigital", "trieb"]);
+export type BenchPagePeer = z.infer<typeof benchPagePeerSchema>;
+
+/** BENCH_PAGE_PEER alone, for next.config.ts: the peer, its build directory and its handler file, or undefined. */
+export function benchPagePeerSetting(
+  source: Record<string, string | undefined> = process.env,
+): { peer: BenchPagePeer; distDir: string; handler: string } | undefined {
+  if (!source.BENCH_PAGE_PEER) return undefined;
+  const result = benchPagePeerSchema.safeParse(source.BENCH_PAGE_PEER);
+  if (!result.success) throw new EnvError([{ variable: "BENCH_PAGE_PEER", message: result.error.issues[0]?.message ?? "invalid" }]);
+  if (source.BENCH_ROUTES !== "true" && source.BENCH_ROUTES !== "1") throw new EnvError([{ variable: "BENCH_PAGE_PEER", message: "is for the benchmark only: it needs BENCH_ROUTES=true" }]);
+  const handler = result.data === "fortedigital" ? "fortedigital.mjs" : "trieb.cjs";
+  return { peer: result.data, distDir: `.next-peer-${result.data}`, handler: `bench/support/peers-handlers/${handler}` };
+}
+
+/**
  * ALLOWED_ORIGINS: origins besides the deployment's own that may send state-changing
  * requests (lib/http/origin.ts), comma-separated, each `scheme://host[:port]` and nothing
  * more. Normalised as browsers send them (lower-case host, no default port).
@@ -127,6 +148,7 @@ const schema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     BENCH_ROUTES: bool,
+    BENCH_PAGE_PEER: benchPagePeerSchema.optional(),
     SEARCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
     PAGE_CACHE: pageCacheSchema,
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
@@ -153,6 +175,9 @@ const schema = z
         path: ["REDIS_ENABLED"],
         message: `is an alias of CACHE_ENABLED and says the opposite (CACHE_ENABLED=${env.CACHE_ENABLED}, REDIS_ENABLED=${env.REDIS_ENABLED}): set only one`,
       });
+    }
+    if (env.BENCH_PAGE_PEER && env.BENCH_ROUTES !== true) {
+      ctx.addIssue({ code: "custom", path: ["BENCH_PAGE_PEER"], message: "is for the benchmark only: it needs BENCH_ROUTES=true" });
     }
     if (env.NODE_ENV === "production" && !env.SESSION_SECRET && !isBuilding(process.env)) {
       ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "is required in production" });
@@ -210,6 +235,12 @@ export interface Env {
   metricsToken: string | undefined;
   /** The benchmark's baseline routes (/bench/*) exist only with BENCH_ROUTES=true. Default false. */
   benchRoutes: boolean;
+  /**
+   * The benchmark's peers scenario: another project's page cache handler serves the home page
+   * (BENCH_PAGE_PEER, only with BENCH_ROUTES=true). `/` is then the plain static route, and
+   * route handlers' writes call `revalidatePath("/")`, as that handler's users would.
+   */
+  benchPagePeer: BenchPagePeer | undefined;
   /**
    * Postgres' statement_timeout for a search (SEARCH_TIMEOUT_MS); a search also waiting for
    * one of the search pool's connections gets a second more. Default 2000 ms.
@@ -294,6 +325,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "silent" : "info"),
     metricsToken: e.METRICS_TOKEN,
     benchRoutes: e.BENCH_ROUTES ?? false,
+    benchPagePeer: e.BENCH_PAGE_PEER,
     searchTimeoutMs: e.SEARCH_TIMEOUT_MS,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     allowedOrigins: e.ALLOWED_ORIGINS,

@@ -1,3 +1,4 @@
+import { probePass } from "./bench/probe";
 import { CacheAside, type CacheAsideHooks } from "./cache/cache-aside";
 import { createCacheStore } from "./cache/create-store";
 import { GuardedStore, type GuardOptions } from "./cache/guarded-store";
@@ -361,6 +362,8 @@ export function runtimeConfigFromEnv(e: Env = env()): RuntimeConfig {
     // One lease per process: the page cache's handler trusts the cache exactly when this runtime does.
     lease: processLease(),
     search: { statementTimeoutMs: e.searchTimeoutMs },
+    // The benchmark's load probe (BENCH_ROUTES=true only): its peers scenario may hold a load of the room list here.
+    ...(e.benchRoutes ? { hooks: { afterLoad: (key: string) => (key.endsWith("rooms:all") ? probePass("load", true) : undefined) } } : {}),
   };
 }
 

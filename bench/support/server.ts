@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from "node:child_process";
+import { connect } from "node:net";
 import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import { availableParallelism } from "node:os";
@@ -46,6 +47,9 @@ export const LOG_DIR = "bench/logs";
 
 /** `next start` as one node process (so stopping it frees the port), pinned to core 0. */
 export async function startApp(port: number, env: Record<string, string>, options: StartOptions = {}): Promise<AppServer> {
+  // A server left on the port (another run's, another checkout's) would answer the health
+  // check below in place of this one, and be measured as if it were.
+  if (await listening(port)) throw new Error(`port ${port} is already in use: stop what listens there, or set another BENCH_PORT_BASE`);
   const args = ["node_modules/next/dist/bin/next", "start", "-p", String(port)];
   // The load generator plays the reverse proxy: its X-Forwarded-For is the client address.
   env = { TRUSTED_PROXY_HOPS: "1", BENCH_ROUTES: "true", METRICS_TOKEN, ...env };
@@ -95,6 +99,15 @@ export async function startApp(port: number, env: Record<string, string>, option
 /** A server's `/api/metrics` (Prometheus text), read with the bench's operator token. */
 export async function metricsText(server: AppServer): Promise<string> {
   return (await fetch(`${server.url}/api/metrics`, operatorHeaders)).text();
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
 }
 
 /** Postgres statements a server has sent (primary and replicas), from its own Prometheus counter. */

@@ -1,5 +1,6 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
+import { revalidatePath } from "next/cache";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
 import { env } from "../env";
@@ -63,6 +64,8 @@ export function route<P = Record<string, never>>(handler: Handler<P>): Handler<P
         if (Number(request.headers.get("content-length")) > JSON_BODY_LIMIT) throw tooLarge(JSON_BODY_LIMIT);
       }
       ({ result: response, timings } = await withTimings(() => handler(request, context)));
+      // The benchmark's page cache peers learn of writes as their users' apps tell them (lib/env.ts).
+      if (env().benchPagePeer && !SAFE_METHODS.has(request.method) && response.ok) revalidatePath("/");
     } catch (error) {
       if (error instanceof AppError) response = errorResponse(error);
       else {
