@@ -46,7 +46,13 @@ async function keysNaming(id: string): Promise<string[]> {
   return found.sort();
 }
 
-const spellings = (id: string) => [id.toUpperCase(), id.slice(0, 8).toUpperCase() + id.slice(8), id.replace(/[a-f]/, (c) => c.toUpperCase())];
+/**
+ * Other spellings of `id`. One whose letters all fall in the part it capitalises is the id
+ * itself (a uuid starting with 8 digits, about 1 in 40: this test failed once that way in
+ * CI, the "spelling" answered 200), so those are left out.
+ */
+const spellings = (id: string) =>
+  [id.toUpperCase(), id.slice(0, 8).toUpperCase() + id.slice(8), id.replace(/[a-f]/, (c) => c.toUpperCase())].filter((s) => s !== id);
 
 async function createRoomWithMessage() {
   const created = await alice.post("/api/rooms", { data: { name: uniqueName("Canonical") } });
