@@ -154,47 +154,28 @@ export async function pagePeers(ctx: PeersContext): Promise<PagePeerResult[]> {
 
 /** The scenario's table and its last line (`peers: ...`), from the rows abRuns left and the races. */
 export function peersReport(rows: readonly PeerRow[], pages: PagePeerResult[], data: DataPeerResult[] = []): { table: Record<string, string | number>[]; summary: string } {
-  const row = (scenario: string, variant: string) => rows.find((r) => r.scenario === scenario && r.variant === variant);
   const table: Record<string, string | number>[] = [];
   const summary: string[] = [];
-  for (const p of pages) {
-    const r = row(PAGE_SCENARIO, p.name);
-    const stale = p.regeneration.stale + p.acrossInstances.stale;
-    const forced = p.regeneration.forced + p.acrossInstances.forced;
+  /** One variant: (a) the write acknowledged during a fill or render, (b) the write on A read on B. */
+  const add = (cache: "page" | "data", scenario: string, name: string, a: RaceOutcome, b: RaceOutcome, extra: Record<string, string> = {}) => {
+    const r = rows.find((x) => x.scenario === scenario && x.variant === name);
     table.push({
-      cache: "page",
-      variant: p.name,
+      cache,
+      variant: name,
       "req/s": r?.rps ?? "",
       "p99 ms": r?.p99 ?? "",
       "vs lobby": r?.ratio ?? "",
       "p99 vs lobby": r?.p99Ratio ?? "",
-      "stale (a) write during a fill": `${p.regeneration.stale}/${p.regeneration.forced}${p.regeneration.unforced ? ` (${p.regeneration.unforced} unforced)` : ""}`,
-      "stale (b) A→B": `${p.acrossInstances.stale}/${p.acrossInstances.forced}`,
-      "still stale 1 s on": p.regeneration.stillStaleAfter1s + p.acrossInstances.stillStaleAfter1s,
-      "failed iterations": p.regeneration.failed.length + p.acrossInstances.failed.length,
+      "stale (a) write during a fill": `${a.stale}/${a.forced}${a.unforced ? ` (${a.unforced} unforced)` : ""}`,
+      "stale (b) A→B": `${b.stale}/${b.forced}`,
+      "still stale 1 s on": a.stillStaleAfter1s + b.stillStaleAfter1s,
+      "failed iterations": a.failed.length + b.failed.length,
+      ...extra,
       errors: r?.errors ?? "",
     });
-    summary.push(`${p.name} ${r?.rps ?? "?"} req/s stale ${stale}/${forced}`);
-  }
-  for (const d of data) {
-    const r = row(DATA_SCENARIO, d.name);
-    const stale = d.fill.stale + d.acrossInstances.stale;
-    const forced = d.fill.forced + d.acrossInstances.forced;
-    table.push({
-      cache: "data",
-      variant: d.name,
-      "req/s": r?.rps ?? "",
-      "p99 ms": r?.p99 ?? "",
-      "vs lobby": r?.ratio ?? "",
-      "p99 vs lobby": r?.p99Ratio ?? "",
-      "stale (a) write during a fill": `${d.fill.stale}/${d.fill.forced}${d.fill.unforced ? ` (${d.fill.unforced} unforced)` : ""}`,
-      "stale (b) A→B": `${d.acrossInstances.stale}/${d.acrossInstances.forced}`,
-      "still stale 1 s on": d.fill.stillStaleAfter1s + d.acrossInstances.stillStaleAfter1s,
-      "failed iterations": d.fill.failed.length + d.acrossInstances.failed.length,
-      "stampede queries": `${d.stampede.queries} (${d.stampede.ok}/500 ok)`,
-      errors: r?.errors ?? "",
-    });
-    summary.push(`${d.name} ${r?.rps ?? "?"} req/s stale ${stale}/${forced}`);
-  }
+    summary.push(`${name} ${r?.rps ?? "?"} req/s stale ${a.stale + b.stale}/${a.forced + b.forced}`);
+  };
+  for (const p of pages) add("page", PAGE_SCENARIO, p.name, p.regeneration, p.acrossInstances);
+  for (const d of data) add("data", DATA_SCENARIO, d.name, d.fill, d.acrossInstances, { "stampede queries": `${d.stampede.queries} (${d.stampede.ok}/500 ok)` });
   return { table, summary: `peers: ${summary.join("; ")}` };
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import postgres from "postgres";
+import { ensureDatabase } from "../../lib/db/migrate";
 import { z } from "zod";
 import { postgresBinDir, startPgPair, type PgPair } from "../../tests/support/pg-replica";
 import { SEARCH_PATH } from "./insight";
@@ -151,13 +152,8 @@ export async function replicaScenario(options: ReplicaScenarioOptions): Promise<
     // Two instances: main and search pools on the primary, the same again on the replica.
     pair = await startPgPair({ maxConnections: 100 });
     const database = "lobby_bench";
-    const admin = postgres(pair.primaryUrl(), { max: 1, onnotice: () => {} });
-    try {
-      await admin.unsafe(`create database "${database}"`);
-    } finally {
-      await admin.end();
-    }
     const primaryUrl = pair.primaryUrl(database);
+    await ensureDatabase(primaryUrl);
     await copyDatabase(options.sourceUrl, primaryUrl);
     const sql = postgres(primaryUrl, { max: 1, onnotice: () => {} });
     let olderPage: string;

@@ -92,14 +92,8 @@ export async function createReplicatedDatabase(cleanup: Cleanup, lagMs: number):
   const pair = await startPgPair({ maxConnections: 120 });
   cleanup.add("primary and replica", () => pair.destroy());
   const name = "lobby_torture";
-  const admin = postgres(pair.primaryUrl(), { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
   const url = pair.primaryUrl(name);
-  await runMigrations(url);
+  await runMigrations(url); // creates the database first
   // The bursts phase's diagnostic: which WAL records the primary writes while no client writes.
   const ext = postgres(url, { max: 1, onnotice: () => {} });
   try {
