@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --scenario home,api,room,redis-down,queries,stampede,fanout,stats,search,size --seconds 8 --rounds 3 --fanout-seconds 30]`
+ * `npm run bench [-- --scenario home,api,room,redis-down,queries,stampede,fanout,stats,search,cluster,replica,peers,size --seconds 8 --rounds 3 --fanout-seconds 30 --fanout-clients 1000]`
  *
  * Starts the built app (`next start`, pinned to core 0) against the local Postgres and
  * Redis, seeds its own database, and measures with autocannon from this process (pinned
