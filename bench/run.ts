@@ -18,7 +18,7 @@ import { blackhole } from "../tests/support/net-faults";
 import { deleteMatching } from "../tests/support/redis-keys";
 import { startRedisCluster, type LocalRedisCluster } from "../scripts/local-services/redis-cluster";
 import { fanout } from "./support/fanout";
-import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, seedInsight } from "./support/insight";
+import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, queryCountNote, seedInsight } from "./support/insight";
 import { load, median, type LoadResult } from "./support/load";
 import { replicaScenario } from "./support/replica";
 import { pagePeers, peersReport, type PagePeerResult } from "./support/peers";
@@ -275,12 +275,9 @@ async function main() {
     }
     if (args.scenario.includes("queries")) {
       for (const path of ["/api/rooms", "/"]) {
-        await fetch(cached.url + path); // populate
-        const before = await dbQueries(cached);
-        for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, () => fetch(cached.url + path).then((r) => r.arrayBuffer())));
-        const made = (await dbQueries(cached)) - before;
-        facts.queriesPer1000[path] = made;
-        notes.push(`Postgres queries per 1,000 cached reads of ${path}: ${made} (cache outcomes so far: ${JSON.stringify(await cacheOutcomes(cached))})`);
+        const count = await queriesPerThousand(cached, path);
+        facts.queriesPer1000[path] = count.reads;
+        notes.push(queryCountNote(path, count));
       }
     }
     if (args.scenario.includes("stampede")) {
@@ -290,11 +287,11 @@ async function main() {
     const ab = [{ name: "cached", server: cached }, { name: "CACHE_ENABLED=false", server: nocache }];
     if (args.scenario.includes("stats")) {
       await abRuns(`GET /api/stats (${INSIGHT_MESSAGES.toLocaleString("en-US")} messages)`, "/api/stats", ab, "CACHE_ENABLED=false");
-      notes.push(await queriesPerThousand(cached, "/api/stats"));
+      notes.push(queryCountNote("/api/stats", await queriesPerThousand(cached, "/api/stats")));
     }
     if (args.scenario.includes("search")) {
       await abRuns(`GET /api/search (${INSIGHT_MESSAGES.toLocaleString("en-US")} messages)`, SEARCH_PATH, ab, "CACHE_ENABLED=false");
-      notes.push(await queriesPerThousand(cached, SEARCH_PATH));
+      notes.push(queryCountNote(SEARCH_PATH, await queriesPerThousand(cached, SEARCH_PATH)));
     }
     if (args.scenario.includes("fanout")) {
       const instances = [cached, await second()];
