@@ -9,7 +9,7 @@
 import "../scripts/load-env";
 import { spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Cluster, Redis } from "ioredis";
 import postgres from "postgres";
 import { z } from "zod";
@@ -25,7 +25,7 @@ import { pagePeers, peersReport, type PagePeerResult } from "./support/peers";
 import { dataPeers, type DataPeerResult } from "./support/peers-data";
 import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 import { sizeScenario, type SizeRow } from "./support/size";
-import { checkTargets, type BenchFacts } from "./support/targets";
+import { checkTargets, dayRanges, type BenchFacts, type TargetRun } from "./support/targets";
 
 const SCENARIOS = ["home", "api", "room", "redis-down", "queries", "stampede", "fanout", ...INSIGHT_SCENARIOS, "cluster", "replica", "peers", "size"] as const;
 const args = z
@@ -67,6 +67,8 @@ const REDIS = benchEnv.BENCH_REDIS_URL;
 /** The port of the bench's n-th server. */
 const port = (n: number) => benchEnv.BENCH_PORT_BASE + n;
 const PREFIX = "bench:";
+/** Every run's targets, one JSON line per run (git-ignored): the day's ranges. */
+const HISTORY = "bench/results-history.jsonl";
 const base = { NODE_ENV: "production", DATABASE_URL: PG, REDIS_KEY_PREFIX: PREFIX, SESSION_SECRET: "bench-".repeat(8), LOG_LEVEL: "warn" };
 
 /** Rounds at least for the scenarios whose target is a p99 ratio (Redis down). */
@@ -311,6 +313,7 @@ async function main() {
         },
       });
       fanoutRow = f;
+      facts.fanout = { clients, p99: f.p99, lost: f.lost, duplicates: f.duplicates, sendErrors: f.sendErrors };
       const perStreamKb = (open.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) / clients / 1024;
       notes.push(
         `fan-out, ${clients.toLocaleString("en-US")} SSE clients (${clients / 2} per instance) on 2 cached instances, 20 msg/s for ${args["fanout-seconds"]} s alternating instances: ` +
@@ -345,6 +348,10 @@ async function main() {
     if (args.scenario.includes("peers")) {
       const ctx = { abRuns, rows, startServer: app, port, redisUrl: REDIS, lobby: [cached, await second()] as [AppServer, AppServer], races: args.races, rebuild: args.build, clearLobbyCache: clearRedis };
       peers = { pages: await pagePeers(ctx), data: await dataPeers(ctx) };
+      facts.peerStale = [
+        ...peers.pages.map((p) => ({ cache: "page" as const, variant: p.name, stale: p.regeneration.stale + p.acrossInstances.stale, forced: p.regeneration.forced + p.acrossInstances.forced })),
+        ...peers.data.map((d) => ({ cache: "data" as const, variant: d.name, stale: d.fill.stale + d.acrossInstances.stale, forced: d.fill.forced + d.acrossInstances.forced })),
+      ];
     }
     if (args.scenario.includes("size")) {
       // Last: it adds rooms. Cache cleared before each size, then warmed by the first request.
@@ -363,8 +370,15 @@ async function main() {
   console.table(rows.map((r) => ({ scenario: r.scenario, variant: r.variant, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, "vs baseline": r.ratio, "p99 vs baseline": r.p99Ratio ?? "", "vs no cache": r.vsNoCache ?? "", errors: r.errors })));
   for (const n of notes) console.log(`- ${n}`);
   const targets = checkTargets(rows, facts);
-  console.log("\nTargets:");
-  for (const t of targets) console.log(`- ${t.met ? "met" : "NOT met"}: ${t.target} (measured ${t.measured})`);
+  // Every run's targets are kept (git-ignored), so each one is printed with its range over the day's runs.
+  const run = { at: new Date().toISOString(), targets };
+  const history = existsSync(HISTORY)
+    ? readFileSync(HISTORY, "utf8").split("\n").filter(Boolean).flatMap((line) => { try { return [JSON.parse(line) as TargetRun]; } catch { return []; } })
+    : [];
+  appendFileSync(HISTORY, `${JSON.stringify(run)}\n`);
+  const ranges = dayRanges(run, history);
+  console.log("\nTargets (range: this run and the day's earlier runs that measured it, bench/results-history.jsonl):");
+  for (const t of targets) console.log(`- ${t.met ? "met" : "NOT met"}: ${t.target} (measured ${t.measured}${ranges.has(t.target) ? `; ${ranges.get(t.target)}` : ""})`);
   const peersOut = peers && peersReport(rows, peers.pages, peers.data);
   writeFileSync("bench/results.json", JSON.stringify({ at: new Date().toISOString(), args, pinned: canPin, rows, fanout: fanoutRow, size: sizeRows, targets, notes, peers }, null, 2));
   console.log("written to bench/results.json");
