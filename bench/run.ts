@@ -202,6 +202,13 @@ async function abRuns(scenario: string, path: string, variants: Variant[], basel
 }
 
 /** A server's resident set size (Linux /proc), in bytes. */
+/** The server's CPU time so far (user + system), in ms, from /proc. */
+function cpuMs(server: AppServer): number {
+  const fields = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 function residentBytes(server: AppServer): number {
   const status = readFileSync(`/proc/${server.pid}/status`, "utf8");
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
@@ -301,6 +308,7 @@ async function main() {
       // Memory per open stream: each server's resident set with the streams open, less before.
       const before = instances.map(residentBytes);
       let open: number[] = [];
+      let cpuAtOpen = 0;
       const f = await fanout({
         urls: instances.map((s) => s.url),
         roomId: fanoutRoom,
@@ -310,8 +318,11 @@ async function main() {
         onStreamsOpen: async () => {
           await new Promise((r) => setTimeout(r, 1_000)); // the servers settle after the burst of connects
           open = instances.map(residentBytes);
+          cpuAtOpen = instances.reduce((sum, s) => sum + cpuMs(s), 0);
         },
       });
+      // Both servers' CPU from the streams' opening to the drain, per frame delivered: sends, heartbeats and all.
+      const usPerFrame = ((instances.reduce((sum, s) => sum + cpuMs(s), 0) - cpuAtOpen) * 1000) / Math.max(1, f.received);
       fanoutRow = f;
       facts.fanout = { clients, p99: f.p99, lost: f.lost, duplicates: f.duplicates, sendErrors: f.sendErrors };
       const perStreamKb = (open.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) / clients / 1024;
@@ -320,6 +331,7 @@ async function main() {
           `${f.accepted}/${f.sent} sends accepted, delivery p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms; ` +
           `${f.lost} lost of ${f.expected} expected, ${f.duplicates} duplicates, ${f.streamErrors} streams failed (POST p99 ${f.postP99} ms); ` +
           `memory per open stream ${perStreamKb.toFixed(1)} KB (resident set with the streams open less before, both instances); ` +
+          `server CPU ${usPerFrame.toFixed(0)} µs per frame delivered (both instances, from the streams' opening to the drain; compare bench/frame-cost.ts); ` +
           `target p99 < 100 ms, 0 lost, 0 duplicates: ${f.p99 < 100 && f.lost === 0 && f.duplicates === 0 && f.sendErrors === 0 ? "met" : "NOT met"}`,
       );
     }
