@@ -74,7 +74,8 @@ export async function queriesPerThousand(server: AppServer, path: string): Promi
   const reads = (await dbQueries(server)) - before;
   const outcomes: Record<string, number> = {};
   for (const [outcome, n] of Object.entries(await cacheOutcomes(server))) {
-    if (n - (outcomesBefore[outcome] ?? 0) > 0) outcomes[outcome] = n - (outcomesBefore[outcome] ?? 0);
+    const during = n - (outcomesBefore[outcome] ?? 0);
+    if (during > 0) outcomes[outcome] = during;
   }
   return { reads, populate: before - start, outcomes };
 }
