@@ -1,5 +1,5 @@
 import { expect, request as playwrightRequest, test } from "@playwright/test";
-import { BASE_URL, PEER_URL } from "./env";
+import { BASE_URL, PEER_URL, operatorAuth } from "./env";
 import { roomLink, uniqueName } from "./support";
 
 /**
@@ -163,4 +163,28 @@ test("a room created in one browser appears in another's list without a reload",
     await creator.close();
     await watcher.close();
   }
+});
+
+/** This instance's count of streams opened by transport (lib/realtime/stream-handoff.ts). */
+async function streamsOpened(baseUrl: string): Promise<{ socket: number; webStream: number }> {
+  const text = await (await fetch(`${baseUrl}/api/metrics`, { headers: operatorAuth })).text();
+  const count = (transport: string) => Number(new RegExp(`^lobby_sse_streams_opened_total\\{transport="${transport}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+  return { socket: count("socket"), webStream: count("web-stream") };
+}
+
+test("`next start` writes event streams to the socket, not through a web stream; a client's forged handoff header changes nothing", async () => {
+  const before = await streamsOpened(PEER_URL);
+  // A token of the client's own: overwritten by the server's hook before the route reads it.
+  const stream = await openStream(`${PEER_URL}/api/events`, { "x-lobby-stream-handoff": "forged-by-the-client-000000" });
+  try {
+    await stream.ready();
+    const name = uniqueName("Socket room");
+    await createRoom(name);
+    await stream.waitFor((e) => e.some((x) => x.event === "room.created" && roomName(x) === name));
+  } finally {
+    await stream.close();
+  }
+  const after = await streamsOpened(PEER_URL);
+  expect(after.socket).toBe(before.socket + 1);
+  expect(after.webStream).toBe(before.webStream);
 });

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import { onServerRequest } from "./server-requests";
 
 /**
  * The socket address of a request, for per-IP limits when no proxy is trusted
@@ -11,7 +11,7 @@ import https from "node:https";
  * when the client sent none, so the header is whatever the client wants it to be. The one
  * place the socket is known is Node's `http.Server` 'request' event, before Next sees the
  * request. {@link installPeerStamp} (called once from instrumentation.ts) hooks that event
- * and writes the address into a request header, overwriting whatever the client sent
+ * (lib/http/server-requests.ts) and writes the address into a request header, overwriting whatever the client sent
  * under that name.
  *
  * The header carries a random per-process token: requests that reached the server before
@@ -30,19 +30,11 @@ interface StampState {
 const KEY = Symbol.for("lobby.peerStamp");
 const g = globalThis as unknown as { [KEY]?: StampState };
 
-type Emit = (this: http.Server, event: string | symbol, ...args: unknown[]) => boolean;
-
 /** Hooks every Node HTTP(S) server of this process (idempotent). */
 export function installPeerStamp(): void {
   if (g[KEY]) return;
   const state: StampState = { token: randomBytes(16).toString("hex") };
-  for (const proto of [http.Server.prototype, https.Server.prototype] as unknown as { emit: Emit }[]) {
-    const emit = proto.emit;
-    proto.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]) {
-      if (event === "request") stamp(args[0] as http.IncomingMessage, state.token);
-      return emit.call(this, event, ...args);
-    };
-  }
+  onServerRequest("peer-address", (req) => stamp(req, state.token));
   g[KEY] = state;
 }
 

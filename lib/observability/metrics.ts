@@ -137,6 +137,13 @@ function build() {
       help: "Server-Sent Events streams open in this process.",
       registers: [registry],
     }),
+    /** Streams opened, by how their frames reach the socket (lib/realtime/stream-handoff.ts). */
+    sseStreamsOpened: new Counter({
+      name: "lobby_sse_streams_opened_total",
+      help: "Server-Sent Events streams opened, by transport: socket (written to the Node response) or web-stream (piped by Next).",
+      labelNames: ["transport"] as const,
+      registers: [registry],
+    }),
     minuteCountsDropped: new Counter({
       name: "lobby_minute_counters_dropped_total",
       help: "Per-minute dashboard counts dropped because Redis could not take them (breaker open, timeout).",

@@ -8,6 +8,7 @@ import { runtime } from "../runtime";
 import type { Topic } from "./events";
 import { Hub } from "./hub";
 import { clientPosition, openEventStream } from "./sse-stream";
+import { takeHandoff } from "./stream-handoff";
 
 /** Concurrent streams one client address may hold in this process; beyond it, 429. */
 export const MAX_STREAMS_PER_IP = 20;
@@ -96,8 +97,11 @@ export function serveTopic(request: Request, topic: Topic): Response {
   request.signal.addEventListener("abort", onAbort);
   const shutdown = () => abort.abort();
   state.open.add(shutdown);
+  const direct = takeHandoff(request.headers);
   metrics().sseStreams.inc();
+  metrics().sseStreamsOpened.inc({ transport: direct ? "socket" : "web-stream" });
   const body = openEventStream({
+    direct,
     topic,
     lastEventId: clientPosition(request),
     hub: processHub(),

@@ -23,7 +23,31 @@ export interface EventStreamOptions {
   retryMs?: number;
   /** Called once when the stream ends, whoever ends it. */
   onClose?: () => void;
+  /**
+   * The request's Node response (lib/realtime/stream-handoff.ts). The web stream then
+   * carries the first chunk only, which makes Next send the status and headers; every later
+   * chunk is written to the response itself once they are out, in order.
+   */
+  direct?: DirectResponse;
 }
+
+/** What a stream needs of a Node `ServerResponse` to write to it. */
+export interface DirectResponse {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  /** Bytes written and not yet taken by the socket. */
+  readonly writableLength: number;
+  write(chunk: Uint8Array): boolean;
+  destroy(): void;
+}
+
+/**
+ * Bytes a client may leave unread before its stream is dropped: a reader that stopped
+ * reading (a suspended tab, a stalled link) would otherwise hold its room's traffic in this
+ * process's memory for as long as its socket lives. It reconnects with its Last-Event-ID
+ * and gets the replay, or `reset` and a re-fetch.
+ */
+export const MAX_UNSENT_BYTES = 1024 * 1024;
 
 /**
  * Where the client stands, by precedence: `Last-Event-ID` (a reconnecting EventSource sends
@@ -94,7 +118,7 @@ export function eventFrame(d: Delivery): Uint8Array {
  * re-fetch on reconnect covers what was lost.
  */
 export function openEventStream(options: EventStreamOptions): ReadableStream<Uint8Array> {
-  const { topic, hub, bus, signal } = options;
+  const { topic, hub, bus, signal, direct } = options;
   const encoder = new TextEncoder();
   const given = options.lastEventId;
   // null until known: nothing sent, or the client's id still to be checked against the log.
@@ -107,101 +131,138 @@ export function openEventStream(options: EventStreamOptions): ReadableStream<Uin
   let heartbeat: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   let close = () => {};
+  // Direct mode: chunks written to the web stream so far (at most one), and the chunks that
+  // wait for Next to send the headers.
+  let piped = 0;
+  let waiting: Uint8Array[] | null = null;
 
-  return new ReadableStream<Uint8Array>({
-    async start(controller) {
-      const sendBytes = (bytes: Uint8Array) => {
-        if (closed) return;
-        try {
-          controller.enqueue(bytes);
-        } catch {
+  return new ReadableStream<Uint8Array>(
+    {
+      async start(controller) {
+        const drop = () => {
+          // Unread bytes past the limit: free them now (a graceful end would wait for the reader).
+          if (direct) direct.destroy();
+          else controller.error(new Error("event stream reader too slow"));
           close();
-        }
-      };
-      const send = (text: string) => sendBytes(encoder.encode(text));
-      const sendDelivery = (d: Delivery) => {
-        if (lastId !== null && compareIds(d.id, lastId) <= 0) return;
-        lastId = d.id;
-        sendBytes(eventFrame(d));
-      };
-      const catchUp = async () => {
-        if (catchingUp) {
-          again = true;
-          return;
-        }
-        catchingUp = true;
-        try {
-          do {
-            again = false;
-            try {
-              if (lastId === null && given === null) {
-                lastId = await bus.tip(topic);
-              } else {
-                const from = lastId ?? (isStreamId(given) ? given : null);
-                const result = await bus.catchUp(topic, from);
-                if (result.reset) {
-                  lastId = result.tip;
-                  send(formatReset(result.tip));
-                } else {
-                  // The client's own id counts as sent: only what follows it goes out.
-                  lastId ??= from;
-                  for (const d of result.deliveries) sendDelivery(d);
-                }
+        };
+        const writeDirect = (res: DirectResponse, bytes: Uint8Array) => {
+          if (res.destroyed) return close();
+          res.write(bytes);
+          if (res.writableLength > MAX_UNSENT_BYTES) drop();
+        };
+        const flushWaiting = () => {
+          if (closed || !direct || direct.destroyed) return close();
+          if (!direct.headersSent) return void setImmediate(flushWaiting);
+          const held = waiting ?? [];
+          waiting = null;
+          for (const bytes of held) if (!closed) writeDirect(direct, bytes);
+        };
+        const sendBytes = (bytes: Uint8Array) => {
+          if (closed) return;
+          try {
+            if (!direct || piped === 0) {
+              piped++;
+              controller.enqueue(bytes);
+              // The queue's size is in bytes (the strategy below): minus desiredSize is what waits.
+              if (-(controller.desiredSize ?? 0) > MAX_UNSENT_BYTES) drop();
+            } else if (waiting || !direct.headersSent) {
+              // Next writes the first chunk, with the headers, once the handler has returned.
+              if (!waiting) {
+                waiting = [];
+                setImmediate(flushWaiting);
               }
-            } catch {
-              // Redis unavailable: go live without the replay (see above).
-              if (lastId === null && isStreamId(given)) lastId = given;
-            }
-          } while (again && !closed);
-          if (!started && !closed) {
-            started = true;
-            // An event (not a bare id line) so that the page sees the id too, for a reconnect of its own.
-            send(lastId === null ? `event: ready\ndata: {}\n\n` : `id: ${lastId}\nevent: ready\ndata: {}\n\n`);
+              waiting.push(bytes);
+            } else writeDirect(direct, bytes);
+          } catch {
+            close();
           }
-        } finally {
-          catchingUp = false;
-          const held = buffer;
-          buffer = [];
-          for (const d of held) sendDelivery(d);
-        }
-      };
-      close = () => {
-        if (closed) return;
-        closed = true;
-        clearInterval(heartbeat);
-        unsubscribe?.();
-        signal.removeEventListener("abort", close);
-        try {
-          controller.close();
-        } catch {
-          // Already closed or errored by the runtime.
-        }
-        options.onClose?.();
-      };
-      if (signal.aborted) return close();
-      signal.addEventListener("abort", close);
+        };
+        const send = (text: string) => sendBytes(encoder.encode(text));
+        const sendDelivery = (d: Delivery) => {
+          if (lastId !== null && compareIds(d.id, lastId) <= 0) return;
+          lastId = d.id;
+          sendBytes(eventFrame(d));
+        };
+        const catchUp = async () => {
+          if (catchingUp) {
+            again = true;
+            return;
+          }
+          catchingUp = true;
+          try {
+            do {
+              again = false;
+              try {
+                if (lastId === null && given === null) {
+                  lastId = await bus.tip(topic);
+                } else {
+                  const from = lastId ?? (isStreamId(given) ? given : null);
+                  const result = await bus.catchUp(topic, from);
+                  if (result.reset) {
+                    lastId = result.tip;
+                    send(formatReset(result.tip));
+                  } else {
+                    // The client's own id counts as sent: only what follows it goes out.
+                    lastId ??= from;
+                    for (const d of result.deliveries) sendDelivery(d);
+                  }
+                }
+              } catch {
+                // Redis unavailable: go live without the replay (see above).
+                if (lastId === null && isStreamId(given)) lastId = given;
+              }
+            } while (again && !closed);
+            if (!started && !closed) {
+              started = true;
+              // An event (not a bare id line) so that the page sees the id too, for a reconnect of its own.
+              send(lastId === null ? `event: ready\ndata: {}\n\n` : `id: ${lastId}\nevent: ready\ndata: {}\n\n`);
+            }
+          } finally {
+            catchingUp = false;
+            const held = buffer;
+            buffer = [];
+            for (const d of held) sendDelivery(d);
+          }
+        };
+        close = () => {
+          if (closed) return;
+          closed = true;
+          clearInterval(heartbeat);
+          unsubscribe?.();
+          signal.removeEventListener("abort", close);
+          try {
+            controller.close();
+          } catch {
+            // Already closed or errored by the runtime.
+          }
+          options.onClose?.();
+        };
+        if (signal.aborted) return close();
+        signal.addEventListener("abort", close);
 
-      // First bytes at once, so the response (and its headers) leaves before any Redis work.
-      send(`retry: ${options.retryMs ?? 2_000}\n\n`);
-      heartbeat = setInterval(() => send(`: heartbeat\n\n`), options.heartbeatMs ?? 15_000);
-      heartbeat.unref();
+        // First bytes at once, so the response (and its headers) leaves before any Redis work.
+        send(`retry: ${options.retryMs ?? 2_000}\n\n`);
+        heartbeat = setInterval(() => send(`: heartbeat\n\n`), options.heartbeatMs ?? 15_000);
+        heartbeat.unref();
 
-      const listener = {
-        deliver(d: Delivery) {
-          if (!catchingUp) return sendDelivery(d);
-          if (buffer.length < MAX_BUFFERED) buffer.push(d);
-        },
-        resync: () => void catchUp(),
-      };
-      catchingUp = true; // buffer anything delivered while subscribing
-      const off = await hub.subscribe(topic, listener);
-      if (closed) return off();
-      unsubscribe = off;
-      catchingUp = false;
-      await catchUp();
+        const listener = {
+          deliver(d: Delivery) {
+            if (!catchingUp) return sendDelivery(d);
+            if (buffer.length < MAX_BUFFERED) buffer.push(d);
+          },
+          resync: () => void catchUp(),
+        };
+        catchingUp = true; // buffer anything delivered while subscribing
+        const off = await hub.subscribe(topic, listener);
+        if (closed) return off();
+        unsubscribe = off;
+        catchingUp = false;
+        await catchUp();
+      },
+      cancel() {
+        close();
+      },
     },
-    cancel() {
-      close();
-    },
-  });
+    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
+  );
 }
