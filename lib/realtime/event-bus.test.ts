@@ -4,6 +4,7 @@ import { createCacheStore } from "../cache/create-store";
 import { GuardedStore } from "../cache/guarded-store";
 import { compareIds, RedisEventBus, type Delivery } from "./event-bus";
 import type { Topic } from "./events";
+import { FANOUT_SLICE } from "./hub";
 import { openEventStream } from "./sse-stream";
 import { ON_CLUSTER } from "../../tests/support/services";
 
@@ -62,6 +63,35 @@ for (const driver of ON_CLUSTER ? (["ioredis"] as const) : (["ioredis", "upstash
       expect(got).toEqual([{ id, topic: "room:a", event: activity(1) }]);
       off();
       expect(t.hub.listenerCount()).toBe(0);
+    });
+
+    it(`a room of more listeners than a slice (${FANOUT_SLICE}): a burst reaches each one whole, in order, once; the fan-out yields between slices`, async () => {
+      const listeners = FANOUT_SLICE * 3 + 5;
+      const got: string[][] = Array.from({ length: listeners }, () => []);
+      // Per listener, the callbacks queued by the first listener that had run when it was first
+      // served: 0 for the first slice, more for the later ones (they wait their turn).
+      let turn = 0;
+      const served: number[] = [];
+      const offs = await Promise.all(
+        got.map((ids, i) =>
+          t.hub.subscribe("room:busy", {
+            deliver: (d) => {
+              if (i === 0) setImmediate(() => turn++);
+              if (ids.length === 0) served.push(turn);
+              ids.push(d.id);
+            },
+            resync: () => {},
+          }),
+        ),
+      );
+      const sent: string[] = [];
+      for (let i = 0; i < 5; i++) sent.push((await t.bus.append("room:busy", activity(i)))!);
+      for (let i = 0; i < 60 && got.some((ids) => ids.length < sent.length); i++) await wait(50);
+      expect(got.every((ids) => ids.join() === sent.join())).toBe(true);
+      // The first delivery reached the first slice before a turn, the last listeners after one.
+      expect(served.slice(0, FANOUT_SLICE).every((n) => n === 0)).toBe(true);
+      expect(served.at(-1)).toBeGreaterThan(0);
+      for (const off of offs) off();
     });
 
     it("SSE: Last-Event-ID replays exactly the missed events, then goes live without gaps or duplicates", async () => {
