@@ -65,6 +65,32 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
     expect((await appError(rt.messageWrites.send(alice, unknown, { body: "Anyone?" }))).status).toBe(404);
   });
 
+  it("answers 404 to a send into a deleted room, and stores nothing", async () => {
+    const rt = instance();
+    const room = await rt.roomWrites.create(alice, { name: "Gone" });
+    await rt.roomWrites.remove(alice, room.id);
+    expect((await appError(rt.messageWrites.send(alice, room.id, { body: "Anyone?" }))).status).toBe(404);
+    expect(await count(room.id)).toBe(0);
+  });
+
+  it("concurrent sends into one room from two instances: the seqs are in the order of the room's versions (its lock's order)", async () => {
+    const [a, b] = [instance(), instance()];
+    const room = await a.roomWrites.create(alice, { name: "Busy" });
+    const sent = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).messageWrites.send(i % 2 ? alice : bob, room.id, { body: `m${i}` })),
+    );
+    // Each send's version is in its room.activity event (the room list's preview).
+    const versionOf = new Map<string, number>();
+    for (const [, fields] of await t.redis.raw.xrange(key("events:stream:rooms"), "-", "+")) {
+      const event = JSON.parse(fields[1]!) as { type: string; preview?: { version: number; last: { id: string } | null } };
+      if (event.type === "room.activity" && event.preview?.last) versionOf.set(event.preview.last.id, event.preview.version);
+    }
+    const bySeq = [...sent].sort((x, y) => x.seq - y.seq).map((m) => versionOf.get(m.id));
+    expect(bySeq.every((v) => typeof v === "number")).toBe(true);
+    expect(new Set(bySeq).size).toBe(40);
+    expect(bySeq).toEqual([...bySeq].sort((x, y) => x! - y!));
+  });
+
   it("does not lose a message sent while a reader is loading the newest page", async () => {
     const writer = instance();
     const room = await writer.roomWrites.create(alice, { name: "Race" });

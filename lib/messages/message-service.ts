@@ -3,7 +3,8 @@ import type { InvalidationOps } from "../cache/invalidation/ops";
 import type { WriteInvalidations } from "../cache/invalidation/write";
 import type { Keys } from "../cache/keys";
 import type { Db } from "../db/client";
-import { bumpMessageVersion, editMessageBody, insertMessage, lastMessage, lockLiveMessage, softDeleteMessage, type LastMessage, type Message } from "../db/queries/messages";
+import { bumpMessageVersion, editMessageBody, insertMessage, lastMessage, lockLiveMessage, softDeleteMessage, transactionNow, type LastMessage, type Message } from "../db/queries/messages";
+import { isForeignKeyViolation } from "../db/queries/rooms";
 import { AppError, forbidden, notFound } from "../errors";
 import type { RateLimiter } from "../limits/rate-limiter";
 import type { LobbyEvent, PreviewPayload, Topic } from "../realtime/events";
@@ -25,7 +26,7 @@ export interface MessageServiceDeps {
 /**
  * Message writes (DESIGN.md write path): a transaction that bumps the room's conversation
  * version (and so locks the room row: 404 for an unknown or deleted room), writes the
- * message and records its invalidation (`messages:{roomId}`, the home page, stats, search,
+ * message and records its invalidation (a send takes the lock last: see send) (`messages:{roomId}`, the home page, stats, search,
  * the list's order: the invalidation log); after the commit that invalidation is applied
  * (or outlived by every process's lease) before the write returns, so the writer's next
  * read on any instance sees it; then events. `rooms:all` is left alone: activity is not
@@ -43,33 +44,46 @@ export class MessageService {
     const { message, lastActivityAt, version } = await this.write(
       "message.created",
       roomId,
-      async (db) => {
-        const room = await bumpMessageVersion(db, { roomId, activity: true });
-        if (!room) throw notFound("Room");
-        const message = await insertMessage(db, { roomId, authorId: session.id, authorName: session.name, body: parsed.data.body });
-        return { message, lastActivityAt: room.lastActivityAt ?? message.createdAt, version: room.messageVersion };
-      },
-      // The list's order moves with the send; the home page, re-rendered on this news, sees it.
+      // now() first: the list's order moves with the send, so the record holds the send's time.
+      async (db) => ({ lastActivityAt: await transactionNow(db) }),
       (done) => ({ room: roomId, ms: done.lastActivityAt.getTime() }),
-    );
-    await this.publish(`room:${roomId}`, {
-      type: "message.created",
-      message: {
-        id: message.id,
-        roomId,
-        authorId: message.authorId,
-        authorName: message.authorName,
-        body: message.body,
-        createdAt: message.createdAt.toISOString(),
+      // Then the room row's lock and the message, pipelined in one round trip: the lock is
+      // held until the commit (one turn of this process's event loop), and the message's seq
+      // is taken under it, so a room's seqs are in commit order.
+      async (db, { lastActivityAt }) => {
+        const [room, message] = await Promise.all([
+          bumpMessageVersion(db, { roomId, activity: true }),
+          insertMessage(db, { roomId, authorId: session.id, authorName: session.name, body: parsed.data.body }),
+        ]).catch((error: unknown) => {
+          throw isForeignKeyViolation(error) ? notFound("Room") : error;
+        });
+        // Deleted (or never there): the message goes with the rollback.
+        if (!room) throw notFound("Room");
+        return { message, lastActivityAt: room.lastActivityAt ?? lastActivityAt, version: room.messageVersion };
       },
-    });
-    // The room list's card shows the new message (the one just sent is the room's last).
-    await this.publish("rooms", {
-      type: "room.activity",
-      roomId,
-      lastActivityAt: lastActivityAt.toISOString(),
-      preview: previewPayload(version, toLastMessage(message)),
-    });
+    );
+    // Both events at once (one round trip over TCP): they are on two topics, and each
+    // topic's order is its own. The conversation's message, and the room list's card, which
+    // shows it as the room's last.
+    await Promise.all([
+      this.publish(`room:${roomId}`, {
+        type: "message.created",
+        message: {
+          id: message.id,
+          roomId,
+          authorId: message.authorId,
+          authorName: message.authorName,
+          body: message.body,
+          createdAt: message.createdAt.toISOString(),
+        },
+      }),
+      this.publish("rooms", {
+        type: "room.activity",
+        roomId,
+        lastActivityAt: lastActivityAt.toISOString(),
+        preview: previewPayload(version, toLastMessage(message)),
+      }),
+    ]);
     return message;
   }
 
@@ -129,14 +143,18 @@ export class MessageService {
   }
 
   /** `work` in a transaction with the conversation's invalidation (and the home page's, stats', search's, order's). */
-  private write<T>(
+  private write<T, R = T>(
     change: ContentChange,
     roomId: string,
     work: (db: Db) => Promise<T>,
     activity?: (done: T) => InvalidationOps["activity"],
-  ): Promise<T> {
-    return this.deps.invalidations.commit(this.deps.db, work, (done) =>
-      contentChangeOps(change, [this.deps.keys.messages(roomId)], activity?.(done)),
+    last?: (db: Db, done: T) => Promise<R>,
+  ): Promise<R> {
+    return this.deps.invalidations.commit(
+      this.deps.db,
+      work,
+      (done) => contentChangeOps(change, [this.deps.keys.messages(roomId)], activity?.(done)),
+      last,
     );
   }
 

@@ -65,14 +65,14 @@ export class InvalidationLog implements WriteInvalidations {
   }
 
   /** See {@link WriteInvalidations.commit}: `work` and the log row in one transaction, then {@link settle}. */
-  async commit<T>(db: Db, work: (tx: Db) => Promise<T>, opsOf: (result: T) => InvalidationOps): Promise<T> {
+  async commit<T, R = T>(db: Db, work: (tx: Db) => Promise<T>, opsOf: (result: T) => InvalidationOps, last?: (tx: Db, done: T) => Promise<R>): Promise<R> {
     let row: { id: number; ops: InvalidationOps } | undefined;
     const result = await db.transaction(async (t) => {
       const tx = t as unknown as Db;
       const done = await work(tx);
       const ops = opsOf(done);
       row = { id: await insertInvalidation(tx, this.options.keyPrefix, ops), ops };
-      return done;
+      return (last ? await last(tx, done) : done) as R;
     });
     await this.settle(db, row!.id, row!.ops, performance.now());
     return result;

@@ -193,6 +193,15 @@ export async function messagesBefore(
  * locked until the transaction ends, so sends and deletes in one room apply in version
  * order. Undefined when the room does not exist (or is deleted).
  */
+/**
+ * The transaction's now(): what `created_at` and `last_activity_at` are given by every
+ * statement of it, read through the column's own mapping (the same Date, to the millisecond).
+ */
+export async function transactionNow(db: Db): Promise<Date> {
+  const [row] = await db.select({ now: sql<Date>`now()`.mapWith(rooms.lastActivityAt) }).from(sql`(values (1)) as one(x)`);
+  return row!.now;
+}
+
 export async function bumpMessageVersion(
   db: Db,
   params: { roomId: string; activity: boolean },

@@ -158,16 +158,15 @@ export async function pageLiveRoomsById(db: Db, after: string | null, limit: num
     .limit(limit);
 }
 
-/** Postgres error code for a unique violation. */
-export function isUniqueViolation(error: unknown): boolean {
+/** A Postgres error of this SQLSTATE, as the driver throws it or as Drizzle wraps it. */
+function hasSqlState(error: unknown, code: string): boolean {
   const e = error as { code?: string; cause?: { code?: string } } | null;
-  return e?.code === "23505" || e?.cause?.code === "23505";
+  return e?.code === code || e?.cause?.code === code;
 }
 
-export function isCheckViolation(error: unknown): boolean {
-  const e = error as { code?: string; cause?: { code?: string } } | null;
-  return e?.code === "23514" || e?.cause?.code === "23514";
-}
+export const isUniqueViolation = (error: unknown): boolean => hasSqlState(error, "23505");
+export const isCheckViolation = (error: unknown): boolean => hasSqlState(error, "23514");
+export const isForeignKeyViolation = (error: unknown): boolean => hasSqlState(error, "23503");
 
 /** Last activity (ms) of every live room: its last message, else its creation. One statement. */
 export async function liveRoomActivity(db: Db): Promise<{ id: string; at: number }[]> {
