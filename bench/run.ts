@@ -209,6 +209,12 @@ function cpuMs(server: AppServer): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/** This process's CPU time so far (user + system), in ms. */
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** A server's resident set size (Linux /proc), in bytes. */
 function residentBytes(server: AppServer): number {
   const status = readFileSync(`/proc/${server.pid}/status`, "utf8");
@@ -310,6 +316,8 @@ async function main() {
       const before = instances.map(residentBytes);
       let open: number[] = [];
       let cpuAtOpen = 0;
+      let clientCpuAtOpen = 0;
+      let openedAt = 0;
       const f = await fanout({
         urls: instances.map((s) => s.url),
         roomId: fanoutRoom,
@@ -320,19 +328,26 @@ async function main() {
           await new Promise((r) => setTimeout(r, 1_000)); // the servers settle after the burst of connects
           open = instances.map(residentBytes);
           cpuAtOpen = instances.reduce((sum, s) => sum + cpuMs(s), 0);
+          clientCpuAtOpen = ownCpuMs();
+          openedAt = performance.now();
         },
       });
       // Both servers' CPU from the streams' opening to the drain, per frame delivered: sends, heartbeats and all.
-      const usPerFrame = ((instances.reduce((sum, s) => sum + cpuMs(s), 0) - cpuAtOpen) * 1000) / Math.max(1, f.received);
+      const serverMs = instances.reduce((sum, s) => sum + cpuMs(s), 0) - cpuAtOpen;
+      const usPerFrame = (serverMs * 1000) / Math.max(1, f.received);
+      // The same for this process (the 1,000 readers and the senders), and each side's share of its core.
+      const clientMs = ownCpuMs() - clientCpuAtOpen;
+      const wallMs = performance.now() - openedAt;
       fanoutRow = f;
       facts.fanout = { clients, p99: f.p99, lost: f.lost, duplicates: f.duplicates, sendErrors: f.sendErrors };
       const perStreamKb = (open.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) / clients / 1024;
       notes.push(
         `fan-out, ${clients.toLocaleString("en-US")} SSE clients (${clients / 2} per instance) on 2 cached instances, 20 msg/s for ${args["fanout-seconds"]} s alternating instances: ` +
           `${f.accepted}/${f.sent} sends accepted, delivery p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms; ` +
-          `${f.lost} lost of ${f.expected} expected, ${f.duplicates} duplicates, ${f.streamErrors} streams failed (POST p99 ${f.postP99} ms); ` +
+          `${f.lost} lost of ${f.expected} expected, ${f.duplicates} duplicates, ${f.streamErrors} streams failed (POST p99 ${f.postP99} ms; the warm-up's ${f.warmupMax} ms at most, not counted); ` +
           `memory per open stream ${perStreamKb.toFixed(1)} KB (resident set with the streams open less before, both instances); ` +
-          `server CPU ${usPerFrame.toFixed(0)} µs per frame delivered (both instances, from the streams' opening to the drain; compare bench/frame-cost.ts)`,
+          `server CPU ${usPerFrame.toFixed(0)} µs per frame delivered (both instances, from the streams' opening to the drain; compare bench/frame-cost.ts), ` +
+          `${Math.round((100 * serverMs) / wallMs)}% of their core; the readers' and senders' process ${((clientMs * 1000) / Math.max(1, f.received)).toFixed(0)} µs per frame, ${Math.round((100 * clientMs) / wallMs)}% of its core, its event loop delayed ${f.ownLagP99} ms p99, ${f.ownLagMax} ms at most`,
       );
     }
     if (args.scenario.includes("cluster")) {

@@ -1,4 +1,5 @@
 import { get as httpGet } from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -40,6 +41,11 @@ export interface FanoutResult {
   p99: number;
   max: number;
   postP99: number;
+  /** The slowest of the warm-up sends (one per sender per instance, before the measurement). */
+  warmupMax: number;
+  /** The load generator's own event-loop delay over the run, ms. */
+  ownLagP99: number;
+  ownLagMax: number;
   streamErrors: number;
 }
 
@@ -50,26 +56,30 @@ export const percentile = (sorted: number[], p: number) =>
 
 interface Reader {
   ready: Promise<void>;
-  /** token -> receive times (more than one is a duplicate) */
-  seen: Map<string, number[]>;
+  /** By message number: when it first arrived (0: not yet). */
+  first: Float64Array;
+  /** Messages of this run that arrived again. */
+  duplicates: number;
+  /** Bench messages of another run. */
+  foreign: number;
   done: Promise<void>;
   /** Set when the stream failed or ended before the measurement did. */
   state: { error?: string };
 }
 
-const TOKEN = /\bbench-fanout ([0-9a-z]+-\d+) sent=(\d+(?:\.\d+)?)/;
-
-const FRAME_TOKEN = /\nevent: message\.created\n[^]*?\bbench-fanout ([0-9a-z]+-\d+) sent=/;
+const FRAME_TOKEN = /\nevent: message\.created\n[^]*?\bbench-fanout ([0-9a-z]+)-(\d+) sent=/;
 
 /**
  * One SSE reader on node:http, as light as a reader can be: 1,000 of them share the load
  * generator's one core with the senders (fetch's web streams cost several times more per
  * chunk, and at 20,000 frames a second the readers' own backlog was what got measured).
  * Frames are split on the blank line; a `message.created` frame's token is read from its
- * text (the body carries it verbatim), without parsing the JSON.
+ * text (the body carries it verbatim), without parsing the JSON. Arrival times go into one
+ * preallocated array per reader: 1,000 readers' maps of 600 tokens each made the load
+ * generator's heap grow through the run, and its major collections were the tail.
  */
-function openReader(url: string, ip: string, signal: AbortSignal): Reader {
-  const seen = new Map<string, number[]>();
+function openReader(url: string, ip: string, signal: AbortSignal, run: string, messages: number): Reader {
+  const reader = { first: new Float64Array(messages), duplicates: 0, foreign: 0 };
   const state: { error?: string } = {};
   let onReady!: () => void;
   let onFail!: (e: unknown) => void;
@@ -95,9 +105,10 @@ function openReader(url: string, ip: string, signal: AbortSignal): Reader {
           if (frame.includes("\nevent: ready")) onReady();
           const m = FRAME_TOKEN.exec(frame);
           if (!m) continue;
-          const times = seen.get(m[1]!);
-          if (times) times.push(at);
-          else seen.set(m[1]!, [at]);
+          const k = Number(m[2]);
+          if (m[1] !== run || !(k < messages)) reader.foreign++;
+          else if (reader.first[k]) reader.duplicates++;
+          else reader.first[k] = at;
         }
       });
       res.on("end", () => {
@@ -112,15 +123,17 @@ function openReader(url: string, ip: string, signal: AbortSignal): Reader {
       resolve();
     });
   });
-  return { ready, seen, done, state };
+  return Object.assign(reader, { ready, done, state });
 }
 
 export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
   const senders = o.senders ?? Math.max(2, Math.ceil(o.rate / 2.5));
   const path = `/api/rooms/by-id/${o.roomId}`;
   const abort = new AbortController();
+  const run = Math.random().toString(36).slice(2, 8);
+  const total = Math.round(o.rate * o.seconds);
   const readers = Array.from({ length: o.clients }, (_, i) =>
-    openReader(`${o.urls[i % o.urls.length]}${path}/events`, `10.77.${i >> 8}.${(i & 255) + 1}`, abort.signal),
+    openReader(`${o.urls[i % o.urls.length]}${path}/events`, `10.77.${i >> 8}.${(i & 255) + 1}`, abort.signal, run, total),
   );
   try {
     // Every stream subscribed and live (its `ready` event) before the first send.
@@ -129,13 +142,37 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
       sleep(30_000).then(() => Promise.reject(new Error("event streams not ready after 30 s"))),
     ]);
     await o.onStreamsOpen?.();
+    // This process's own delays: a late reader or sender adds to what it measures.
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
 
-    const run = Math.random().toString(36).slice(2, 8);
     const cookies: (string | undefined)[] = Array(senders).fill(undefined);
-    const sentAt = new Map<string, number>(); // accepted tokens -> send time
+    /** One message from sender `s` to instance `k`'s room (its session cookie kept); its status and time. */
+    const post = async (k: number, s: number, body: string) => {
+      const t = now();
+      const headers: Record<string, string> = { "content-type": "application/json", "x-forwarded-for": `10.88.0.${s + 1}` };
+      if (cookies[s]) headers.cookie = cookies[s]!;
+      const res = await fetch(`${o.urls[k % o.urls.length]}${path}/messages`, { method: "POST", headers, body: JSON.stringify({ body }) });
+      await res.arrayBuffer();
+      const set = res.headers.getSetCookie()[0];
+      if (set) cookies[s] = set.split(";")[0];
+      return { status: res.status, ms: now() - t };
+    };
+
+    // Warm-up, not measured: each sender's session, and each instance's message path (its
+    // first sends compile it), as a room whose members have been talking. Without it the
+    // run's slowest ~2% of sends were its first second's, and they were the p99.
+    const warmupTimes: number[] = [];
+    await Promise.all(
+      cookies.map(async (_, s) => {
+        for (let k = 0; k < o.urls.length; k++) warmupTimes.push((await post(k + s, s, `bench-fanout-warm-up ${run}-${s}-${k}`)).ms);
+      }),
+    );
+    await sleep(1_000);
+
+    const sentAt = new Map<number, number>(); // accepted messages -> send time
     const postTimes: number[] = [];
     let sendErrors = 0;
-    const total = Math.round(o.rate * o.seconds);
     const interval = 1000 / o.rate;
     const start = performance.now();
     const posts: Promise<void>[] = [];
@@ -145,20 +182,11 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
       const s = k % senders;
       const token = `${run}-${k}`;
       const t = now();
-      const headers: Record<string, string> = { "content-type": "application/json", "x-forwarded-for": `10.88.0.${s + 1}` };
-      if (cookies[s]) headers.cookie = cookies[s]!;
       posts.push(
-        fetch(`${o.urls[k % o.urls.length]}${path}/messages`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify({ body: `bench-fanout ${token} sent=${t.toFixed(3)}` }),
-        })
-          .then(async (res) => {
-            await res.arrayBuffer();
-            postTimes.push(now() - t);
-            const set = res.headers.getSetCookie()[0];
-            if (set) cookies[s] = set.split(";")[0];
-            if (res.status === 201) sentAt.set(token, t);
+        post(k, s, `bench-fanout ${token} sent=${t.toFixed(3)}`)
+          .then(({ status, ms }) => {
+            postTimes.push(ms);
+            if (status === 201) sentAt.set(k, t);
             else sendErrors++;
           })
           .catch(() => void sendErrors++),
@@ -168,25 +196,26 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
 
     // Drain: until every reader has every accepted token, or the drain time is up.
     const deadline = performance.now() + (o.drainMs ?? 5_000);
-    const complete = () => readers.every((r) => [...sentAt.keys()].every((t) => r.seen.has(t)));
+    const complete = () => readers.every((r) => [...sentAt.keys()].every((k) => r.first[k]));
     while (!complete() && performance.now() < deadline) await sleep(100);
     await sleep(250); // late duplicates
+    lag.disable();
 
     const latencies: number[] = [];
     let received = 0;
     let duplicates = 0;
     let foreign = 0;
     for (const r of readers) {
-      for (const [token, times] of r.seen) {
-        const t = sentAt.get(token);
-        if (t === undefined) {
-          foreign++;
-          continue;
-        }
+      duplicates += r.duplicates;
+      foreign += r.foreign;
+      r.first.forEach((at, k) => {
+        if (!at) return;
+        const t = sentAt.get(k);
+        // Delivered although its send was refused: counted as foreign, as another run's.
+        if (t === undefined) return void foreign++;
         received++;
-        duplicates += times.length - 1;
-        latencies.push(times[0]! - t);
-      }
+        latencies.push(at - t);
+      });
     }
     latencies.sort((a, b) => a - b);
     postTimes.sort((a, b) => a - b);
@@ -206,6 +235,9 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
       p99: round(percentile(latencies, 99)),
       max: round(latencies.at(-1) ?? NaN),
       postP99: round(percentile(postTimes, 99)),
+      warmupMax: round(Math.max(...warmupTimes)),
+      ownLagP99: round(lag.percentile(99) / 1e6),
+      ownLagMax: round(lag.max / 1e6),
       streamErrors: readers.filter((r) => r.state.error).length,
     };
   } finally {
