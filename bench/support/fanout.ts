@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { get as httpGet } from "node:http";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -130,6 +131,8 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
   const senders = o.senders ?? Math.max(2, Math.ceil(o.rate / 2.5));
   const path = `/api/rooms/by-id/${o.roomId}`;
   const abort = new AbortController();
+  // One signal for every reader's request: 1,000 listeners on it are expected, not a leak.
+  setMaxListeners(o.clients + 10, abort.signal);
   const run = Math.random().toString(36).slice(2, 8);
   const total = Math.round(o.rate * o.seconds);
   const readers = Array.from({ length: o.clients }, (_, i) =>
