@@ -11,8 +11,8 @@ import { onServerRequest } from "./server-requests";
  * when the client sent none, so the header is whatever the client wants it to be. The one
  * place the socket is known is Node's `http.Server` 'request' event, before Next sees the
  * request. {@link installPeerStamp} (called once from instrumentation.ts) hooks that event
- * (lib/http/server-requests.ts) and writes the address into a request header, overwriting whatever the client sent
- * under that name.
+ * (lib/http/server-requests.ts) and writes the address into a request header, overwriting
+ * whatever the client sent under that name.
  *
  * The header carries a random per-process token: requests that reached the server before
  * the hook was installed (the moments between `listen` and instrumentation's `register`),

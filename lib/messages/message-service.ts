@@ -26,10 +26,10 @@ export interface MessageServiceDeps {
 /**
  * Message writes (DESIGN.md write path): a transaction that bumps the room's conversation
  * version (and so locks the room row: 404 for an unknown or deleted room), writes the
- * message and records its invalidation (a send takes the lock last: see send) (`messages:{roomId}`, the home page, stats, search,
- * the list's order: the invalidation log); after the commit that invalidation is applied
- * (or outlived by every process's lease) before the write returns, so the writer's next
- * read on any instance sees it; then events. `rooms:all` is left alone: activity is not
+ * message and records its invalidation (`messages:{roomId}`, the home page, stats, search,
+ * the list's order: the invalidation log; a send takes the room's lock last, see send);
+ * after the commit that invalidation is applied (or outlived by every process's lease)
+ * before the write returns, so the writer's next read on any instance sees it; then events. `rooms:all` is left alone: activity is not
  * room metadata, and a busy room must not empty the room-list cache.
  */
 export class MessageService {

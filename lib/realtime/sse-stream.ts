@@ -131,9 +131,9 @@ export function openEventStream(options: EventStreamOptions): ReadableStream<Uin
   let heartbeat: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   let close = () => {};
-  // Direct mode: chunks written to the web stream so far (at most one), and the chunks that
-  // wait for Next to send the headers.
-  let piped = 0;
+  // Direct mode: whether the web stream has its one chunk, and the chunks that wait for Next
+  // to send the headers.
+  let piped = false;
   let waiting: Uint8Array[] | null = null;
 
   return new ReadableStream<Uint8Array>(
@@ -160,8 +160,8 @@ export function openEventStream(options: EventStreamOptions): ReadableStream<Uin
         const sendBytes = (bytes: Uint8Array) => {
           if (closed) return;
           try {
-            if (!direct || piped === 0) {
-              piped++;
+            if (!direct || !piped) {
+              piped = true;
               controller.enqueue(bytes);
               // The queue's size is in bytes (the strategy below): minus desiredSize is what waits.
               if (-(controller.desiredSize ?? 0) > MAX_UNSENT_BYTES) drop();
