@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { createTestDatabase } from "../../../tests/support/test-env";
-import { isoTimestamp } from "./room-reconciliation";
+import { createTestDatabase, type TestDatabase } from "../../../tests/support/test-env";
+import { createDb } from "../client";
+import { copyFields, isoTimestamp, streamLiveRoomJson, type LiveRoomJson } from "./room-reconciliation";
+import { listLiveRoomsWithVersion } from "./rooms";
 
 /** isoTimestamp must give, byte for byte, what the read path's JSON holds: Date's toISOString of drizzle's Date. */
 describe("isoTimestamp", () => {
@@ -24,5 +26,89 @@ describe("isoTimestamp", () => {
     }
     const d = new Date();
     expect(isoTimestamp(d)).toBe(d.toISOString());
+  });
+});
+
+/*
+ * The list pass reads the live list as COPY's text, a line per row: every room must come out
+ * as exactly the JSON the read path caches (JSON.stringify of its rows), whatever the text
+ * holds, and the connection must be usable after it, however the COPY ended.
+ */
+describe("streamLiveRoomJson", () => {
+  const withDb = async (work: (db: TestDatabase, handle: ReturnType<typeof createDb>) => Promise<void>) => {
+    const db = await createTestDatabase();
+    // One connection: a connection the COPY left unusable would hang the next query.
+    const handle = createDb(db.url, { max: 1 });
+    try {
+      await work(db, handle);
+    } finally {
+      await handle.close();
+      await db.drop();
+    }
+  };
+  const stream = async (handle: ReturnType<typeof createDb>, batchSize: number) => {
+    const batches: LiveRoomJson[][] = [];
+    const version = await streamLiveRoomJson(handle.db, batchSize, async (rooms) => {
+      batches.push(rooms);
+      // The socket fills while a batch is handled, as it does while the reconciler waits on Redis.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    });
+    return { version, batches, rooms: batches.flat() };
+  };
+
+  it("gives each room the read path's JSON, for text COPY escapes (tabs, newlines, backslashes, \\N) and multi-byte text", async () => {
+    await withDb(async (db, handle) => {
+      // Names and descriptions hold no control characters (a CHECK); the owner's fields may.
+      const names = ["back\\slash", "\\N", "\\", "quote \" and \\t", "日本語 🎉 ü", "x".repeat(64), "a\\nb", "last"];
+      for (const [i, name] of names.entries()) {
+        const owner = ["tab\there", "new\nline", "cr\rret", "ctl \b\f\v\u0001\u001f", "\\N", "plain", "🎉\t", "\\\t\\"][i]!;
+        await db.sql`insert into rooms (name, description, owner_id, owner_name) values (${name}, ${"d \\ " + name}, ${owner}, ${owner + i})`;
+      }
+      const { version, rooms, batches } = await stream(handle, 3);
+      const read = await listLiveRoomsWithVersion(handle.db);
+      expect(version).toBe(read.version);
+      expect(batches.map((b) => b.length)).toEqual([3, 3, 2]);
+      expect(rooms.map((r) => r.json)).toEqual(read.rooms.map((r) => JSON.stringify(r)));
+      expect(rooms.map((r) => r.id)).toEqual(read.rooms.map((r) => r.id));
+      expect(rooms.map((r) => r.activityAt)).toEqual(read.activity.map((a) => a.at));
+      expect(rooms.map((r) => r.version)).toEqual(read.rooms.map((r) => r.version));
+    });
+  });
+
+  it("leaves its connection usable after a list that fills the stream's buffer, and after a batch that fails", async () => {
+    await withDb(async (db, handle) => {
+      await db.sql`insert into rooms (name, description, owner_id, owner_name)
+        select 'Room ' || i, repeat('d', 200), 'o', 'O' from generate_series(1, 3000) i`;
+      for (const batchSize of [1000, 7, 5000]) {
+        const { rooms } = await stream(handle, batchSize);
+        expect(rooms).toHaveLength(3000);
+        // The pool's one connection answers the next query.
+        expect((await handle.sql`select 1 as one`)[0]).toEqual({ one: 1 });
+      }
+      let seen = 0;
+      const failing = streamLiveRoomJson(handle.db, 100, async () => {
+        seen++;
+        if (seen === 2) throw new Error("batch failed");
+      });
+      await expect(failing).rejects.toThrow("batch failed");
+      expect(seen).toBe(2);
+      expect((await handle.sql`select 1 as one`)[0]).toEqual({ one: 1 });
+    });
+  });
+
+  it("returns the table's largest version for an empty list", async () => {
+    await withDb(async (db, handle) => {
+      await db.sql`insert into rooms (name, owner_id, owner_name, deleted_at) values ('Gone', 'o', 'O', now())`;
+      const [row] = await db.sql<{ max: string }[]>`select max(version)::text as max from rooms`;
+      const { version, rooms } = await stream(handle, 10);
+      expect(rooms).toEqual([]);
+      expect(version).toBe(Number(row!.max));
+    });
+  });
+});
+
+describe("copyFields", () => {
+  it("splits on tabs and undoes COPY's escapes", () => {
+    expect(copyFields("a\tb\\tc\\\\d\t\\n\\r\\b\\f\\v")).toEqual(["a", "b\tc\\d", "\n\r\b\f\v"]);
   });
 });
