@@ -103,8 +103,6 @@ export function createKeys(prefix = "") {
     snapshot: (key: string) => companion(key, "snapshot"),
     /** A replacement value for `key` built in pieces, swapped in by one guarded script. */
     staging: (key: string) => companion(key, "staging"),
-    /** Scratch set of the ids a reconciliation run found live while passing over `key`'s rows. */
-    liveIds: (key: string) => companion(key, "live"),
     /** A room's newest page of messages (JSON envelope, versioned by rooms.message_version). */
     messages: (roomId: string) => k(`messages:${roomId}`),
     /** SCAN pattern for every cached conversation (the reconciler's messages pass). */

@@ -3,6 +3,7 @@ import type { Keys, Ttls } from "../cache/keys";
 import type { CacheStore } from "../cache/store";
 import type { Db } from "../db/client";
 import type { Room } from "../db/queries/rooms";
+import type { UuidSet } from "./uuid-set";
 
 /**
  * Where a run is: `rooms` (cached room:{id} keys), `list` (rooms:all), `count` (rooms:count),
@@ -66,6 +67,14 @@ export interface Tally extends DriftCounts {
   counted: { removed: Set<string>; modified: Set<string>; corrupt: Set<string> };
   /** room:{id} keys already classified (a SCAN may return a key twice). Grows with the drift too. */
   handled: Set<string>;
+  /**
+   * Activity members the list pass added (they were missing): looked at again after the
+   * member pass, since a room deleted after its row was read is one of them. Grows with the
+   * drift only.
+   */
+  activityAdded: string[];
+  /** Activity members removed (ZSCAN may return a member twice, and an added one is looked at again). */
+  activityRemovedIds: Set<string>;
 }
 
 export interface RunContext {
@@ -78,6 +87,8 @@ export interface RunContext {
   hooks: ReconcileHooks;
   signal: AbortSignal | undefined;
   tally: Tally;
+  /** The ids the list pass found live (its statement's snapshot), for the passes after it. */
+  liveIds: UuidSet;
   progress(phase: ReconcilePhase): Promise<void>;
 }
 
@@ -104,6 +115,8 @@ export function emptyTally(): Tally {
     listChecked: 0,
     counted: { removed: new Set(), modified: new Set(), corrupt: new Set() },
     handled: new Set(),
+    activityAdded: [],
+    activityRemovedIds: new Set(),
   };
 }
 

@@ -5,6 +5,8 @@ import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
 import { reconcileStoreDrivers } from "./test-drivers";
 import { RoomReconciliationService, type ReconcileHooks } from "./reconciliation-service";
+import { STAGE } from "./scripts";
+import type { CacheStore } from "../cache/store";
 
 /*
  * The reconciler's messages:{roomId} and {rooms:all}:activity passes, against real Postgres and
@@ -135,6 +137,35 @@ for (const driver of drivers)
       await redis.raw.zadd(rt.keys.roomsActivity, ahead, ids[0]!);
       expect(await run()).toMatchObject(noDrift);
       expect(Number(await score(ids[0]!))).toBe(ahead);
+    });
+
+    it("does not leave the member of a room deleted after the list pass read it", async () => {
+      // The interleaving: the list pass reads a room whose member is missing; the room is
+      // deleted (its member removed, as the deletion does); then the pass stages the batch it
+      // read, which adds the member back. The member pass skips it (the list pass found it
+      // live), so only a second look at the added members removes it. Forced through the
+      // store's scripts.
+      const charlie = (await rt.roomWrites.create(alice, { name: "Charlie" })).id;
+      await redis.raw.zrem(rt.keys.roomsActivity, charlie);
+      const inner = driver.store(rt);
+      const evalForced: CacheStore["eval"] = async (script, keys, args) => {
+        if (script === STAGE) {
+          await rt.roomWrites.remove(alice, charlie);
+          expect(await score(charlie)).toBeNull();
+        }
+        return inner.eval(script, keys, args);
+      };
+      const store = new Proxy(inner, {
+        get: (target, name) => {
+          if (name === "eval") return evalForced;
+          const value = Reflect.get(target, name, target) as unknown;
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const report = await new RoomReconciliationService({ db: rt.db.db, store, keys: rt.keys, ttls: rt.ttls }).run({ force: true });
+      expect(report).toMatchObject({ activityRepaired: 1, activityRemoved: 1 });
+      expect(await score(charlie)).toBeNull();
+      expect(await redis.raw.zcard(rt.keys.roomsActivity)).toBe(2);
     });
 
     it("reports activity and conversation drift in a dry run without touching either", async () => {

@@ -11,7 +11,8 @@ import {
   type Tally,
 } from "./context";
 import { reconcileCount } from "./count";
-import { removeDeadActivityMembers } from "./activity";
+import { removeDeadActivityMembers, removeDeadAddedMembers } from "./activity";
+import { UuidSet } from "./uuid-set";
 import { reconcileList } from "./list";
 import { reconcileCachedKeys } from "./rooms";
 
@@ -110,6 +111,7 @@ export class RoomReconciliationService {
       hooks: this.deps.hooks ?? {},
       signal: options.signal,
       tally,
+      liveIds: new UuidSet(),
       progress: async (phase) => {
         if (!options.onProgress || performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
         lastProgress = performance.now();
@@ -123,16 +125,18 @@ export class RoomReconciliationService {
       phaseMs[phase] = Math.round(performance.now() - t);
     };
     const roomsAndOrder = async () => {
-      try {
-        // One pass over the live list checks rooms:all, the live rooms' keys and their activity
-        // scores together, and records the live ids; then a SCAN finds the room keys of rooms
-        // that are not live and every conversation, and a ZSCAN the activity members of rooms
-        // that are not live. Those two are independent: their round trips overlap.
-        await timed("list", () => reconcileList(ctx));
-        await allSettledOrThrow([timed("keys", () => reconcileCachedKeys(ctx)), timed("activity", () => removeDeadActivityMembers(ctx))]);
-      } finally {
-        await ctx.store.del([ctx.keys.liveIds(ctx.keys.roomsAll)]);
-      }
+      // One pass over the live list checks rooms:all, the live rooms' keys and their activity
+      // scores together, and records the live ids (in this process); then a SCAN finds the
+      // room keys of rooms that are not live and every conversation, and a ZSCAN the activity
+      // members of rooms that are not live. Those two are independent: their round trips overlap.
+      await timed("list", () => reconcileList(ctx));
+      await allSettledOrThrow([
+        timed("keys", () => reconcileCachedKeys(ctx)),
+        timed("activity", async () => {
+          await removeDeadActivityMembers(ctx);
+          await removeDeadAddedMembers(ctx);
+        }),
+      ]);
     };
     // The count is independent of the rest: it runs alongside.
     await allSettledOrThrow([roomsAndOrder(), timed("count", () => reconcileCount(ctx))]);

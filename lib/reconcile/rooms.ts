@@ -3,7 +3,6 @@ import type { EvalCall } from "../cache/store";
 import type { Room } from "../db/queries/rooms";
 import { sameRoom, type RunContext } from "./context";
 import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconciliation";
-import { NOT_LIVE } from "./scripts";
 import { cachedKeysPattern, splitCachedKeys } from "./key-scan";
 import { checkMessageKeys } from "./messages";
 import { cachedRoomSchema } from "../rooms/validation";
@@ -18,7 +17,7 @@ interface Batch {
   live: Map<string, Room>;
 }
 
-/** SCAN batches (each with its live-ids lookup) read ahead of the one being checked. */
+/** SCAN batches read ahead of the one being checked. */
 const READ_AHEAD = 3;
 /** A SCAN batch covers this many times `batchSize` slots. */
 const SCAN_FACTOR = 10;
@@ -26,8 +25,8 @@ const SCAN_FACTOR = 10;
 /*
  * room:{id} keys are checked in two places, so that each room is read from Postgres once:
  * - during the pass over the live list (list.ts), the keys of live rooms are compared, as
- *   text, with the JSON the read path would cache for them; that pass also leaves the set
- *   of live ids in Redis;
+ *   text, with the JSON the read path would cache for them; that pass also records the
+ *   live ids (uuid-set.ts);
  * - then every cached key is SCANned (one SCAN for the room keys and the conversations:
  *   key-scan.ts), and keys whose id is not in that set (the room is deleted or never
  *   existed, or was created since the pass) are looked at.
@@ -43,9 +42,8 @@ const SCAN_FACTOR = 10;
  * every messages:{roomId} is checked (messages.ts).
  */
 export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
-  const liveIds = ctx.keys.liveIds(ctx.keys.roomsAll);
   const pattern = cachedKeysPattern(ctx.keys);
-  const ahead: Promise<{ notLive: string[]; messages: string[] }>[] = [];
+  const ahead: { notLive: string[]; messages: string[] }[] = [];
   const messagesHandled = new Set<string>();
   let cursor: string | null = "0";
   let scanning: Promise<void> | null = null;
@@ -56,12 +54,7 @@ export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
     scanning = ctx.store.scan(cursor, pattern, ctx.batchSize * SCAN_FACTOR).then(([next, found]) => {
       cursor = next === "0" ? null : next;
       const { rooms, messages } = splitCachedKeys(ctx.keys, found);
-      const notLive = rooms.length
-        ? (ctx.store.eval(NOT_LIVE, [liveIds], [rooms.join("\n")]) as Promise<string[]>)
-        : Promise.resolve([] as string[]);
-      const batch = notLive.then((ids) => ({ notLive: ids, messages }));
-      batch.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
-      ahead.push(batch);
+      ahead.push({ notLive: rooms.filter((id) => !ctx.liveIds.has(id)), messages });
       scanning = null;
       pump();
     });
@@ -77,14 +70,14 @@ export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
         continue;
       }
       pump();
-      const { notLive, messages } = await next;
+      const { notLive, messages } = next;
       if (notLive.length > 0) await repairBatch(ctx, await readBatch(ctx, notLive), true);
       if (messages.length > 0) await checkMessageKeys(ctx, messages, messagesHandled);
       ctx.signal?.throwIfAborted();
       await ctx.progress("rooms");
     }
   } finally {
-    await Promise.allSettled([...ahead, scanning]);
+    await Promise.allSettled([scanning]);
   }
 }
 

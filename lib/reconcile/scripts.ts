@@ -11,12 +11,12 @@ import { lua } from "../cache/store";
  * Copies the list to a scratch key (so the chunked read sees one value even if the list
  * is replaced meanwhile) and returns its length with the generation, read in the same
  * step and so before any Postgres read (created from ARGV[2] when missing, as the read
- * path's lock does); clears a crashed run's staging and live ids (KEYS[4], KEYS[5]).
+ * path's lock does); clears a crashed run's staging (KEYS[4]).
  * -1: no list; -2: not a string.
  */
 export const SNAPSHOT = lua(`${GEN_OF_LUA}
 local g = gen_of(KEYS[3], ARGV[2], ARGV[3])
-redis.call('DEL', KEYS[4], KEYS[5])
+redis.call('DEL', KEYS[4])
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' then return {-1, g} end
 if t ~= 'string' then return {-2, g} end
@@ -52,7 +52,7 @@ return {string.sub(s, 1, n), n}
  */
 
 /*
- * Commands inside the scripts take many members at once (SADD, ZMSCORE, ZADD, SMISMEMBER over a chunk),
+ * Commands inside the scripts take many members at once (ZMSCORE, ZADD over a chunk),
  * since each redis.call has a cost of its own; CHUNK keeps unpack() well under Lua's
  * stack limit.
  */
@@ -72,15 +72,15 @@ end
 `;
 
 /**
- * One batch of the live list, in one step. KEYS: staging, live-ids set, activity order.
- * Writes ARGV[2] (the batch's JSON, joined by this process) into the staged value at byte
- * offset ARGV[1] ('-1': nothing is staged, a dry run): by offset rather than APPEND, so
- * batches in flight together may land in any order. Adds every id to the live-ids set
- * (for the stale-key and activity passes). Raises each room's activity score to
- * ARGV[4]'s (packed id/ms pairs) where it is missing or lower, with ZADD GT, the writers'
- * own command, so a send that lands meanwhile always wins and a score never moves back
+ * One batch of the live list, in one step. KEYS: staging, activity order. Writes ARGV[2]
+ * (the batch's JSON, joined by this process) into the staged value at byte offset ARGV[1]
+ * ('-1': nothing is staged, a dry run): by offset rather than APPEND, so batches in
+ * flight together may land in any order. Raises each room's activity score to ARGV[4]'s
+ * (packed id/ms pairs) where it is missing or lower, with ZADD GT, the writers' own
+ * command, so a send that lands meanwhile always wins and a score never moves back
  * (ARGV[5] = '1': a dry run, count only). ARGV[3]: scratch TTL (ms). Returns how many
- * scores were (or would be) raised.
+ * scores were (or would be) raised, and the ids whose member was missing and was added:
+ * a room deleted since its row was read would be one, and the run looks at those again.
  */
 export const STAGE = lua(`${SPLIT}
 if ARGV[1] ~= '-1' then
@@ -88,24 +88,25 @@ if ARGV[1] ~= '-1' then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
 end
 local ids, ats = split(ARGV[4])
-for i = 1, #ids, CHUNK do redis.call('SADD', KEYS[2], unpack(ids, i, math.min(i + CHUNK - 1, #ids))) end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-local raise = {}
+local raise, added = {}, {}
 for i = 1, #ids, CHUNK do
   local last = math.min(i + CHUNK - 1, #ids)
-  local scores = redis.call('ZMSCORE', KEYS[3], unpack(ids, i, last))
+  local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids, i, last))
   for k = i, last do
     local s = scores[k - i + 1]
     if not s or tonumber(s) < tonumber(ats[k]) then
       raise[#raise + 1] = ats[k]
       raise[#raise + 1] = ids[k]
+      if not s then added[#added + 1] = ids[k] end
     end
   end
 end
 if ARGV[5] ~= '1' then
-  for j = 1, #raise, 2 * CHUNK do redis.call('ZADD', KEYS[3], 'GT', unpack(raise, j, math.min(j + 2 * CHUNK - 1, #raise))) end
+  for j = 1, #raise, 2 * CHUNK do redis.call('ZADD', KEYS[2], 'GT', unpack(raise, j, math.min(j + 2 * CHUNK - 1, #raise))) end
+else
+  added = {}
 end
-return #raise / 2
+return {#raise / 2, added}
 `);
 
 /** Ends the staged value: ARGV[1] written at byte offset ARGV[2] (0: the whole value, an empty list). */
@@ -115,34 +116,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `);
 
-/** Lua: `out`, the elements of the table `list` that are not in the set `setKey` (SMISMEMBER, 500 at a time). */
-const notInSet = (setKey: string, list: string) => `local out = {}
-for i = 1, #${list}, 500 do
-  local last = math.min(i + 499, #${list})
-  local member = redis.call('SMISMEMBER', ${setKey}, unpack(${list}, i, last))
-  for k = i, last do
-    if member[k - i + 1] == 0 then out[#out + 1] = ${list}[k] end
-  end
-end`;
-
-/**
- * One ZSCAN page of the activity order (KEYS[1]; ARGV: cursor, count), answering only the
- * members that are not in the live-ids set (KEYS[2]) the list pass left: {next cursor,
- * members}. Those are dead rooms, or rooms created since the pass: Postgres decides.
- */
-export const ACTIVITY_NOT_LIVE = lua(`
+/** One ZSCAN page of the activity order (KEYS[1]; ARGV: cursor, count), members only: {next cursor, members}. */
+export const ACTIVITY_PAGE = lua(`
 local page = redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
 local flat = page[2]
 local members = {}
 for i = 1, #flat, 2 do members[#members + 1] = flat[i] end
-${notInSet("KEYS[2]", "members")}
-return {page[1], out}
-`);
-
-/** Of the packed ids in ARGV[1] (one per line), those not in the live-ids set (KEYS[1]). */
-export const NOT_LIVE = lua(`
-local ids = {}
-for id in string.gmatch(ARGV[1], '[^\\n]+') do ids[#ids + 1] = id end
-${notInSet("KEYS[1]", "ids")}
-return out
+return {page[1], members}
 `);
