@@ -96,6 +96,34 @@ describe("streamLiveRoomJson", () => {
     });
   });
 
+  it("leaves the pool working when the COPY's connection drops mid-list", async () => {
+    await withDb(async (db, handle) => {
+      // More than the sockets' buffers hold (~6 MB), so the COPY is still sending when it drops.
+      await db.sql`insert into rooms (name, description, owner_id, owner_name)
+        select 'Room ' || i, repeat('d', 280), 'o', 'O' from generate_series(1, 20000) i`;
+      let batches = 0;
+      const dropped = streamLiveRoomJson(handle.db, 100, async () => {
+        if (++batches !== 2) return;
+        // As a Postgres restart or a cut network would: the server ends the COPY's connection.
+        const ended = await db.sql<{ ended: boolean }[]>`
+          select pg_terminate_backend(pid) as ended from pg_stat_activity
+          where datname = current_database() and query like 'copy (%' and pid <> pg_backend_pid()`;
+        expect(ended).toEqual([{ ended: true }]);
+      });
+      await expect(dropped).rejects.toThrow(/CONNECTION_CLOSED|terminating connection/);
+      // The pool's one connection is replaced, not handed back dead: postgres.js may fail a
+      // query or two on it while it learns of the drop, then answers for good.
+      const answers: string[] = [];
+      for (let i = 0; i < 5 && answers.at(-1) !== "ok"; i++) {
+        answers.push(await handle.sql`select 1 as one`.then(() => "ok", (e: Error) => e.message));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(answers.at(-1)).toBe("ok");
+      const { rooms } = await stream(handle, 5000);
+      expect(rooms).toHaveLength(20000);
+    });
+  });
+
   it("returns the table's largest version for an empty list", async () => {
     await withDb(async (db, handle) => {
       await db.sql`insert into rooms (name, owner_id, owner_name, deleted_at) values ('Gone', 'o', 'O', now())`;

@@ -87,23 +87,22 @@ export async function streamLiveRoomJson(
   batchSize: number,
   onBatch: (rooms: LiveRoomJson[], listVersion: number) => Promise<void>,
 ): Promise<number> {
-  // drizzle exposes no COPY; its postgres.js client (created by lib/db/client.ts) does. The
-  // connection is reserved: postgres.js pipelines queries onto busy connections, and one
-  // queued behind a COPY would wait for the whole list.
+  // drizzle exposes no COPY; its postgres.js client (created by lib/db/client.ts) does. It
+  // runs in a read-only transaction of its own, which holds its connection: postgres.js
+  // would otherwise pipeline other queries onto the COPY's connection. Not `reserve()`: a
+  // reserved connection that drops is handed back to the pool, dead, on release, and every
+  // later query fails on it (found by the torture run's Postgres outage).
   const client = (db as Db & { $client: postgres.Sql }).$client;
-  const connection = await client.reserve();
-  try {
-    const listVersion = await copyLiveList(connection, batchSize, onBatch);
+  return client.begin("read only", async (tx) => {
+    const listVersion = await copyLiveList(tx, batchSize, onBatch);
     if (listVersion !== undefined) return listVersion;
-    const [head] = await connection<{ version: string | null }[]>`select max(version) as version from rooms`;
+    const [head] = await tx<{ version: string | null }[]>`select max(version) as version from rooms`;
     return Number(head?.version ?? 0);
-  } finally {
-    connection.release();
-  }
+  });
 }
 
 async function copyLiveList(
-  connection: postgres.ReservedSql,
+  connection: postgres.TransactionSql,
   batchSize: number,
   onBatch: (rooms: LiveRoomJson[], listVersion: number) => Promise<void>,
 ): Promise<number | undefined> {
@@ -115,7 +114,10 @@ async function copyLiveList(
     // postgres.js pauses the socket when a row fills the stream's buffer and does not resume
     // it if the COPY ends in the same read (porsager/postgres#499, #1016): the connection's
     // next query would wait for good. The stream's read hook resumes the socket.
-    (stream as unknown as { _read(size: number): void })._read(0);
+    // (After the connection has dropped there is no socket left to resume.)
+    try {
+      (stream as unknown as { _read(size: number): void })._read(0);
+    } catch {}
   }
 }
 
