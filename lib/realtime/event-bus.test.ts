@@ -11,6 +11,23 @@ import { ON_CLUSTER } from "../../tests/support/services";
 const eventIds = (frames: string[]) => frames.filter((f) => f.includes("\nevent: ") && !f.includes("event: ready")).map((f) => /^id: (.+)$/m.exec(f)?.[1]);
 
 
+describe("compareIds", () => {
+  /** The plain definition: both parts as (big) integers. */
+  const reference = (a: string, b: string) => {
+    const [am = "0", as = "0"] = a.split("-");
+    const [bm = "0", bs = "0"] = b.split("-");
+    const x = BigInt(am || "0") - BigInt(bm || "0") || BigInt(as || "0") - BigInt(bs || "0");
+    return x === 0n ? 0 : x < 0n ? -1 : 1;
+  };
+
+  it("orders Stream ids numerically, part by part, whatever their lengths and leading zeros", () => {
+    const parts = ["0", "00", "1", "01", "9", "10", "99", "100", "1733500000000", "1733500000001", "18446744073709551615", "018446744073709551615"];
+    const ids = [...parts.flatMap((ms) => parts.map((seq) => `${ms}-${seq}`)), ...parts, "5-", "-5", "-"];
+    for (const a of ids) for (const b of ids) expect(compareIds(a, b), `${a} vs ${b}`).toBe(reference(a, b));
+    expect(["10-0", "9-99", "9-100", "1733500000000-2", "0-1"].sort(compareIds)).toEqual(["0-1", "9-99", "9-100", "10-0", "1733500000000-2"]);
+  });
+});
+
 // The REST server fronts one node: on a cluster only the TCP driver applies.
 for (const driver of ON_CLUSTER ? (["ioredis"] as const) : (["ioredis", "upstash"] as const)) {
   describe(`realtime bus over ${driver}`, () => {

@@ -66,14 +66,30 @@ export function isStreamId(value: string | null | undefined): value is string {
   return typeof value === "string" && STREAM_ID.test(value);
 }
 
-/** Orders two Stream ids (`ms-seq`) numerically. */
+/**
+ * Orders two Stream ids (`ms-seq`, decimal digits; a missing part is 0) numerically. Every
+ * stream runs it for every event it is handed (1,000 streams at 20 events a second: 20,000
+ * calls a second), so it compares the digits in place, allocating nothing: numbers of
+ * more significant digits are larger, else the first differing digit decides.
+ */
 export function compareIds(a: string, b: string): number {
-  const [am = "0", as = "0"] = a.split("-");
-  const [bm = "0", bs = "0"] = b.split("-");
-  const ms = BigInt(am) - BigInt(bm);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(as) - BigInt(bs);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+  const ad = a.indexOf("-");
+  const bd = b.indexOf("-");
+  const am = ad === -1 ? a.length : ad;
+  const bm = bd === -1 ? b.length : bd;
+  return compareDigits(a, 0, am, b, 0, bm) || compareDigits(a, Math.min(am + 1, a.length), a.length, b, Math.min(bm + 1, b.length), b.length);
+}
+
+/** a[as, ae) against b[bs, be) as unsigned decimal numbers (an empty range is 0). */
+function compareDigits(a: string, as: number, ae: number, b: string, bs: number, be: number): number {
+  while (as < ae && a.charCodeAt(as) === 48 /* 0 */) as++;
+  while (bs < be && b.charCodeAt(bs) === 48) bs++;
+  if (ae - as !== be - bs) return ae - as < be - bs ? -1 : 1;
+  for (; as < ae; as++, bs++) {
+    const d = a.charCodeAt(as) - b.charCodeAt(bs);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
 }
 
 /** Turns XRANGE's reply (`[[id, [field, value, ...]], ...]`) into deliveries; malformed entries are skipped. */
