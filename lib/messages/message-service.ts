@@ -29,8 +29,9 @@ export interface MessageServiceDeps {
  * message and records its invalidation (`messages:{roomId}`, the home page, stats, search,
  * the list's order: the invalidation log; a send takes the room's lock last, see send);
  * after the commit that invalidation is applied (or outlived by every process's lease)
- * before the write returns, so the writer's next read on any instance sees it; then events. `rooms:all` is left alone: activity is not
- * room metadata, and a busy room must not empty the room-list cache.
+ * before the write returns, so the writer's next read on any instance sees it; then
+ * events. `rooms:all` is left alone: activity is not room metadata, and a busy room must
+ * not empty the room-list cache.
  */
 export class MessageService {
   constructor(private readonly deps: MessageServiceDeps) {}

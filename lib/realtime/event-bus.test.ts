@@ -10,7 +10,6 @@ import { ON_CLUSTER } from "../../tests/support/services";
 
 const eventIds = (frames: string[]) => frames.filter((f) => f.includes("\nevent: ") && !f.includes("event: ready")).map((f) => /^id: (.+)$/m.exec(f)?.[1]);
 
-
 describe("compareIds", () => {
   /** The plain definition: both parts as (big) integers. */
   const reference = (a: string, b: string) => {
@@ -108,6 +107,29 @@ for (const driver of ON_CLUSTER ? (["ioredis"] as const) : (["ioredis", "upstash
       // The first delivery reached the first slice before a turn, the last listeners after one.
       expect(served.slice(0, FANOUT_SLICE).every((n) => n === 0)).toBe(true);
       expect(served.at(-1)).toBeGreaterThan(0);
+      for (const off of offs) off();
+    });
+
+    it("a listener that unsubscribes while it waits for a later slice is handed nothing more", async () => {
+      const got: string[][] = Array.from({ length: FANOUT_SLICE * 2 }, () => []);
+      const offs: (() => void)[] = [];
+      for (const [i, ids] of got.entries()) {
+        offs.push(
+          await t.hub.subscribe("room:leaving", {
+            deliver: (d) => {
+              // The first listener's stream closes the last one's, which is in the next slice.
+              if (i === 0) offs.at(-1)!();
+              ids.push(d.id);
+            },
+            resync: () => {},
+          }),
+        );
+      }
+      const id = (await t.bus.append("room:leaving", activity(0)))!;
+      for (let i = 0; i < 60 && got.slice(0, -1).some((ids) => ids.length === 0); i++) await wait(50);
+      await wait(50);
+      expect(got.slice(0, -1).every((ids) => ids.join() === id)).toBe(true);
+      expect(got.at(-1)).toEqual([]);
       for (const off of offs) off();
     });
 

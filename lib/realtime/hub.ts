@@ -83,6 +83,8 @@ export class Hub {
     set.add(listener);
     const unsubscribe = () => {
       set.delete(listener);
+      // Deliveries it still waits for (a later slice) are not its any more.
+      this.inboxes.delete(listener);
       if (set.size === 0 && this.listeners.get(topic) === set) {
         this.listeners.delete(topic);
         this.cursors.delete(topic);

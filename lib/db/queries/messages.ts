@@ -189,11 +189,6 @@ export async function messagesBefore(
 }
 
 /**
- * Takes the next conversation version for a live room and records activity; the row stays
- * locked until the transaction ends, so sends and deletes in one room apply in version
- * order. Undefined when the room does not exist (or is deleted).
- */
-/**
  * The transaction's now(): what `created_at` and `last_activity_at` are given by every
  * statement of it, read through the column's own mapping (the same Date, to the millisecond).
  */
@@ -202,6 +197,11 @@ export async function transactionNow(db: Db): Promise<Date> {
   return row!.now;
 }
 
+/**
+ * Takes the next conversation version for a live room and records activity; the row stays
+ * locked until the transaction ends, so sends and deletes in one room apply in version
+ * order. Undefined when the room does not exist (or is deleted).
+ */
 export async function bumpMessageVersion(
   db: Db,
   params: { roomId: string; activity: boolean },
