@@ -1,5 +1,6 @@
 import type { Redis, RedisOptions } from "ioredis";
 import { groupBySlot } from "./key-slot";
+import { clusterScanHalves, scanHalves } from "./scan-ranges";
 import type { TcpRedis } from "./redis-target";
 import { isNoScript, type CacheStore, type LuaScript, type RedisNodeState } from "./store";
 import { connectTcp, isCluster, type TcpClient } from "./tcp-client";
@@ -177,6 +178,10 @@ export function createIoredisStore(target: TcpRedis | string, options: Partial<R
       const [next, keys] = await node.scan(cursor === "0" ? "0" : inner, "MATCH", match, "COUNT", count);
       if (next !== "0") return [`${index}:${next}`, keys];
       return [index + 1 < nodes.length ? `${index + 1}:0` : "0", keys];
+    },
+    async scanRanges() {
+      await ready();
+      return cluster ? clusterScanHalves(masters().length) : scanHalves();
     },
     connecting: () => connectingCluster,
     ...(cluster

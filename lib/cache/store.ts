@@ -3,6 +3,8 @@
  * @upstash/redis (REST) drivers. Keys arrive fully named (prefix included); values are
  * strings (JSON made by the caller), so both drivers store the same bytes.
  */
+import type { ScanRange } from "./scan-ranges";
+
 export interface CacheStore {
   readonly driver: "ioredis" | "upstash";
   get(key: string): Promise<string | null>;
@@ -20,6 +22,12 @@ export interface CacheStore {
    */
   evalMany(script: LuaScript, calls: EvalCall[]): Promise<unknown[]>;
   scan(cursor: string, match: string, count: number): Promise<[cursor: string, keys: string[]]>;
+  /**
+   * One full SCAN as ranges that may run at the same time (scan-ranges.ts), each scanned
+   * with {@link scan} from its start until it ends. Absent: one range, "0" to "0" (REST:
+   * the provider's cursor is not Redis's table position).
+   */
+  scanRanges?(): Promise<ScanRange[]>;
   ttl(key: string): Promise<number>;
   publish(channel: string, message: string): Promise<number>;
   ping(): Promise<void>;

@@ -6,6 +6,7 @@ import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconcilia
 import { cachedKeysPattern, splitCachedKeys } from "./key-scan";
 import { checkMessageKeys } from "./messages";
 import { cachedRoomSchema } from "../rooms/validation";
+import { UuidSet } from "./uuid-set";
 
 const cachedRoom = cachedRoomSchema.nullable();
 
@@ -45,40 +46,74 @@ export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
   const pattern = cachedKeysPattern(ctx.keys);
   const ahead: { notLive: string[]; messages: string[] }[] = [];
   const messagesHandled = new Set<string>();
-  let cursor: string | null = "0";
-  let scanning: Promise<void> | null = null;
-  // The SCAN pump runs on its own, READ_AHEAD batches ahead, off the path of the checks.
+  // The ranges may overlap (and SCAN may repeat a key): each id is looked at once a run.
+  const [seenRooms, seenMessages] = [new UuidSet(), new UuidSet()];
+  // The SCAN's ranges run side by side (scan-ranges.ts), each its own cursor.
+  const ranges = ((await ctx.store.scanRanges?.()) ?? [{ start: "0", ends: (next: string) => next === "0" }]).map((range) => ({
+    ...range,
+    cursor: range.start as string | null,
+    scanning: null as Promise<void> | null,
+  }));
+  // The SCAN pumps run on their own, READ_AHEAD batches ahead, off the path of the checks.
   const pump = () => {
-    if (scanning || cursor === null || ahead.length >= READ_AHEAD) return;
-    // Ids only, so a SCAN batch can be larger than a batch of values: fewer round trips.
-    scanning = ctx.store.scan(cursor, pattern, ctx.batchSize * SCAN_FACTOR).then(([next, found]) => {
-      cursor = next === "0" ? null : next;
-      const { rooms, messages } = splitCachedKeys(ctx.keys, found);
-      ahead.push({ notLive: rooms.filter((id) => !ctx.liveIds.has(id)), messages });
-      scanning = null;
-      pump();
-    });
-    scanning.catch(() => {});
+    for (const range of ranges) {
+      if (range.scanning || range.cursor === null || ahead.length >= READ_AHEAD * ranges.length) continue;
+      // Ids only, so a SCAN batch can be larger than a batch of values: fewer round trips.
+      range.scanning = ctx.store.scan(range.cursor, pattern, ctx.batchSize * SCAN_FACTOR).then(([next, found]) => {
+        range.cursor = range.ends(next) ? null : next;
+        const { rooms, messages } = splitCachedKeys(ctx.keys, found);
+        ahead.push({
+          notLive: rooms.filter((id) => !ctx.liveIds.has(id) && firstSight(seenRooms, id)),
+          messages: messages.filter((id) => firstSight(seenMessages, id)),
+        });
+        range.scanning = null;
+        pump();
+      });
+      range.scanning.catch(() => {});
+    }
+  };
+  // Ids wait here until a batch is full: a SCAN page of three million keys holds a few
+  // not-live rooms at most, and a read and repair per page would have the walk wait on them.
+  const rooms: string[] = [];
+  const conversations: string[] = [];
+  const check = async (final: boolean) => {
+    while (rooms.length >= ctx.batchSize || (final && rooms.length > 0)) {
+      const batch = rooms.splice(0, ctx.batchSize);
+      await repairBatch(ctx, await readBatch(ctx, batch), true);
+    }
+    while (conversations.length >= ctx.batchSize || (final && conversations.length > 0)) {
+      await checkMessageKeys(ctx, conversations.splice(0, ctx.batchSize), messagesHandled);
+    }
   };
   try {
     for (;;) {
       pump();
       const next = ahead.shift();
       if (!next) {
-        if (!scanning) break;
-        await scanning;
+        const scanning = ranges.map((r) => r.scanning).filter((s) => s !== null);
+        if (scanning.length === 0) break;
+        // The first to answer; a failed one throws here.
+        await Promise.race(scanning);
         continue;
       }
       pump();
-      const { notLive, messages } = next;
-      if (notLive.length > 0) await repairBatch(ctx, await readBatch(ctx, notLive), true);
-      if (messages.length > 0) await checkMessageKeys(ctx, messages, messagesHandled);
+      rooms.push(...next.notLive);
+      conversations.push(...next.messages);
+      await check(false);
       ctx.signal?.throwIfAborted();
       await ctx.progress("rooms");
     }
+    await check(true);
   } finally {
-    await Promise.allSettled([scanning]);
+    await Promise.allSettled(ranges.map((r) => r.scanning));
   }
+}
+
+/** True the first time `id` is seen; text the set cannot hold (not a canonical UUID) is always looked at. */
+function firstSight(seen: UuidSet, id: string): boolean {
+  if (seen.has(id)) return false;
+  seen.add(id);
+  return true;
 }
 
 /**
