@@ -114,6 +114,18 @@ export class EnvelopeElementScanner {
     }
   }
 
+  /**
+   * Continues at an element's place inside `data` (depth 2), as if `head` (the envelope up
+   * to and including its `[`) and the elements before had been read: `afterComma` when one
+   * came before (the next must be an element), else `data` may still be empty.
+   */
+  resumeInData(head: string, afterComma: boolean): void {
+    this.depth = 2;
+    this.expect = afterComma ? "element" : "any";
+    this.skeletonParts = [head];
+    this.skeletonLength = head.length;
+  }
+
   /** The envelope without its elements, or undefined when the value was cut short or malformed. */
   finish(): string | undefined {
     if (this.malformed || this.element || this.inString || this.depth !== 0) return undefined;
@@ -126,4 +138,182 @@ export class EnvelopeElementScanner {
     if (this.skeletonLength > this.maxSkeleton) this.malformed = true;
     else this.skeletonParts.push(chunk.slice(from, to));
   }
+}
+
+/** The head of an envelope as encodeEnvelope writes it, up to the `[` of its data. */
+const CANONICAL_HEAD = /^\{"v":\d{1,16},"at":"[^"\\]{0,64}","data":\[/;
+
+/**
+ * The elements of a cached list envelope, chunk by chunk (pushed in order by the caller),
+ * with a fast path for the list the read path wrote: {@link take} consumes the next element
+ * when it is exactly the given JSON text followed by `,` or `]` (one comparison of the text
+ * in place, nothing scanned or cut out), which is every element of an unchanged list. Else
+ * {@link peek} cuts the next element out. A list in any other layout (whitespace, another
+ * head) goes to {@link EnvelopeElementScanner} from where it departs, so what is accepted,
+ * and the skeleton, are the scanner's.
+ */
+export class EnvelopeReader {
+  private text = "";
+  private pos = 0;
+  private done = false;
+  private mode: "start" | "fast" | "scan" = "start";
+  private head = "";
+  /** Fast: an element came before the current place (so `]` here would follow a comma). */
+  private afterComma = false;
+  /** Fast: the `]` of data is read; what follows it is the tail. */
+  private ended = false;
+  private tail = "";
+  private current?: { json: string; end: number };
+  private scanner?: EnvelopeElementScanner;
+  private scanned: string[] = [];
+  private index = 0;
+  malformed = false;
+
+  constructor(private readonly maxSkeleton = 64 * 1024) {}
+
+  /** The next chunk of the value; `last` when none follows. */
+  push(chunk: string, last: boolean): void {
+    this.done = last;
+    if (this.mode === "scan") {
+      this.scanned = this.scanned.slice(this.index);
+      this.index = 0;
+      this.scanner!.push(chunk, (json) => this.scanned.push(json));
+      return;
+    }
+    if (this.ended) {
+      this.tail += chunk;
+      if (this.tail.length > this.maxSkeleton) this.malformed = true;
+      return;
+    }
+    this.text = this.pos < this.text.length ? this.text.slice(this.pos) + chunk : chunk;
+    this.pos = 0;
+    this.current = undefined;
+    if (this.mode === "start") {
+      const head = CANONICAL_HEAD.exec(this.text);
+      if (head) {
+        this.mode = "fast";
+        this.head = head[0];
+        this.pos = head[0].length;
+      } else if (last || this.text.length >= 256) {
+        this.toScanner(false);
+      }
+    }
+  }
+
+  /** Consumes the next element when it is exactly `json`; false otherwise (or when it is not all buffered yet). */
+  take(json: string): boolean {
+    if (this.mode !== "fast" || this.ended) return false;
+    const end = this.pos + json.length;
+    if (end >= this.text.length) return false;
+    const next = this.text.charCodeAt(end);
+    if ((next !== 44 && next !== 93) || !this.text.startsWith(json, this.pos)) return false;
+    this.pos = end;
+    this.current = undefined;
+    this.afterElement();
+    return true;
+  }
+
+  /** The next element's text; null once there are no more elements; undefined when a chunk must be pushed first. */
+  peek(): string | null | undefined {
+    if (this.malformed) return null;
+    if (this.mode === "scan") {
+      if (this.index < this.scanned.length) return this.scanned[this.index];
+      return this.done || this.scanner!.malformed ? null : undefined;
+    }
+    if (this.mode === "start") return this.done ? null : undefined;
+    if (this.ended) return this.done ? null : undefined;
+    if (this.current) return this.current.json;
+    const { text, pos } = this;
+    if (pos >= text.length) return this.done ? this.fail() : undefined;
+    const c = text.charCodeAt(pos);
+    if (c === 93 /* ] */ && !this.afterComma) {
+      this.pos++;
+      this.afterElement(true);
+      return this.peek();
+    }
+    if (c !== 123 /* { */) return this.toScanner(this.afterComma);
+    const end = objectEnd(text, pos);
+    if (end === -1 || end >= text.length) return this.done ? this.fail() : undefined;
+    const next = text.charCodeAt(end);
+    if (next !== 44 && next !== 93) return this.toScanner(this.afterComma);
+    this.current = { json: text.slice(pos, end), end };
+    return this.current.json;
+  }
+
+  /** Past the element {@link peek} returned. */
+  advance(): void {
+    if (this.mode === "scan") {
+      this.index++;
+      return;
+    }
+    if (!this.current) return;
+    this.pos = this.current.end;
+    this.current = undefined;
+    this.afterElement();
+  }
+
+  /** The envelope without its elements, once all of it is read; undefined when malformed or not all read. */
+  skeleton(): string | undefined {
+    if (this.malformed || !this.done) return undefined;
+    if (this.mode === "scan") return this.index >= this.scanned.length ? this.scanner!.finish() : undefined;
+    return this.mode === "fast" && this.ended ? `${this.head}]${this.tail}` : undefined;
+  }
+
+  /** At `,` or `]` after an element (or at the `]` of an empty data, `closed`). */
+  private afterElement(closed = false): void {
+    if (!closed && this.text.charCodeAt(this.pos) === 44) {
+      this.pos++;
+      this.afterComma = true;
+      return;
+    }
+    if (!closed) this.pos++;
+    this.ended = true;
+    this.tail = this.text.slice(this.pos);
+    this.text = "";
+    this.pos = 0;
+    if (this.tail.length > this.maxSkeleton) this.malformed = true;
+  }
+
+  private fail(): null {
+    this.malformed = true;
+    return null;
+  }
+
+  /** Hands the rest, from an element's place, to the scanner. */
+  private toScanner(afterComma: boolean): string | null | undefined {
+    const rest = this.text.slice(this.pos);
+    const scanner = (this.scanner = new EnvelopeElementScanner(this.maxSkeleton));
+    if (this.mode === "fast") scanner.resumeInData(this.head, afterComma);
+    this.mode = "scan";
+    this.text = "";
+    this.pos = 0;
+    this.current = undefined;
+    this.scanned = [];
+    this.index = 0;
+    scanner.push(rest, (json) => this.scanned.push(json));
+    return this.peek();
+  }
+}
+
+/** The index just past the object that starts at `start`, or -1 when it runs past the text. */
+function objectEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      // To the closing quote: one not preceded by an odd number of backslashes.
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i === -1) return -1;
+        let backslashes = 0;
+        while (text.charCodeAt(i - backslashes - 1) === 92) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if (c === 123 || c === 91) {
+      depth++;
+    } else if (c === 125 || c === 93) {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
 }

@@ -5,7 +5,7 @@ import { CACHE_SCRIPTS, invalidateCall, populateStagedCall } from "../cache/prot
 import { liveRoomsByIds, streamLiveRoomJson, type LiveRoomJson } from "../db/queries/room-reconciliation";
 import { cachedRoomSchema } from "../rooms/validation";
 import { digest, type RunContext } from "./context";
-import { EnvelopeElementScanner } from "./json";
+import { EnvelopeReader } from "./json";
 import { checkLiveRoomKeys } from "./rooms";
 import { FINISH, READ_RANGE, SNAPSHOT, STAGE } from "./scripts";
 
@@ -85,9 +85,7 @@ function countOnce(ids: string[], counted: Set<string>, count: () => void): void
 
 /** The cached list's elements, a chunk at a time, each as its exact JSON text. */
 class CachedList {
-  private readonly scanner = new EnvelopeElementScanner();
-  private elements: string[] = [];
-  private index = 0;
+  private readonly reader = new EnvelopeReader();
   private offset = 0;
   private next: Promise<[string, number]> | undefined;
 
@@ -105,35 +103,38 @@ class CachedList {
     return reading;
   }
 
+  /** Consumes the next element when it is exactly `json` (no await, nothing cut out: an unchanged room). */
+  take(json: string): boolean {
+    return this.reader.take(json);
+  }
+
   /** The current element, when one is buffered (no await on the common path). */
   current(): string | undefined {
-    return this.elements[this.index];
+    return this.reader.peek() ?? undefined;
   }
 
   /** Reads chunks until an element is buffered; undefined at the end or on malformed JSON. */
   async fill(): Promise<string | undefined> {
-    while (this.index >= this.elements.length) {
-      if (!this.next || this.scanner.malformed) return undefined;
+    for (;;) {
+      const element = this.reader.peek();
+      if (element !== undefined) return element ?? undefined;
+      if (!this.next) return undefined;
       const [text, bytes] = await this.next;
       if (Number(bytes) <= 0) throw new Error("rooms:all snapshot ended early (expired during the run?)");
       this.offset += Number(bytes);
       // One read in flight while this process compares: Redis works while we do.
       this.next = this.offset < this.length ? this.read(this.offset) : undefined;
-      const elements: string[] = [];
-      this.scanner.push(text, (json) => elements.push(json));
-      this.elements = elements;
-      this.index = 0;
+      this.reader.push(text, !this.next);
     }
-    return this.elements[this.index];
   }
 
   advance(): void {
-    this.index++;
+    this.reader.advance();
   }
 
   /** The envelope without its elements, once every chunk is read; undefined when malformed. */
   skeleton(): string | undefined {
-    return this.next || this.index < this.elements.length ? undefined : this.scanner.finish();
+    return this.reader.skeleton();
   }
 
   async close(): Promise<void> {
@@ -219,6 +220,11 @@ function orderedElement(m: Merge, json: string): { id: string; ms: number } | un
 
 /** Sets `room` against the cached list at the merge's position. */
 async function mergeRoom(m: Merge, cached: CachedList, room: LiveRoomJson): Promise<void> {
+  // The common case: the cached element here is this room's text.
+  if (!m.invalid && cached.take(room.json)) {
+    m.previous = room;
+    return;
+  }
   for (;;) {
     if (m.invalid) return;
     const json = cached.current() ?? (await cached.fill());
@@ -311,18 +317,22 @@ async function passOverLiveList(ctx: RunContext, cached: CachedList | null, stag
     if (merge && cached) for (const room of rooms) await mergeRoom(merge, cached, room);
     const pairs: (string | number)[] = [];
     const jsons: string[] = [];
+    let bytes = 0;
     for (const r of rooms) {
       pairs.push(r.id, r.activityAt);
       jsons.push(r.json);
+      bytes += r.bytes + 1;
       ctx.liveIds.add(r.id);
     }
     // Byte for byte what encodeEnvelope(listVersion, rooms) writes, a batch at a time.
     let stageAt = -1;
     let text = "";
     if (staging) {
-      text = (offset === 0 ? `{"v":${listVersion},"at":"${at}","data":[` : ",") + jsons.join(",");
+      // The head is ASCII (a number and an ISO time); each room is its JSON and a comma, the first's comma the head.
+      const head = offset === 0 ? `{"v":${listVersion},"at":"${at}","data":[` : ",";
+      text = head + jsons.join(",");
       stageAt = offset;
-      offset += Buffer.byteLength(text);
+      offset += head.length - 1 + bytes;
     }
     const staged = store.eval(STAGE, scriptKeys, [stageAt, text, SCRATCH_TTL_MS, pairs.join("\n"), ctx.dryRun ? "1" : "0"]).then((result) => {
       const [raised, added] = result as [number, string[]];

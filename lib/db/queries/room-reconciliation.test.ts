@@ -72,6 +72,7 @@ describe("streamLiveRoomJson", () => {
       expect(rooms.map((r) => r.id)).toEqual(read.rooms.map((r) => r.id));
       expect(rooms.map((r) => r.activityAt)).toEqual(read.activity.map((a) => a.at));
       expect(rooms.map((r) => r.version)).toEqual(read.rooms.map((r) => r.version));
+      expect(rooms.map((r) => r.bytes)).toEqual(rooms.map((r) => Buffer.byteLength(r.json)));
     });
   });
 

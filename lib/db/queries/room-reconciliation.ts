@@ -57,6 +57,8 @@ export interface LiveRoomJson {
    * one millisecond behind.
    */
   activityAt: number;
+  /** The JSON's length in UTF-8 bytes (the list pass stages it at byte offsets). */
+  bytes: number;
 }
 
 /** The live list, the read path's statement (`listLiveRoomsWithVersion`) in COPY's text format. */
@@ -138,10 +140,12 @@ async function readLiveList(
       // character, and a room's strings (the id the drift maps keep) then hold on to their
       // own line, not to a whole chunk of the list.
       for (let end = bytes.indexOf(10); end !== -1; end = bytes.indexOf(10, start)) {
-        const f = copyFields(bytes.toString("utf8", start, end));
+        const line = bytes.toString("utf8", start, end);
+        const f = copyFields(line);
         start = end + 1;
         listVersion ??= Number(f[9]);
-        batch.push(toRoomJson(f));
+        // A line of as many characters as bytes is ASCII, and so is its JSON (escapes are ASCII).
+        batch.push(toRoomJson(f, line.length === end - start));
         if (batch.length === batchSize) {
           const full = batch;
           batch = [];
@@ -180,22 +184,24 @@ export function copyFields(line: string): string[] {
 
 const COPY_ESCAPES: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" };
 
-/** The keys in the order of the read path's rooms (lib/db/queries/rooms.ts, roomColumns): JSON text depends on it. */
-function toRoomJson(f: string[]): LiveRoomJson {
+/**
+ * JSON.stringify of the read path's row, written out: the keys in the order of its rooms
+ * (lib/db/queries/rooms.ts, roomColumns), since JSON text depends on it. Building the object
+ * and stringifying it was twice the time, and this runs for every room, every run.
+ */
+function toRoomJson(f: string[], ascii: boolean): LiveRoomJson {
   const version = rooms.version.mapFromDriverValue(f[5] as unknown as number) as number;
   const createdAt = isoTimestamp(f[6]!);
-  const json = JSON.stringify({
-    id: f[0],
-    name: f[1],
-    description: f[2],
-    ownerId: f[3],
-    ownerName: f[4],
-    version,
-    createdAt,
-    updatedAt: isoTimestamp(f[7]!),
-  });
-  return { id: f[0]!, version, json, createdAt, activityAt: Number(f[8]) };
+  // id is a uuid column (hex and hyphens), version a number, the times ISO text: none needs escaping.
+  const json = `{"id":"${f[0]}","name":${jsonString(f[1]!)},"description":${jsonString(f[2]!)},"ownerId":${jsonString(f[3]!)},"ownerName":${jsonString(f[4]!)},"version":${version},"createdAt":"${createdAt}","updatedAt":"${isoTimestamp(f[7]!)}"}`;
+  return { id: f[0]!, version, json, createdAt, activityAt: Number(f[8]), bytes: ascii ? json.length : Buffer.byteLength(json) };
 }
+
+/** What JSON.stringify escapes: quote, backslash, control characters, surrogates (lone ones; pairs are merely passed on to it). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(text), without its call for text that needs no escape (most names). */
+const jsonString = (text: string) => (NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`);
 
 const PG_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
 
@@ -207,6 +213,10 @@ const PG_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
  */
 export function isoTimestamp(value: string | Date): string {
   if (typeof value !== "string") return value.toISOString();
+  // The usual case, microseconds in full (`2026-12-07 13:25:32.561234+00`), by position.
+  if (value.length === 29 && value.charCodeAt(10) === 32 && value.charCodeAt(19) === 46 && value.endsWith("+00") && PG_UTC.test(value)) {
+    return `${value.slice(0, 10)}T${value.slice(11, 23)}Z`;
+  }
   const m = PG_UTC.exec(value);
   if (!m) return (rooms.createdAt.mapFromDriverValue(value) as Date).toISOString();
   return `${m[1]}T${m[2]}.${((m[3] ?? "") + "000").slice(0, 3)}Z`;
