@@ -8,9 +8,8 @@
  * until it returns an odd cursor, and the walk from cursor 1 covers the second half until
  * it returns 0. Each keeps SCAN's guarantee for its half (a key present from start to end is
  * returned), the two may overlap (a key twice, as SCAN itself may), and they can run side
- * by side: while Redis answers one, this process reads the other's reply, so the one thread
- * both wait for is seldom idle. A lone SCAN left Redis idle ~30% of the reconciler's walk of
- * three million keys: each call waits for the previous reply's cursor.
+ * by side: each call of a lone SCAN waits for the previous reply's cursor, and Redis idles
+ * meanwhile; with two, Redis answers one while this process reads the other's reply.
  */
 
 /** A part of a full SCAN: where it starts, and whether a returned cursor ends it. */

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { EnvelopeElementScanner, EnvelopeReader } from "./json";
 
+/** Elements whose text holds what a scan must not be fooled by: quotes, braces, brackets, escapes, multi-byte text. */
+const data = [
+  { id: "a", name: 'quote " and brace } and bracket ] inside', n: 1 },
+  { id: "b", name: "back\\slash\\", n: 2 },
+  { id: "c", name: "multi-byte é中🎉, comma", n: 3 },
+  { id: "d", name: '\\"\\\\"\\\\\\"\\', n: 4 },
+  { id: "e", name: "\\\\\\\\", n: 5, nested: { list: [1, { x: "]" }] } },
+];
+const envelope = { v: 7, at: "2026-01-01T00:00:00.000Z", data };
+const text = JSON.stringify(envelope);
+
 /** Feeds `text` in pieces of `size` characters; returns the elements and the skeleton. */
 function scan(text: string, size: number) {
   const scanner = new EnvelopeElementScanner(1024);
@@ -10,14 +21,6 @@ function scan(text: string, size: number) {
 }
 
 describe("EnvelopeElementScanner", () => {
-  const data = [
-    { id: "a", name: 'quote " and brace } and bracket ] inside', n: 1 },
-    { id: "b", name: "back\\slash\\", n: 2 },
-    { id: "c", name: "multi-byte é中🎉, comma", n: 3 },
-    { id: "d", name: '\\"\\\\"\\\\\\"\\', n: 4 },
-    { id: "e", name: "\\\\\\\\", n: 5 },
-  ];
-  const text = JSON.stringify({ v: 7, at: "2026-01-01T00:00:00.000Z", data });
 
   it("yields every element and the skeleton at every chunk size", () => {
     for (const size of [1, 2, 3, 7, 16, 64, text.length]) {
@@ -90,15 +93,6 @@ function read(text: string, size: number, expected: string[] = []) {
 }
 
 describe("EnvelopeReader", () => {
-  const data = [
-    { id: "a", name: 'quote " and brace } and bracket ] inside', n: 1 },
-    { id: "b", name: "back\\slash\\", n: 2 },
-    { id: "c", name: "multi-byte é中🎉, comma", n: 3 },
-    { id: "d", name: '\\"\\\\"\\\\\\"\\', n: 4 },
-    { id: "e", name: "\\\\\\\\", n: 5, nested: { list: [1, { x: "]" }] } },
-  ];
-  const envelope = { v: 7, at: "2026-01-01T00:00:00.000Z", data };
-  const text = JSON.stringify(envelope);
   const texts = data.map((d) => JSON.stringify(d));
   const skeleton = { v: 7, at: "2026-01-01T00:00:00.000Z", data: [] };
 

@@ -167,7 +167,7 @@ export class EnvelopeReader {
   private scanner?: EnvelopeElementScanner;
   private scanned: string[] = [];
   private index = 0;
-  malformed = false;
+  private malformed = false;
 
   constructor(private readonly maxSkeleton = 64 * 1024) {}
 

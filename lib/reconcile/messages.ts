@@ -20,17 +20,11 @@ const HEAD = /^\{"v":(\d{1,16}),/;
  */
 
 /**
- * The cached messages:{roomId} among the keys a SCAN found (keys.ts: one SCAN serves the
- * room keys and the conversations), checked in batches of `batchSize`: compared, then
- * repaired or removed. `handled` lives as long as the run: SCAN may return a key twice,
- * and a key already repaired is not counted again. It grows with the drift only.
+ * The cached messages:{roomId} among the keys a SCAN found (key-scan.ts: one SCAN serves the
+ * room keys and the conversations), a batch of ids, each given once a run by the caller
+ * (rooms.ts): compared, then repaired or removed.
  */
-export async function checkMessageKeys(ctx: RunContext, ids: string[], handled: Set<string>): Promise<void> {
-  const fresh = [...new Set(ids)].filter((id) => !handled.has(id));
-  for (let i = 0; i < fresh.length; i += ctx.batchSize) await checkBatch(ctx, fresh.slice(i, i + ctx.batchSize), handled);
-}
-
-async function checkBatch(ctx: RunContext, ids: string[], handled: Set<string>): Promise<void> {
+export async function checkMessageKeys(ctx: RunContext, ids: string[]): Promise<void> {
   const { store, keys, ttls, tally } = ctx;
   const cacheKeys = ids.map((id) => keys.messages(id));
   // Protocol order: values and generations before Postgres.
@@ -46,7 +40,6 @@ async function checkBatch(ctx: RunContext, ids: string[], handled: Set<string>):
     tally.messagesScanned++;
     const version = versions.get(id);
     if (version === undefined) {
-      handled.add(id);
       tally.messagesRemoved++;
       drops.push(invalidateCall(keys, keys.messages(id)));
       return;
@@ -54,7 +47,6 @@ async function checkBatch(ctx: RunContext, ids: string[], handled: Set<string>):
     const head = HEAD.exec(raw);
     // Same version and valid: current. A version ahead of Postgres is corrupt as surely as garbage is.
     if (head && Number(head[1]) === version && decodeEnvelope(cachedMessagePageSchema, raw)?.data) return;
-    handled.add(id);
     tally.messagesRepaired++;
     stale.push({ id, generation: generations[i] ?? null });
   });

@@ -45,7 +45,6 @@ const SCAN_FACTOR = 10;
 export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
   const pattern = cachedKeysPattern(ctx.keys);
   const ahead: { notLive: string[]; messages: string[] }[] = [];
-  const messagesHandled = new Set<string>();
   // The ranges may overlap (and SCAN may repeat a key): each id is looked at once a run.
   const [seenRooms, seenMessages] = [new UuidSet(), new UuidSet()];
   // The SCAN's ranges run side by side (scan-ranges.ts), each its own cursor.
@@ -72,8 +71,8 @@ export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
       range.scanning.catch(() => {});
     }
   };
-  // Ids wait here until a batch is full: a SCAN page of three million keys holds a few
-  // not-live rooms at most, and a read and repair per page would have the walk wait on them.
+  // Ids wait here until a batch is full: a SCAN page (ten thousand keys of millions) holds
+  // few that are not live rooms, and a read and repair per page had the walk wait on them.
   const rooms: string[] = [];
   const conversations: string[] = [];
   const check = async (final: boolean) => {
@@ -82,7 +81,7 @@ export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
       await repairBatch(ctx, await readBatch(ctx, batch), true);
     }
     while (conversations.length >= ctx.batchSize || (final && conversations.length > 0)) {
-      await checkMessageKeys(ctx, conversations.splice(0, ctx.batchSize), messagesHandled);
+      await checkMessageKeys(ctx, conversations.splice(0, ctx.batchSize));
     }
   };
   try {
