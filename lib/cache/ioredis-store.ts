@@ -179,6 +179,10 @@ export function createIoredisStore(target: TcpRedis | string, options: Partial<R
       if (next !== "0") return [`${index}:${next}`, keys];
       return [index + 1 < nodes.length ? `${index + 1}:0` : "0", keys];
     },
+    async zscan(key, cursor, count) {
+      const [next, flat] = await (await ready()).zscan(key, cursor, "COUNT", count);
+      return [next, flat];
+    },
     async scanRanges() {
       await ready();
       return cluster ? clusterScanHalves(masters().length) : scanHalves();

@@ -22,6 +22,8 @@ export interface CacheStore {
    */
   evalMany(script: LuaScript, calls: EvalCall[]): Promise<unknown[]>;
   scan(cursor: string, match: string, count: number): Promise<[cursor: string, keys: string[]]>;
+  /** One ZSCAN page of a sorted set: the next cursor ("0" at the end) and member, score, member, score... */
+  zscan(key: string, cursor: string, count: number): Promise<[cursor: string, membersAndScores: string[]]>;
   /**
    * One full SCAN as ranges that may run at the same time (scan-ranges.ts), each scanned
    * with {@link scan} from its start until it ends. Absent: one range, "0" to "0" (REST:

@@ -53,6 +53,10 @@ export function createUpstashStore(options: UpstashStoreOptions): CacheStore {
       const [next, keys] = await client.scan(cursor, { match, count });
       return [String(next), keys];
     },
+    async zscan(key, cursor, count) {
+      const [next, flat] = await client.zscan(key, cursor, { count });
+      return [String(next), flat.map(String)];
+    },
     ttl: (key) => client.ttl(key),
     publish: (channel, message) => client.publish(channel, message),
     async ping() {

@@ -3,7 +3,7 @@ import type { Keys, Ttls } from "../cache/keys";
 import type { CacheStore } from "../cache/store";
 import type { Db } from "../db/client";
 import type { Room } from "../db/queries/rooms";
-import type { UuidSet } from "./uuid-set";
+import type { LiveIds } from "./live-ids";
 
 /**
  * Where a run is: `rooms` (cached room:{id} keys), `list` (rooms:all), `count` (rooms:count),
@@ -87,8 +87,8 @@ export interface RunContext {
   hooks: ReconcileHooks;
   signal: AbortSignal | undefined;
   tally: Tally;
-  /** The ids the list pass found live (its statement's snapshot), for the passes after it. */
-  liveIds: UuidSet;
+  /** The ids the list pass finds live (its statement's snapshot), for the passes beside it. */
+  live: LiveIds;
   progress(phase: ReconcilePhase): Promise<void>;
 }
 

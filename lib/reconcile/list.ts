@@ -13,6 +13,11 @@ import { FINISH, READ_RANGE, SNAPSHOT, STAGE } from "./scripts";
 const SCRATCH_TTL_MS = 10 * 60_000;
 /** Bytes of rooms:all read per round trip. */
 const CHUNK_BYTES = 512 * 1024;
+/**
+ * Chunk reads in flight while this process compares: the SCANs beside the list pass queue
+ * on Redis too, and one read at a time left the merge waiting behind them.
+ */
+const CHUNKS_AHEAD = 4;
 
 const skeletonSchema = z.object({ v: z.number().int().nonnegative(), at: z.string(), data: z.array(z.unknown()).length(0) });
 
@@ -29,12 +34,12 @@ const skeletonSchema = z.object({ v: z.number().int().nonnegative(), at: z.strin
  * and the two streams are realigned by the order: the side that comes first is set aside
  * (id and a digest of its text), and an id set aside on both sides is one room out of
  * place (modified if its text differs). What is still set aside at the end is drift:
- * listed only (removed), live only (added). So memory is one chunk, one batch and the
+ * listed only (removed), live only (added). So memory is a few chunks, one batch and the
  * drift, whatever the number of rooms.
  *
- * The same pass stages the replacement value in Redis, records the live ids (in this
- * process: uuid-set.ts) for the stale-key and activity passes, raises lagging activity
- * scores, and checks the batch's room:{id} keys. A list that is missing, corrupt or
+ * The same pass stages the replacement value in Redis, records the live ids and their
+ * activity (in this process: live-ids.ts) for the key and activity passes beside it, and
+ * checks the batch's room:{id} keys. A list that is missing, corrupt or
  * different is replaced by the staged value through the same generation guard as the read
  * path; otherwise the staging is dropped.
  */
@@ -86,21 +91,27 @@ function countOnce(ids: string[], counted: Set<string>, count: () => void): void
 /** The cached list's elements, a chunk at a time, each as its exact JSON text. */
 class CachedList {
   private readonly reader = new EnvelopeReader();
-  private offset = 0;
-  private next: Promise<[string, number]> | undefined;
+  /** Where the next read starts: chunks are CHUNK_BYTES apart (READ_RANGE moves each cut to a character's start). */
+  private start = 0;
+  /** Reads in flight, in order. */
+  private readonly reads: Promise<[string, number]>[] = [];
 
   constructor(
     private readonly ctx: RunContext,
     private readonly snapshot: string,
     private readonly length: number,
   ) {
-    this.next = length > 0 ? this.read(0) : undefined;
+    this.readAhead();
   }
 
-  private read(offset: number): Promise<[string, number]> {
-    const reading = this.ctx.store.eval(READ_RANGE, [this.snapshot], [offset, offset + CHUNK_BYTES - 1]) as Promise<[string, number]>;
-    reading.catch(() => {}); // awaited by fill() or close()
-    return reading;
+  /** Keeps CHUNKS_AHEAD reads in flight. */
+  private readAhead(): void {
+    while (this.reads.length < CHUNKS_AHEAD && this.start < this.length) {
+      const reading = this.ctx.store.eval(READ_RANGE, [this.snapshot], [this.start, CHUNK_BYTES]) as Promise<[string, number]>;
+      reading.catch(() => {}); // awaited by fill() or close()
+      this.reads.push(reading);
+      this.start += CHUNK_BYTES;
+    }
   }
 
   /** Consumes the next element when it is exactly `json` (no await, nothing cut out: an unchanged room). */
@@ -118,13 +129,13 @@ class CachedList {
     for (;;) {
       const element = this.reader.peek();
       if (element !== undefined) return element ?? undefined;
-      if (!this.next) return undefined;
-      const [text, bytes] = await this.next;
+      const reading = this.reads.shift();
+      if (!reading) return undefined;
+      const [text, bytes] = await reading;
       if (Number(bytes) <= 0) throw new Error("rooms:all snapshot ended early (expired during the run?)");
-      this.offset += Number(bytes);
-      // One read in flight while this process compares: Redis works while we do.
-      this.next = this.offset < this.length ? this.read(this.offset) : undefined;
-      this.reader.push(text, !this.next);
+      // Reads stay in flight while this process compares: Redis works while we do.
+      this.readAhead();
+      this.reader.push(text, this.reads.length === 0);
     }
   }
 
@@ -138,8 +149,8 @@ class CachedList {
   }
 
   async close(): Promise<void> {
-    await this.next?.catch(() => {});
-    this.next = undefined;
+    const reads = this.reads.splice(0);
+    await Promise.allSettled(reads);
   }
 }
 
@@ -290,7 +301,7 @@ async function settle(ctx: RunContext, m: Merge): Promise<Drift | undefined> {
 }
 
 /**
- * Batches whose Redis work (staging, activity, room:{id} checks) may be in flight at once:
+ * Batches whose Redis work (staging, room:{id} checks) may be in flight at once:
  * enough that this process seldom waits for Redis, nor Redis for it (at 1M rooms, 4 left
  * the pass waiting on Redis for 10 of its 24 s); ~0.7 MB each.
  */
@@ -298,13 +309,13 @@ const WINDOW = 12;
 
 /**
  * One pass over the live list (one statement, one snapshot, streamed): each batch is merged
- * against the cached list, its ids recorded as live, staged (with the activity scores) by
- * one script, and its room:{id} keys are checked; up to WINDOW batches' Redis work is in
+ * against the cached list, its ids recorded as live (with their activity), staged, and its
+ * room:{id} keys are checked; up to WINDOW batches' Redis work is in
  * flight at once. Returns the merge (undefined without a cached list) and the version the
  * list was read at.
  */
 async function passOverLiveList(ctx: RunContext, cached: CachedList | null, staging: string | null) {
-  const { store, keys } = ctx;
+  const { store } = ctx;
   const at = new Date().toISOString();
   const merge: Merge | undefined = cached
     ? { differs: false, invalid: false, listedOnly: new Map(), liveOnly: new Map(), modified: [], previous: Infinity }
@@ -312,33 +323,23 @@ async function passOverLiveList(ctx: RunContext, cached: CachedList | null, stag
   // Bytes staged so far: each batch is written at its own offset.
   let offset = 0;
   const inflight: Promise<void>[] = [];
-  const scriptKeys = [staging ?? keys.staging(keys.roomsAll), keys.roomsActivity];
   const streaming = streamLiveRoomJson(ctx.db, ctx.batchSize, async (rooms, listVersion) => {
     if (merge && cached) for (const room of rooms) await mergeRoom(merge, cached, room);
-    const pairs: (string | number)[] = [];
     const jsons: string[] = [];
     let bytes = 0;
     for (const r of rooms) {
-      pairs.push(r.id, r.activityAt);
       jsons.push(r.json);
       bytes += r.bytes + 1;
-      ctx.liveIds.add(r.id);
+      ctx.live.add(r.id, r.activityAt);
     }
     // Byte for byte what encodeEnvelope(listVersion, rooms) writes, a batch at a time.
-    let stageAt = -1;
-    let text = "";
+    let staged: Promise<unknown> | undefined;
     if (staging) {
       // The head is ASCII (a number and an ISO time); each room is its JSON and a comma, the first's comma the head.
       const head = offset === 0 ? `{"v":${listVersion},"at":"${at}","data":[` : ",";
-      text = head + jsons.join(",");
-      stageAt = offset;
+      staged = store.eval(STAGE, [staging], [offset, head + jsons.join(","), SCRATCH_TTL_MS]);
       offset += head.length - 1 + bytes;
     }
-    const staged = store.eval(STAGE, scriptKeys, [stageAt, text, SCRATCH_TTL_MS, pairs.join("\n"), ctx.dryRun ? "1" : "0"]).then((result) => {
-      const [raised, added] = result as [number, string[]];
-      ctx.tally.activityRepaired += Number(raised);
-      for (const id of added) ctx.tally.activityAdded.push(id);
-    });
     // The same rows, against their room:{id} keys (each live room is read from Postgres once per run).
     const work = Promise.all([checkLiveRoomKeys(ctx, rooms), staged]).then(() => {});
     work.catch(() => {}); // awaited below or after the last batch
@@ -351,6 +352,7 @@ async function passOverLiveList(ctx: RunContext, cached: CachedList | null, stag
   let version: number;
   try {
     version = await streaming;
+    ctx.live.finish();
   } finally {
     // Nothing of this pass may still be writing once the run moves on (or cleans up after a failure).
     await Promise.allSettled(inflight);

@@ -3,9 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, createTestRedis, createTestRuntime, type TestDatabase, type TestRedis } from "../../tests/support/test-env";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
-import { reconcileStoreDrivers } from "./test-drivers";
+import { forcedOrder, reconcileStoreDrivers } from "./test-drivers";
 import { RoomReconciliationService, type ReconcileHooks } from "./reconciliation-service";
-import { STAGE } from "./scripts";
+import { RAISE } from "./scripts";
 import type { CacheStore } from "../cache/store";
 
 /*
@@ -139,17 +139,48 @@ for (const driver of drivers)
       expect(Number(await score(ids[0]!))).toBe(ahead);
     });
 
+    for (const order of ["scans first", "list first"] as const)
+      it(`finds the same activity drift when the ZSCAN runs ${order === "scans first" ? "before" : "after"} the list pass`, async () => {
+        // Scans first: every member is held (with its score) until the list pass has read the
+        // rooms' activity, then compared; the live room never found is raised after. Only
+        // the drift goes to the raise script (Delta's score is right), whichever comes first.
+        const delta = (await rt.roomWrites.create(alice, { name: "Delta" })).id;
+        await redis.raw.zadd(rt.keys.roomsActivity, 1, ids[0]!);
+        await redis.raw.zrem(rt.keys.roomsActivity, ids[1]!);
+        const deleted = (await rt.roomWrites.create(alice, { name: "Charlie" })).id;
+        await db.sql`update rooms set deleted_at = now(), version = nextval('room_version_seq') where id = ${deleted}`;
+        await redis.raw.zadd(rt.keys.roomsActivity, Date.now(), randomUUID(), Date.now(), "not-a-room");
+        const forced = forcedOrder(driver.store(rt), rt.keys, order);
+        const raised: string[] = [];
+        const store = new Proxy(forced, {
+          get: (target, name) => {
+            if (name === "eval")
+              return (async (script, keys, args) => {
+                if (script === RAISE) raised.push(...String(args[0]).split("\n").filter((_, i) => i % 2 === 0));
+                return target.eval(script, keys, args);
+              }) satisfies CacheStore["eval"];
+            const value = Reflect.get(target, name, target) as unknown;
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        });
+        const report = await new RoomReconciliationService({ db: rt.db.db, store, keys: rt.keys, ttls: rt.ttls }).run({ force: true });
+        expect(report).toMatchObject({ activityRepaired: 2, activityRemoved: 3, messagesScanned: 2, messagesRepaired: 0 });
+        expect(raised.sort()).toEqual([ids[0]!, ids[1]!].sort());
+        for (const id of [...ids, delta]) expect(Number(await score(id))).toBe(await pgActivity(id));
+        expect(await redis.raw.zcard(rt.keys.roomsActivity)).toBe(3);
+        expect(await run()).toMatchObject({ ...noDrift, messagesScanned: 2 });
+      });
+
     it("does not leave the member of a room deleted after the list pass read it", async () => {
       // The interleaving: the list pass reads a room whose member is missing; the room is
-      // deleted (its member removed, as the deletion does); then the pass stages the batch it
-      // read, which adds the member back. The member pass skips it (the list pass found it
-      // live), so only a second look at the added members removes it. Forced through the
-      // store's scripts.
+      // deleted (its member removed, as the deletion does); then the activity pass raises the
+      // member it did not find, with the score the list pass read, which adds it back. Only a
+      // second look at the added members removes it. Forced through the store's scripts.
       const charlie = (await rt.roomWrites.create(alice, { name: "Charlie" })).id;
       await redis.raw.zrem(rt.keys.roomsActivity, charlie);
       const inner = driver.store(rt);
       const evalForced: CacheStore["eval"] = async (script, keys, args) => {
-        if (script === STAGE) {
+        if (script === RAISE) {
           await rt.roomWrites.remove(alice, charlie);
           expect(await score(charlie)).toBeNull();
         }

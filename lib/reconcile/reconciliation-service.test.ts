@@ -5,7 +5,7 @@ import { encodeEnvelope } from "../cache/protocol";
 import { listLiveRoomsWithVersion } from "../db/queries/rooms";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
-import { reconcileStoreDrivers } from "./test-drivers";
+import { forcedOrder, reconcileStoreDrivers } from "./test-drivers";
 import { RoomReconciliationService, type ReconcileHooks, type ReconcileReport } from "./reconciliation-service";
 
 const owner: Session = { id: "owner-session-00001", name: "Owner" };
@@ -111,6 +111,24 @@ describe(`RoomReconciliationService over ${driver.name}`, () => {
     expect(await run()).toMatchObject({ ...clean, scanned: 4, removed: 1 });
     expect(await raw(ghost)).toBeNull();
   });
+
+  for (const order of ["scans first", "list first"] as const)
+    it(`finds the same drift when the key SCAN runs ${order === "scans first" ? "before" : "after"} the list pass`, async () => {
+      // A rename, a deletion and a key of a room that never existed. Scans first: every id
+      // the SCAN finds is held until the list pass is done, and only the ones it did not
+      // find live are looked at; each key is counted once either way.
+      await renameBySql(ids[0]!, "Alpha Prime");
+      await deleteBySql(ids[1]!);
+      const ghost = rt.keys.room(randomUUID());
+      await redis.raw.set(ghost, (await raw(rt.keys.room(ids[2]!)))!, "EX", 60);
+      const store = forcedOrder(driver.store(rt), rt.keys, order);
+      const report = await new RoomReconciliationService({ db: rt.db.db, store, keys: rt.keys, ttls: rt.ttls }).run({ force: true });
+      expect(report).toMatchObject({ ...clean, scanned: 4, modified: 1, removed: 2, listRebuilt: true, countFixed: true });
+      expect(await raw(ghost)).toBeNull();
+      expect(await raw(rt.keys.room(ids[1]!))).toBeNull();
+      expect((await cachedData(rt.keys.room(ids[0]!))).name).toBe("Alpha Prime");
+      await expectConsistent(["Alpha Prime", "Charlie"]);
+    });
 
   it("leaves keys that only look like rooms alone", async () => {
     const notOurs = rt.keys.room("not-a-uuid");

@@ -11,8 +11,8 @@ import {
   type Tally,
 } from "./context";
 import { reconcileCount } from "./count";
-import { removeDeadActivityMembers, removeDeadAddedMembers } from "./activity";
-import { UuidSet } from "./uuid-set";
+import { reconcileActivityOrder, removeDeadAddedMembers } from "./activity";
+import { LiveIds } from "./live-ids";
 import { reconcileList } from "./list";
 import { reconcileCachedKeys } from "./rooms";
 
@@ -99,6 +99,9 @@ export class RoomReconciliationService {
       return this.report(emptyTally(), started, { dryRun, skipped: true, skipReason: "recent" });
     }
     const tally = emptyTally();
+    // The passes run side by side: when one fails, the others stop at their next batch.
+    const failed = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
     // Progress goes to a Redis round trip in the worker (job.updateProgress): a few a second is plenty.
     let lastProgress = 0;
     const ctx: RunContext = {
@@ -109,9 +112,9 @@ export class RoomReconciliationService {
       dryRun,
       batchSize: this.deps.batchSize ?? 1_000,
       hooks: this.deps.hooks ?? {},
-      signal: options.signal,
+      signal,
       tally,
-      liveIds: new UuidSet(),
+      live: new LiveIds(),
       progress: async (phase) => {
         if (!options.onProgress || performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
         lastProgress = performance.now();
@@ -121,25 +124,38 @@ export class RoomReconciliationService {
     const phaseMs: NonNullable<ReconcileReport["phaseMs"]> = {};
     const timed = async (phase: keyof typeof phaseMs, work: () => Promise<void>) => {
       const t = performance.now();
-      await work();
-      phaseMs[phase] = Math.round(performance.now() - t);
+      try {
+        await work();
+      } catch (error) {
+        failed.abort(error);
+        throw error;
+      } finally {
+        phaseMs[phase] = Math.round(performance.now() - t);
+      }
     };
-    const roomsAndOrder = async () => {
-      // One pass over the live list checks rooms:all, the live rooms' keys and their activity
-      // scores together, and records the live ids (in this process); then a SCAN finds the
-      // room keys of rooms that are not live and every conversation, and a ZSCAN the activity
-      // members of rooms that are not live. Those two are independent: their round trips overlap.
-      await timed("list", () => reconcileList(ctx));
-      await allSettledOrThrow([
-        timed("keys", () => reconcileCachedKeys(ctx)),
-        timed("activity", async () => {
-          await removeDeadActivityMembers(ctx);
-          await removeDeadAddedMembers(ctx);
-        }),
-      ]);
-    };
-    // The count is independent of the rest: it runs alongside.
-    await allSettledOrThrow([roomsAndOrder(), timed("count", () => reconcileCount(ctx))]);
+    // One pass over the live list checks rooms:all and the live rooms' keys together, and
+    // records the live ids and their activity (in this process). Beside it, a SCAN finds the
+    // room keys of rooms that are not live and every conversation, and a ZSCAN checks the
+    // activity order's members and scores; the ids the list pass has not reached yet wait
+    // for it (live-ids.ts). The list pass is bound by this process's CPU, the SCANs by
+    // Redis's: side by side, each works while the other waits. The count is independent.
+    const list = timed("list", async () => {
+      try {
+        await reconcileList(ctx);
+      } catch (error) {
+        ctx.live.fail(error);
+        throw error;
+      }
+    });
+    await allSettledOrThrow([
+      list,
+      timed("keys", () => reconcileCachedKeys(ctx)),
+      timed("activity", async () => {
+        await reconcileActivityOrder(ctx);
+        await removeDeadAddedMembers(ctx);
+      }),
+      timed("count", () => reconcileCount(ctx)),
+    ]);
     const report = { ...this.report(tally, started, { dryRun, skipped: false }), phaseMs };
     if (!dryRun) {
       await this.record({ ...report, startedAt: startedAt.toISOString(), jobId: options.jobId, reason: options.reason });

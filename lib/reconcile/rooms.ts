@@ -6,7 +6,7 @@ import { liveRoomsByIds, type LiveRoomJson } from "../db/queries/room-reconcilia
 import { cachedKeysPattern, splitCachedKeys } from "./key-scan";
 import { checkMessageKeys } from "./messages";
 import { cachedRoomSchema } from "../rooms/validation";
-import { UuidSet } from "./uuid-set";
+import { UuidList, UuidSet } from "./uuid-set";
 
 const cachedRoom = cachedRoomSchema.nullable();
 
@@ -27,10 +27,10 @@ const SCAN_FACTOR = 10;
  * room:{id} keys are checked in two places, so that each room is read from Postgres once:
  * - during the pass over the live list (list.ts), the keys of live rooms are compared, as
  *   text, with the JSON the read path would cache for them; that pass also records the
- *   live ids (uuid-set.ts);
- * - then every cached key is SCANned (one SCAN for the room keys and the conversations:
- *   key-scan.ts), and keys whose id is not in that set (the room is deleted or never
- *   existed, or was created since the pass) are looked at.
+ *   live ids (live-ids.ts);
+ * - beside it, every cached key is SCANned (one SCAN for the room keys and the
+ *   conversations: key-scan.ts), and keys whose id is not in that set once it is complete
+ *   (the room is deleted or never existed, or was created since the pass) are looked at.
  * Either way a key is then read again in protocol order (its generation and value first,
  * its row second) before it is classified and repaired, so the set only narrows the
  * search: Postgres decides. Rooms in Postgres that are not cached are not drift: the room
@@ -38,15 +38,17 @@ const SCAN_FACTOR = 10;
  */
 
 /**
- * One SCAN of the cached keys (key-scan.ts) after the list pass: every room:{id} whose id the
- * list pass did not find live is removed through the writers' INVALIDATE if it is not, and
- * every messages:{roomId} is checked (messages.ts).
+ * One SCAN of the cached keys (key-scan.ts) beside the list pass: every room:{id} whose id the
+ * list pass does not find live is removed through the writers' INVALIDATE if it is not, and
+ * every messages:{roomId} is checked (messages.ts) as it is found.
  */
 export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
   const pattern = cachedKeysPattern(ctx.keys);
   const ahead: { notLive: string[]; messages: string[] }[] = [];
   // The ranges may overlap (and SCAN may repeat a key): each id is looked at once a run.
   const [seenRooms, seenMessages] = [new UuidSet(), new UuidSet()];
+  // Room ids the list pass has not found live yet: looked at once it is complete.
+  const held = new UuidList();
   // The SCAN's ranges run side by side (scan-ranges.ts), each its own cursor.
   const ranges = ((await ctx.store.scanRanges?.()) ?? [{ start: "0", ends: (next: string) => next === "0" }]).map((range) => ({
     ...range,
@@ -62,7 +64,7 @@ export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
         range.cursor = range.ends(next) ? null : next;
         const { rooms, messages } = splitCachedKeys(ctx.keys, found);
         ahead.push({
-          notLive: rooms.filter((id) => !ctx.liveIds.has(id) && firstSight(seenRooms, id)),
+          notLive: ctx.live.notLive(rooms, held).filter((id) => firstSight(seenRooms, id)),
           messages: messages.filter((id) => firstSight(seenMessages, id)),
         });
         range.scanning = null;
@@ -101,6 +103,13 @@ export async function reconcileCachedKeys(ctx: RunContext): Promise<void> {
       await check(false);
       ctx.signal?.throwIfAborted();
       await ctx.progress("rooms");
+    }
+    for (const id of await ctx.live.released(held)) {
+      if (!firstSight(seenRooms, id)) continue;
+      rooms.push(id);
+      if (rooms.length < ctx.batchSize) continue;
+      await check(false);
+      ctx.signal?.throwIfAborted();
     }
     await check(true);
   } finally {

@@ -25,24 +25,27 @@ redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return {redis.call('STRLEN', KEYS[2]), g}
 `);
 
-/** A byte range, cut back to a whole UTF-8 character; returns the text and the bytes it covers. */
+/**
+ * The chunk of ARGV[2] bytes at byte ARGV[1], each end moved forward to the start of a
+ * UTF-8 character (by at most 3 bytes, so invalid text cuts the same way): chunks read at
+ * fixed steps tile the value exactly, each one whole characters, so several can be read at
+ * once. Returns the text and the bytes read (0: the value is gone or shorter than asked).
+ */
 export const READ_RANGE = lua(`
-local s = redis.call('GETRANGE', KEYS[1], ARGV[1], ARGV[2])
-local n = #s
-local i = n
-while i > 0 and i > n - 4 do
-  local b = string.byte(s, i)
-  if b < 128 then break end
-  if b >= 192 then
-    local need = 2
-    if b >= 240 then need = 4 elseif b >= 224 then need = 3 end
-    if n - i + 1 < need then n = i - 1 end
-    break
+local from, size = tonumber(ARGV[1]), tonumber(ARGV[2])
+local s = redis.call('GETRANGE', KEYS[1], from, from + size + 2)
+local function boundary(i)
+  for j = i, math.min(i + 2, #s) do
+    local b = string.byte(s, j)
+    if b < 128 or b >= 192 then return j end
   end
-  i = i - 1
+  return math.min(i + 3, #s + 1)
 end
-if n == 0 then n = #s end
-return {string.sub(s, 1, n), n}
+local first = 1
+if from > 0 then first = boundary(1) end
+local last = #s + 1
+if size + 1 <= #s then last = boundary(size + 1) end
+return {string.sub(s, first, last - 1), #s}
 `);
 
 /*
@@ -72,26 +75,30 @@ end
 `;
 
 /**
- * One batch of the live list, in one step. KEYS: staging, activity order. Writes ARGV[2]
- * (the batch's JSON, joined by this process) into the staged value at byte offset ARGV[1]
- * ('-1': nothing is staged, a dry run): by offset rather than APPEND, so batches in
- * flight together may land in any order. Raises each room's activity score to ARGV[4]'s
- * (packed id/ms pairs) where it is missing or lower, with ZADD GT, the writers' own
- * command, so a send that lands meanwhile always wins and a score never moves back
- * (ARGV[5] = '1': a dry run, count only). ARGV[3]: scratch TTL (ms). Returns how many
- * scores were (or would be) raised, and the ids whose member was missing and was added:
- * a room deleted since its row was read would be one, and the run looks at those again.
+ * One batch of the live list: ARGV[2] (the batch's JSON, joined by this process) written into
+ * the staged value (KEYS[1]) at byte offset ARGV[1], by offset rather than APPEND so batches
+ * in flight together may land in any order. ARGV[3]: scratch TTL (ms).
  */
-export const STAGE = lua(`${SPLIT}
-if ARGV[1] ~= '-1' then
-  redis.call('SETRANGE', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-end
-local ids, ats = split(ARGV[4])
+export const STAGE = lua(`
+redis.call('SETRANGE', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`);
+
+/**
+ * Raises activity scores (KEYS[1]: the order) to ARGV[1]'s (packed id/ms pairs) where the
+ * member is missing or lower, with ZADD GT, the writers' own command, so a send that lands
+ * meanwhile always wins and a score never moves back (ARGV[2] = '1': a dry run, count only).
+ * Read and raise in one step. Returns how many scores were (or would be) raised, and the ids
+ * whose member was missing and was added: a room deleted since its row was read would be
+ * one, and the run looks at those again.
+ */
+export const RAISE = lua(`${SPLIT}
+local ids, ats = split(ARGV[1])
 local raise, added = {}, {}
 for i = 1, #ids, CHUNK do
   local last = math.min(i + CHUNK - 1, #ids)
-  local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids, i, last))
+  local scores = redis.call('ZMSCORE', KEYS[1], unpack(ids, i, last))
   for k = i, last do
     local s = scores[k - i + 1]
     if not s or tonumber(s) < tonumber(ats[k]) then
@@ -101,8 +108,8 @@ for i = 1, #ids, CHUNK do
     end
   end
 end
-if ARGV[5] ~= '1' then
-  for j = 1, #raise, 2 * CHUNK do redis.call('ZADD', KEYS[2], 'GT', unpack(raise, j, math.min(j + 2 * CHUNK - 1, #raise))) end
+if ARGV[2] ~= '1' then
+  for j = 1, #raise, 2 * CHUNK do redis.call('ZADD', KEYS[1], 'GT', unpack(raise, j, math.min(j + 2 * CHUNK - 1, #raise))) end
 else
   added = {}
 end
@@ -114,13 +121,4 @@ export const FINISH = lua(`
 if ARGV[2] == '0' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SETRANGE', KEYS[1], ARGV[2], ARGV[1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
-`);
-
-/** One ZSCAN page of the activity order (KEYS[1]; ARGV: cursor, count), members only: {next cursor, members}. */
-export const ACTIVITY_PAGE = lua(`
-local page = redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
-local flat = page[2]
-local members = {}
-for i = 1, #flat, 2 do members[#members + 1] = flat[i] end
-return {page[1], members}
 `);
