@@ -6,6 +6,8 @@ import { listLiveRoomsWithVersion } from "../db/queries/rooms";
 import type { Runtime } from "../runtime";
 import type { Session } from "../session/session";
 import { forcedOrder, reconcileStoreDrivers } from "./test-drivers";
+import { SNAPSHOT } from "./scripts";
+import type { CacheStore } from "../cache/store";
 import { RoomReconciliationService, type ReconcileHooks, type ReconcileReport } from "./reconciliation-service";
 
 const owner: Session = { id: "owner-session-00001", name: "Owner" };
@@ -129,6 +131,30 @@ describe(`RoomReconciliationService over ${driver.name}`, () => {
       expect((await cachedData(rt.keys.room(ids[0]!))).name).toBe("Alpha Prime");
       await expectConsistent(["Alpha Prime", "Charlie"]);
     });
+
+  it("fails with the list pass's error when it fails, and the passes beside it stop", async () => {
+    // The list pass fails once the SCAN and the ZSCAN are done, so both wait on its live ids.
+    const forced = forcedOrder(driver.store(rt), rt.keys, "scans first");
+    const store = new Proxy(forced, {
+      get: (target, name) => {
+        if (name === "eval")
+          return (async (script, keys, args) => {
+            const result = await target.eval(script, keys, args);
+            if (script === SNAPSHOT) throw new Error("snapshot refused");
+            return result;
+          }) satisfies CacheStore["eval"];
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    // Without the list pass's failure passed on to them, they would wait forever.
+    await expect(new RoomReconciliationService({ db: rt.db.db, store, keys: rt.keys, ttls: rt.ttls }).run({ force: true })).rejects.toThrow(
+      "snapshot refused",
+    );
+    // Nothing was recorded, and a run after it completes.
+    expect(await raw(rt.keys.roomsLastSync)).toBeNull();
+    expect(await run()).toMatchObject(clean);
+  }, 20_000);
 
   it("leaves keys that only look like rooms alone", async () => {
     const notOurs = rt.keys.room("not-a-uuid");
