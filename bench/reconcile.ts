@@ -120,7 +120,9 @@ async function benchSize(n: number): Promise<Result> {
   await runMigrations(databaseUrl);
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   const rt = runtimeFor(databaseUrl, prefix);
-  const seeder = createIoredisStore(target, { commandTimeout: 10_000 });
+  // A long timeout: at a million rooms the seed of rooms:all is one populate of ~250 MB, whose
+  // script alone held Redis 5.2 s; with the transfer, 10 s failed 4 of 15 runs before the reconciler started.
+  const seeder = createIoredisStore(target, { commandTimeout: 120_000 });
   try {
     await sql`insert into rooms (name, description, owner_id, owner_name)
       select 'Room ' || i, 'Benchmark room number ' || i, 'owner-' || (i % 500), 'Owner ' || (i % 500) from generate_series(1, ${n}) i`;
