@@ -48,29 +48,37 @@ class Repairs {
 
   async lagging(id: string, activityMs: number): Promise<void> {
     this.raise.push(id, activityMs);
-    if (this.raise.length >= 2 * this.ctx.batchSize) await this.flush(false);
+    if (this.raise.length >= 2 * this.ctx.batchSize) await this.sendRaises();
   }
 
   async notLive(member: string): Promise<void> {
     this.dead.push(member);
-    if (this.dead.length >= this.ctx.batchSize) await this.flush(false);
+    if (this.dead.length >= this.ctx.batchSize) await this.sendDead();
   }
 
-  async flush(final: boolean): Promise<void> {
+  /** What is left, at the end. */
+  async flush(): Promise<void> {
+    await this.sendRaises();
+    await this.sendDead();
+  }
+
+  private async sendRaises(): Promise<void> {
     const { ctx } = this;
-    if (this.raise.length > 0 && (final || this.raise.length >= 2 * ctx.batchSize)) {
-      const pairs = this.raise.join("\n");
-      this.raise = [];
-      const [raised, added] = (await ctx.store.eval(RAISE, [ctx.keys.roomsActivity], [pairs, ctx.dryRun ? "1" : "0"])) as [number, string[]];
-      ctx.tally.activityRepaired += Number(raised);
-      for (const id of added) ctx.tally.activityAdded.push(id);
-    }
-    if (this.dead.length > 0 && (final || this.dead.length >= ctx.batchSize)) {
-      const dead = this.dead;
-      this.dead = [];
-      await removeDead(ctx, dead);
-    }
+    if (this.raise.length === 0) return;
+    const pairs = this.raise.join("\n");
+    this.raise = [];
+    const [raised, added] = (await ctx.store.eval(RAISE, [ctx.keys.roomsActivity], [pairs, ctx.dryRun ? "1" : "0"])) as [number, string[]];
+    ctx.tally.activityRepaired += Number(raised);
+    for (const id of added) ctx.tally.activityAdded.push(id);
     ctx.signal?.throwIfAborted();
+  }
+
+  private async sendDead(): Promise<void> {
+    if (this.dead.length === 0) return;
+    const dead = this.dead;
+    this.dead = [];
+    await removeDead(this.ctx, dead);
+    this.ctx.signal?.throwIfAborted();
   }
 }
 
@@ -103,7 +111,7 @@ export async function reconcileActivityOrder(ctx: RunContext): Promise<void> {
         await repairs.notLive(member);
       }
     }
-    await repairs.flush(false);
+    ctx.signal?.throwIfAborted();
     await ctx.progress("activity");
   }
   await live.completed();
@@ -114,7 +122,7 @@ export async function reconcileActivityOrder(ctx: RunContext): Promise<void> {
   }
   // The live rooms the ZSCAN never found: missing from the order.
   for (const [id, activity] of await live.unmarked()) await repairs.lagging(id, activity);
-  await repairs.flush(true);
+  await repairs.flush();
 }
 
 /** The members the raises added, at the end: those whose room is gone since are removed. */

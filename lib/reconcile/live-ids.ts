@@ -46,11 +46,6 @@ export class LiveIds {
     return this.complete;
   }
 
-  /** Known live, whether or not the set is complete. */
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-
   /** The activity (ms) of a live room, which is marked as found in the order; undefined when not (yet) found live. */
   activity(id: string): number | undefined {
     return this.ids.take(id);
