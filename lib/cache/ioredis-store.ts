@@ -2,7 +2,7 @@ import type { Redis, RedisOptions } from "ioredis";
 import { groupBySlot } from "./key-slot";
 import { clusterScanHalves, scanHalves } from "./scan-ranges";
 import type { TcpRedis } from "./redis-target";
-import { isNoScript, type CacheStore, type LuaScript, type RedisNodeState } from "./store";
+import { isNoScript, type CacheStore, type LuaScript, type RedisNodeState, type ScriptArg } from "./store";
 import { connectTcp, isCluster, type TcpClient } from "./tcp-client";
 
 /**
@@ -75,7 +75,7 @@ export function createIoredisStore(target: TcpRedis | string, options: Partial<R
     return redis;
   };
   const loaded = new Set<string>();
-  const evalOne = async (client: TcpClient, script: LuaScript, keys: string[], args: (string | number)[]) => {
+  const evalOne = async (client: TcpClient, script: LuaScript, keys: string[], args: ScriptArg[]) => {
     if (loaded.has(script.sha1)) {
       try {
         return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
@@ -110,6 +110,7 @@ export function createIoredisStore(target: TcpRedis | string, options: Partial<R
     driver: "ioredis",
     get: async (key) => (await ready()).get(key),
     mget: async (keys) => (keys.length ? bySlot(keys, (client, group) => client.mget(group)) : []),
+    mgetBuffers: async (keys) => (keys.length ? bySlot(keys, (client, group) => client.mgetBuffer(group)) : []),
     async set(key, value, ttlSeconds) {
       const client = await ready();
       if (ttlSeconds) await client.set(key, value, "EX", ttlSeconds);

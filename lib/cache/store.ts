@@ -9,11 +9,17 @@ export interface CacheStore {
   readonly driver: "ioredis" | "upstash";
   get(key: string): Promise<string | null>;
   mget(keys: string[]): Promise<(string | null)[]>;
+  /**
+   * MGET with the values as their bytes, undecoded: for a caller that compares values with
+   * bytes it has (the reconciler, every cached room every run), decoding each to text is
+   * work and garbage for nothing.
+   */
+  mgetBuffers(keys: string[]): Promise<(Buffer | null)[]>;
   /** SET with optional expiry (seconds). */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   del(keys: string[]): Promise<number>;
   /** Runs a Lua script (EVALSHA, falling back to EVAL once per process). */
-  eval(script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown>;
+  eval(script: LuaScript, keys: string[], args: ScriptArg[]): Promise<unknown>;
   /**
    * Runs one script many times in one round trip (ioredis: a pipeline; upstash: parallel
    * requests, which the client auto-pipelines). Results in call order; the first failed
@@ -64,8 +70,11 @@ export interface RedisNodeState {
 /** One invocation of a script in {@link CacheStore.evalMany}. */
 export interface EvalCall {
   keys: string[];
-  args: (string | number)[];
+  args: ScriptArg[];
 }
+
+/** A script argument; a Buffer is sent as its bytes (text already encoded by the caller). */
+export type ScriptArg = string | number | Buffer;
 
 export interface LuaScript {
   source: string;

@@ -1,5 +1,5 @@
 import { Redis } from "@upstash/redis";
-import { isNoScript, type CacheStore, type LuaScript } from "./store";
+import { isNoScript, type CacheStore, type LuaScript, type ScriptArg } from "./store";
 
 export interface UpstashStoreOptions {
   url: string;
@@ -28,8 +28,9 @@ export function createUpstashStore(options: UpstashStoreOptions): CacheStore {
     cache: "default",
   });
   const asString = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-  const evalOne = async (script: LuaScript, keys: string[], args: (string | number)[]) => {
-    const argv = args.map(String);
+  const evalOne = async (script: LuaScript, keys: string[], args: ScriptArg[]) => {
+    // JSON carries text: a Buffer argument goes as the UTF-8 text it holds.
+    const argv = args.map((a) => (Buffer.isBuffer(a) ? a.toString("utf8") : String(a)));
     try {
       return await client.evalsha(script.sha1, keys, argv);
     } catch (error) {
@@ -37,10 +38,13 @@ export function createUpstashStore(options: UpstashStoreOptions): CacheStore {
       return client.eval(script.source, keys, argv);
     }
   };
+  const mget = async (keys: string[]) => (keys.length ? (await client.mget<unknown[]>(...keys)).map(asString) : []);
   return {
     driver: "upstash",
     get: async (key) => asString(await client.get(key)),
-    mget: async (keys) => (keys.length ? (await client.mget<unknown[]>(...keys)).map(asString) : []),
+    mget,
+    // The REST API answers in JSON, so the values arrive as text whatever is asked.
+    mgetBuffers: async (keys) => (await mget(keys)).map((v) => (v === null ? null : Buffer.from(v))),
     async set(key, value, ttlSeconds) {
       if (ttlSeconds) await client.set(key, value, { ex: ttlSeconds });
       else await client.set(key, value);

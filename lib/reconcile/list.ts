@@ -326,22 +326,20 @@ async function passOverLiveList(ctx: RunContext, cached: CachedList | null, stag
   const streaming = streamLiveRoomJson(ctx.db, ctx.batchSize, async (rooms, listVersion) => {
     if (merge && cached) for (const room of rooms) await mergeRoom(merge, cached, room);
     const jsons: string[] = [];
-    let bytes = 0;
     for (const r of rooms) {
       jsons.push(r.json);
-      bytes += r.bytes + 1;
       ctx.live.add(r.id, r.activityAt);
     }
-    // Byte for byte what encodeEnvelope(listVersion, rooms) writes, a batch at a time.
-    let staged: Promise<unknown> | undefined;
-    if (staging) {
-      // The head is ASCII (a number and an ISO time); each room is its JSON and a comma, the first's comma the head.
-      const head = offset === 0 ? `{"v":${listVersion},"at":"${at}","data":[` : ",";
-      staged = store.eval(STAGE, [staging], [offset, head + jsons.join(","), SCRATCH_TTL_MS]);
-      offset += head.length - 1 + bytes;
-    }
+    // Byte for byte what encodeEnvelope(listVersion, rooms) writes, a batch at a time. The
+    // head is ASCII (a number and an ISO time); each room is its JSON and a comma, the
+    // first's comma the head. Encoded once: the bytes are staged, and the rooms' keys are
+    // compared with them.
+    const head = !staging ? "," : offset === 0 ? `{"v":${listVersion},"at":"${at}","data":[` : ",";
+    const encoded = Buffer.from(head + jsons.join(","));
+    const staged = staging ? store.eval(STAGE, [staging], [offset, encoded, SCRATCH_TTL_MS]) : undefined;
+    offset += encoded.length;
     // The same rows, against their room:{id} keys (each live room is read from Postgres once per run).
-    const work = Promise.all([checkLiveRoomKeys(ctx, rooms), staged]).then(() => {});
+    const work = Promise.all([checkLiveRoomKeys(ctx, rooms, encoded, head.length), staged]).then(() => {});
     work.catch(() => {}); // awaited below or after the last batch
     inflight.push(work);
     if (inflight.length >= WINDOW) await inflight.shift();

@@ -107,6 +107,23 @@ describe(`RoomReconciliationService over ${driver.name}`, () => {
     expect(await cachedData(rt.keys.room(ids[2]!))).toMatchObject({ id: ids[2], name: "Charlie" });
   });
 
+  it("compares each live room's key with its row as bytes, multi-byte and escaped text included: only a differing one is read again", async () => {
+    // Rooms whose JSON is longer in bytes than in characters, or escaped, between the others:
+    // a key compared at the wrong place in the batch's bytes would be read again.
+    for (const name of ["Salle é中🎉", 'Quote " and \\ back', "𝄞 ß€"]) ids.push((await rt.roomWrites.create(owner, { name, description: "é".repeat(40) })).id);
+    await rt.rooms.getAllRooms();
+    await rt.rooms.getRoomCount();
+    for (const id of ids) await rt.rooms.getRoom(id);
+    await renameBySql(ids[4]!, "Quote renamed");
+    const reread: string[] = [];
+    const store = driver.store(rt);
+    const watched: CacheStore = { ...store, mget: (keys) => (reread.push(...keys.filter((k) => k.startsWith(rt.keys.room("")))), store.mget(keys)) };
+    const report = await new RoomReconciliationService({ db: rt.db.db, store: watched, keys: rt.keys, ttls: rt.ttls }).run({ force: true });
+    expect(report).toMatchObject({ ...clean, scanned: 6, modified: 1, listRebuilt: true });
+    expect(reread).toEqual([rt.keys.room(ids[4]!)]);
+    expect((await cachedData(rt.keys.room(ids[4]!))).name).toBe("Quote renamed");
+  });
+
   it("invalidates room:{id} for a room that never existed", async () => {
     const ghost = rt.keys.room(randomUUID());
     await redis.raw.set(ghost, (await raw(rt.keys.room(ids[0]!)))!, "EX", 60);

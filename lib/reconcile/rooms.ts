@@ -125,39 +125,44 @@ function firstSight(seen: UuidSet, id: string): boolean {
 }
 
 /**
- * The cached room:{id} of a batch of live rooms (read in the list pass, with their JSON as
- * the read path writes it). A value that is exactly what the read path would cache is
- * current; the others are checked again in protocol order and repaired.
+ * The cached room:{id} of a batch of live rooms (read in the list pass). `encoded` holds
+ * their JSON as the read path writes it, in order, UTF-8, a comma between, the first at
+ * `start`. A value that is exactly what the read path would cache is current, compared as
+ * bytes (no value is decoded); the others are checked again in protocol order and repaired.
  */
-export async function checkLiveRoomKeys(ctx: RunContext, rooms: LiveRoomJson[]): Promise<void> {
-  const values = await ctx.store.mget(rooms.map((r) => ctx.keys.room(r.id)));
+export async function checkLiveRoomKeys(ctx: RunContext, rooms: LiveRoomJson[], encoded: Buffer, start: number): Promise<void> {
+  const values = await ctx.store.mgetBuffers(rooms.map((r) => ctx.keys.room(r.id)));
   const differ: string[] = [];
+  let at = start;
   rooms.forEach((room, i) => {
+    const json = at;
+    at += room.bytes + 1;
     const raw = values[i];
     if (raw === null || raw === undefined) return;
     ctx.tally.scanned++;
-    if (!isCanonical(raw, room.version, room.json)) differ.push(room.id);
+    if (!isCanonical(raw, room.version, encoded, json, room.bytes)) differ.push(room.id);
   });
   if (differ.length > 0) await repairBatch(ctx, await readBatch(ctx, differ), false);
 }
 
 /**
  * `{"v":<version>,"at":"<24 characters>","data":<json>}`: encodeEnvelope's output for this
- * row, at any time. Compared in place (startsWith at a position), without building the
- * expected text: this runs for every cached live room, every run.
+ * row, at any time, with the row's JSON at `json` in `encoded` (`length` bytes). Compared
+ * in place, without building the expected value: this runs for every cached live room,
+ * every run. The 24 bytes of "at" hold no quote and no backslash (so the value is that
+ * envelope); an "at" of other characters is left to the full check.
  */
-function isCanonical(raw: string, version: number, json: string): boolean {
+function isCanonical(raw: Buffer, version: number, encoded: Buffer, json: number, length: number): boolean {
   const head = `{"v":${version},"at":"`;
   const data = head.length + 24;
-  if (raw.length !== data + DATA.length + json.length + 1 || raw.charCodeAt(raw.length - 1) !== 125 /* } */) return false;
-  if (!raw.startsWith(head) || !raw.startsWith(DATA, data) || !raw.startsWith(json, data + DATA.length)) return false;
-  // The 24 characters of "at" hold no quote and no backslash (so the value is that envelope).
-  const quote = raw.indexOf('"', head.length);
-  const backslash = raw.indexOf("\\", head.length);
-  return quote === data && (backslash === -1 || backslash > data);
+  const jsonAt = data + DATA.length;
+  if (raw.length !== jsonAt + length + 1 || raw[raw.length - 1] !== 125 /* } */) return false;
+  for (let i = 0; i < head.length; i++) if (raw[i] !== head.charCodeAt(i)) return false;
+  for (let i = head.length; i < data; i++) if (raw[i] === 34 || raw[i] === 92) return false;
+  return raw.compare(DATA, 0, DATA.length, data, jsonAt) === 0 && raw.compare(encoded, json, json + length, jsonAt, jsonAt + length) === 0;
 }
 
-const DATA = '","data":';
+const DATA = Buffer.from('","data":');
 
 /** Values and generations first, then the live rows: the read path's order, so a guarded set cannot undo a write. */
 async function readBatch(ctx: RunContext, ids: string[]): Promise<Batch> {
