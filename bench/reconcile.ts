@@ -42,6 +42,7 @@ import { env } from "../lib/env";
 import { RoomReconciliationService, type ReconcileReport } from "../lib/reconcile/reconciliation-service";
 import { createRuntime, type Runtime } from "../lib/runtime";
 import { deleteMatching } from "../tests/support/redis-keys";
+import { machineCpuMs, postgresCpuMs } from "./support/proc-cpu";
 
 const { values: args } = parseArgs({
   options: {
@@ -101,6 +102,14 @@ interface Result {
   cpuMs: number;
   /** Redis server CPU (user + system) during the run. */
   redisCpuMs: number;
+  /** Every Postgres process's CPU during the run (null where /proc is not readable). */
+  postgresCpuMs: number | null;
+  /**
+   * The machine during the run (/proc/stat, every core summed, ms): busy and idle time, and
+   * time the host gave to others ("steal"). Busy near wall x cores means the run was bound
+   * by the machine's CPU, and only doing less work shortens it.
+   */
+  machine: { busyMs: number; idleMs: number; stealMs: number } | null;
   /** Redis's time per command during the run (INFO commandstats, after minus before; on a shared Redis, others' commands too), most first. */
   redisCommands: { command: string; calls: number; ms: number }[];
   roomsPerSecond: number;
@@ -188,7 +197,9 @@ async function benchSize(n: number): Promise<Result> {
     };
     const before = await redisCpu();
     const statsBefore = await commandStats(seeder);
+    const [pgBefore, machineBefore] = [postgresCpuMs(), machineCpuMs()];
     const child = await runChild(databaseUrl, prefix);
+    const [pgAfter, machineAfter] = [postgresCpuMs(), machineCpuMs()];
     const redisCpuMs = Math.round((await redisCpu()) * 1000 - before * 1000);
     const redisCommands = diffCommandStats(statsBefore, await commandStats(seeder));
     const { report } = child;
@@ -202,6 +213,11 @@ async function benchSize(n: number): Promise<Result> {
       wallMs: Math.round(child.wallMs),
       cpuMs: Math.round(child.cpuMs),
       redisCpuMs,
+      postgresCpuMs: pgBefore !== null && pgAfter !== null ? pgAfter - pgBefore : null,
+      machine:
+        machineBefore && machineAfter
+          ? { busyMs: machineAfter.busy - machineBefore.busy, idleMs: machineAfter.idle - machineBefore.idle, stealMs: machineAfter.steal - machineBefore.steal }
+          : null,
       redisCommands,
       roomsPerSecond: Math.round(n / (child.wallMs / 1_000)),
       peakRssMb: Math.round(child.peakRssKb / 102.4) / 10,
@@ -300,6 +316,18 @@ console.log("\n  rooms     wall ms    cpu ms  redis ms   rooms/s   peak RSS MB  
 for (const r of results) {
   const cells = [r.wallMs, r.cpuMs, r.redisCpuMs, r.roomsPerSecond, r.peakRssMb].map((v, i) => String(v).padStart(i === 4 ? 11 : 7));
   console.log(`  ${String(r.rooms).padEnd(9)} ${cells.join("   ")}   ${`(${r.baselineRssMb})`.padStart(10)}   ${String(r.exact).padEnd(12)}   ${r.runsMs.join(", ")}`);
+}
+for (const r of results) {
+  // Where the median run's time went: the three processes' CPU, and the machine's.
+  const three = r.cpuMs + r.redisCpuMs + (r.postgresCpuMs ?? 0);
+  const cores = os.cpus().length;
+  const machine = r.machine
+    ? `; the machine ${r.machine.busyMs} ms busy of ${r.machine.busyMs + r.machine.idleMs} (${Math.round((r.machine.busyMs / (r.machine.busyMs + r.machine.idleMs)) * 100)}%), ${r.machine.stealMs} ms stolen by the host`
+    : "";
+  console.log(
+    `  ${r.rooms} rooms, the median run's CPU (ms): reconciler ${r.cpuMs}, Redis ${r.redisCpuMs}, Postgres ${r.postgresCpuMs ?? "n/a"}; ` +
+      `together ${three}, ${Math.round(three / cores)} on ${cores} cores against ${r.wallMs} wall${machine}`,
+  );
 }
 for (const r of results) {
   const phases = Object.entries(r.report.phaseMs ?? {}).map(([k, v]) => `${k} ${v}`);

@@ -22,6 +22,7 @@ import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, q
 import { load, median, type LoadResult } from "./support/load";
 import { replicaScenario } from "./support/replica";
 import { pagePeers, peersReport, type PagePeerResult } from "./support/peers";
+import { processCpuMs } from "./support/proc-cpu";
 import { dataPeers, type DataPeerResult } from "./support/peers-data";
 import type { RaceOutcome } from "./support/peers-races";
 import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
@@ -204,9 +205,7 @@ async function abRuns(scenario: string, path: string, variants: Variant[], basel
 
 /** The server's CPU time so far (user + system), in ms, from /proc. */
 function cpuMs(server: AppServer): number {
-  const fields = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return processCpuMs(server.pid!) ?? NaN;
 }
 
 /** This process's CPU time so far (user + system), in ms. */
