@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncrementalCacheValue } from "next/dist/server/response-cache";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { GuardedStore, type GuardOptions } from "../cache/guarded-store";
 import { createIoredisStore } from "../cache/ioredis-store";
 import { closedPort } from "../../tests/support/net-faults";
@@ -181,6 +181,34 @@ describe("page cache handler", () => {
     const fresh = await handler.get(KEY, ctx);
     expect(htmlOf(fresh)).toBe("<p>v2</p>");
     expect(fresh!.lastModified + 300_000).toBeGreaterThan(Date.now());
+  });
+
+  it("past its revalidate time, one slot's render refreshes the page: other slots get it as fresh meanwhile; a write still expires it", async () => {
+    installPageCache(instance());
+    const slot = (n: number) => `/route-cache/APP_PAGE/0a1b/$/home/${n}`;
+    await handler.get(slot(1), ctx);
+    await handler.set(slot(1), page("<p>v1</p>"), setCtx);
+    const realNow = Date.now.bind(Date);
+    const later = vi.spyOn(Date, "now").mockImplementation(() => realNow() + 301_000);
+    try {
+      const first = await handler.get(slot(2), ctx);
+      expect(htmlOf(first)).toBe("<p>v1</p>");
+      expect(first!.lastModified + 300_000).toBeLessThan(Date.now()); // past its time: Next renders slot 2 in the background
+      const meanwhile = await handler.get(slot(3), ctx);
+      expect(htmlOf(meanwhile)).toBe("<p>v1</p>");
+      expect(meanwhile!.lastModified + 300_000).toBeGreaterThan(Date.now()); // fresh: no second render
+      await handler.set(slot(2), page("<p>v2</p>"), setCtx);
+      const refreshed = await handler.get(slot(4), ctx);
+      expect(htmlOf(refreshed)).toBe("<p>v2</p>");
+      expect(refreshed!.lastModified + 300_000).toBeGreaterThan(Date.now());
+      // Aged again, and a write lands while its refresh renders: the next lookup is a miss, not "fresh".
+      later.mockImplementation(() => realNow() + 602_000);
+      expect((await handler.get(slot(5), ctx))!.lastModified + 300_000).toBeLessThan(Date.now());
+      await instance().invalidate(HOME_PAGE_TAGS, "hard");
+      expect(await handler.get(slot(6), ctx)).toBeNull();
+    } finally {
+      later.mockRestore();
+    }
   });
 
   it("tags the page does not carry leave it alone", async () => {
