@@ -213,25 +213,29 @@ export default class LobbyCacheHandler {
     // A render of a request with a query string carries its URL: never the shared page.
     if (parseHomeSlot(cacheKey)?.canonical === false) return;
     const key = entryKey(s, cacheKey);
-    // A render of the entry is done (stored, refused or failed): the next aged lookup may start another.
-    s.refreshing.delete(key);
-    // Next stores the entry it served back when a background render fails: keep the
-    // entry as it is, with its own stamp, rather than pass the old page off as new.
-    if (s.served.get(key) === data) {
-      s.renderStarts.delete(cacheKey);
-      return;
+    try {
+      // Next stores the entry it served back when a background render fails: keep the
+      // entry as it is, with its own stamp, rather than pass the old page off as new.
+      if (s.served.get(key) === data) {
+        s.renderStarts.delete(cacheKey);
+        return;
+      }
+      const stamp = takeStamp(s, cacheKey);
+      // A page rendered from a saved copy (Postgres down) is not kept: the next request
+      // renders again and shows current data as soon as Postgres is back.
+      if (data.kind === "APP_PAGE" && typeof data.html === "string" && data.html.includes(STALE_PAGE_MARKER)) return;
+      const tagsHeader = (data.kind === "APP_PAGE" || data.kind === "APP_ROUTE") && data.headers?.["x-next-cache-tags"];
+      const tags = typeof tagsHeader === "string" ? tagsHeader.split(",").filter(Boolean) : [];
+      // A slot of the home page carries its route's tags; writers mark the home page's.
+      if (homeSlot(cacheKey) !== undefined) tags.push(...HOME_PAGE_TAGS.filter((t) => !tags.includes(t)));
+      const expire = ctx.cacheControl?.expire;
+      const ttl = Math.min(typeof expire === "number" && expire > 0 ? expire : MAX_ENTRY_TTL_SECONDS, MAX_ENTRY_TTL_SECONDS);
+      await s.cache.store(key, { value: data, cacheControl: ctx.cacheControl, lastModified: Date.now() }, stamp, tags, ttl);
+    } finally {
+      // A render of the entry is done (stored, refused or failed), and a lookup from now on
+      // sees what it stored: the next aged lookup may start another.
+      s.refreshing.delete(key);
     }
-    const stamp = takeStamp(s, cacheKey);
-    // A page rendered from a saved copy (Postgres down) is not kept: the next request
-    // renders again and shows current data as soon as Postgres is back.
-    if (data.kind === "APP_PAGE" && typeof data.html === "string" && data.html.includes(STALE_PAGE_MARKER)) return;
-    const tagsHeader = (data.kind === "APP_PAGE" || data.kind === "APP_ROUTE") && data.headers?.["x-next-cache-tags"];
-    const tags = typeof tagsHeader === "string" ? tagsHeader.split(",").filter(Boolean) : [];
-    // A slot of the home page carries its route's tags; writers mark the home page's.
-    if (homeSlot(cacheKey) !== undefined) tags.push(...HOME_PAGE_TAGS.filter((t) => !tags.includes(t)));
-    const expire = ctx.cacheControl?.expire;
-    const ttl = Math.min(typeof expire === "number" && expire > 0 ? expire : MAX_ENTRY_TTL_SECONDS, MAX_ENTRY_TTL_SECONDS);
-    await s.cache.store(key, { value: data, cacheControl: ctx.cacheControl, lastModified: Date.now() }, stamp, tags, ttl);
   }
 
   async revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void> {
