@@ -205,7 +205,9 @@ async function abRuns(scenario: string, path: string, variants: Variant[], basel
 
 /** The server's CPU time so far (user + system), in ms, from /proc. */
 function cpuMs(server: AppServer): number {
-  return processCpuMs(server.pid!) ?? NaN;
+  const ms = server.pid === undefined ? null : processCpuMs(server.pid);
+  if (ms === null) throw new Error(`${server.url}: no CPU time in /proc (the server is gone)`);
+  return ms;
 }
 
 /** This process's CPU time so far (user + system), in ms. */

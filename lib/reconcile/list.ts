@@ -334,7 +334,7 @@ async function passOverLiveList(ctx: RunContext, cached: CachedList | null, stag
     // head is ASCII (a number and an ISO time); each room is its JSON and a comma, the
     // first's comma the head. Encoded once: the bytes are staged, and the rooms' keys are
     // compared with them.
-    const head = !staging ? "," : offset === 0 ? `{"v":${listVersion},"at":"${at}","data":[` : ",";
+    const head = offset === 0 ? `{"v":${listVersion},"at":"${at}","data":[` : ",";
     const encoded = Buffer.from(head + jsons.join(","));
     const staged = staging ? store.eval(STAGE, [staging], [offset, encoded, SCRATCH_TTL_MS]) : undefined;
     offset += encoded.length;

@@ -133,33 +133,33 @@ function firstSight(seen: UuidSet, id: string): boolean {
 export async function checkLiveRoomKeys(ctx: RunContext, rooms: LiveRoomJson[], encoded: Buffer, start: number): Promise<void> {
   const values = await ctx.store.mgetBuffers(rooms.map((r) => ctx.keys.room(r.id)));
   const differ: string[] = [];
-  let at = start;
+  let next = start;
   rooms.forEach((room, i) => {
-    const json = at;
-    at += room.bytes + 1;
+    const from = next;
+    next += room.bytes + 1;
     const raw = values[i];
     if (raw === null || raw === undefined) return;
     ctx.tally.scanned++;
-    if (!isCanonical(raw, room.version, encoded, json, room.bytes)) differ.push(room.id);
+    if (!isCanonical(raw, room.version, encoded, from, room.bytes)) differ.push(room.id);
   });
   if (differ.length > 0) await repairBatch(ctx, await readBatch(ctx, differ), false);
 }
 
 /**
  * `{"v":<version>,"at":"<24 characters>","data":<json>}`: encodeEnvelope's output for this
- * row, at any time, with the row's JSON at `json` in `encoded` (`length` bytes). Compared
+ * row, at any time, with the row's JSON at `from` in `encoded` (`length` bytes). Compared
  * in place, without building the expected value: this runs for every cached live room,
  * every run. The 24 bytes of "at" hold no quote and no backslash (so the value is that
  * envelope); an "at" of other characters is left to the full check.
  */
-function isCanonical(raw: Buffer, version: number, encoded: Buffer, json: number, length: number): boolean {
+function isCanonical(raw: Buffer, version: number, encoded: Buffer, from: number, length: number): boolean {
   const head = `{"v":${version},"at":"`;
   const data = head.length + 24;
   const jsonAt = data + DATA.length;
   if (raw.length !== jsonAt + length + 1 || raw[raw.length - 1] !== 125 /* } */) return false;
   for (let i = 0; i < head.length; i++) if (raw[i] !== head.charCodeAt(i)) return false;
   for (let i = head.length; i < data; i++) if (raw[i] === 34 || raw[i] === 92) return false;
-  return raw.compare(DATA, 0, DATA.length, data, jsonAt) === 0 && raw.compare(encoded, json, json + length, jsonAt, jsonAt + length) === 0;
+  return raw.compare(DATA, 0, DATA.length, data, jsonAt) === 0 && raw.compare(encoded, from, from + length, jsonAt, jsonAt + length) === 0;
 }
 
 const DATA = Buffer.from('","data":');
