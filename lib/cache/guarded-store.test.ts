@@ -39,6 +39,18 @@ describe("GuardedStore (a Redis that accepts connections and never answers)", as
     guarded.dispose();
   });
 
+  it("once disposed, a probe still waiting for its answer neither reports the circuit's state nor schedules another", async () => {
+    const states: string[] = [];
+    const guarded = new GuardedStore(store, { readDeadlineMs: 300, failuresToOpen: 1, halfOpenAfterMs: 50, onStateChange: (s) => states.push(s) });
+    await expect(guarded.read((s) => s.get("k"))).rejects.toBeInstanceOf(CacheUnavailableError);
+    // The probe starts 50 ms after the circuit opens and waits out its 300 ms deadline: dispose in between.
+    while (!states.includes("half-open")) await sleep(5);
+    guarded.dispose();
+    await sleep(700);
+    // Without it: "open" once the probe fails, then another probe ("half-open", "open", ...).
+    expect(states).toEqual(["open", "half-open"]);
+  });
+
   it("gives a busy process grace while the circuit is closed; once open, no call waits, probe or not", async () => {
     const states: string[] = [];
     const guarded = new GuardedStore(store, {

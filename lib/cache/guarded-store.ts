@@ -173,6 +173,7 @@ export class GuardedStore {
   private readonly maxBusyWaitMs: number;
   private readonly probeEveryMs: number;
   private probeTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
   /** When a call last got its answer from Redis (see withDeadline). */
   private lastAnswerAt = -Infinity;
   private readonly answered = () => {
@@ -194,6 +195,8 @@ export class GuardedStore {
       breaker: new ConsecutiveBreaker(options.failuresToOpen ?? 3),
     });
     this.breaker.onStateChange((s) => {
+      // Disposed (the store is closing): a probe or call still in flight fails now; nothing to report or probe.
+      if (this.disposed) return;
       if (s === CircuitState.Open) this.scheduleProbe(this.probeEveryMs);
       options.onStateChange?.(stateName(s), s === CircuitState.Open ? this.lastFailure : undefined);
     });
@@ -211,8 +214,9 @@ export class GuardedStore {
     return this.breaker.state === CircuitState.Closed;
   }
 
-  /** Stops probing a circuit that is open (the store is being closed). */
+  /** Stops probing a circuit that is open and reporting its state (the store is being closed). */
   dispose(): void {
+    this.disposed = true;
     clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
   }
@@ -273,7 +277,7 @@ export class GuardedStore {
           }),
         )
         .catch((error: unknown) => {
-          if (error instanceof BrokenCircuitError && this.breaker.state === CircuitState.Open && !this.probeTimer) this.scheduleProbe(10);
+          if (error instanceof BrokenCircuitError && this.breaker.state === CircuitState.Open && !this.probeTimer && !this.disposed) this.scheduleProbe(10);
         });
     }, afterMs);
     this.probeTimer.unref();
