@@ -390,6 +390,11 @@ async function main() {
         rows.push({ scenario: "home page by size", variant: `${r.rooms.toLocaleString("en-US")} rooms (${Math.round(r.htmlBytes / 1024)} KB)`, rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, ratio: `${(r.rps / sizeRows[0]!.rps).toFixed(2)}x` });
       }
     }
+  } catch (error) {
+    // What the earlier scenarios measured is printed before the failure ends the run.
+    console.log("\nThe run failed; measured before the failure:");
+    console.table(rows);
+    throw error;
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await hole.close();
