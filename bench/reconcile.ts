@@ -36,6 +36,7 @@ import { clusterNodesSchema, type TcpRedis } from "../lib/cache/redis-target";
 import { connectTcp } from "../lib/cache/tcp-client";
 import { startRedisCluster, type LocalRedisCluster } from "../scripts/local-services/redis-cluster";
 import { lua, type CacheStore } from "../lib/cache/store";
+import { listThread } from "../lib/db/queries/copy-rows-thread";
 import { countLiveRooms, listLiveRoomsWithVersion, pageLiveRoomsById } from "../lib/db/queries/rooms";
 import { runMigrations } from "../lib/db/migrate";
 import { env } from "../lib/env";
@@ -82,6 +83,8 @@ if (args.child) {
   // The measured process: one forced run, as the worker would do it.
   const rt = runtimeFor(args.db!, args.prefix!);
   const store = createIoredisStore(target, { commandTimeout: 10_000 });
+  // The worker process starts the list thread when it starts (start-worker.ts), not in a run.
+  await listThread.ready();
   const baseline = process.resourceUsage().maxRSS;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();

@@ -4,7 +4,8 @@
  *
  * Development: `npm run worker` (tsx). Production needs no dev tooling: `npm run
  * worker:build` bundles this entry with esbuild into `dist/worker.mjs` (our code and its
- * `@/` imports inlined; packages stay external and load from node_modules), and `npm run
+ * `@/` imports inlined; packages stay external and load from node_modules), and the list
+ * thread that parses the live list's COPY beside it into `dist/copy-rows.worker.mjs`; `npm run
  * worker:start` runs it with plain `node`. Build it where `next build` runs.
  *
  * Stop it with SIGTERM or SIGINT: the run in progress finishes (`worker.close()` waits for

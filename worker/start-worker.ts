@@ -15,6 +15,7 @@ import { Heartbeat } from "./heartbeat";
 import { startMetricsServer, type MetricsServer } from "./metrics-server";
 import { createProcessor } from "./processor";
 import { RedisState } from "./redis-state";
+import { listThread } from "../lib/db/queries/copy-rows-thread";
 import { warmCache } from "./warm-up";
 
 /** How long closing a Redis connection may wait for Redis once nothing is left to finish. */
@@ -177,6 +178,10 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerHandle> {
   };
 
   async function start(): Promise<void> {
+    if (config.reconciliation.enabled) {
+      // The list thread loads beside the warm-up, so the first run does not wait for it.
+      void listThread.ready().catch((error: unknown) => log.warn({ err: error }, "the list thread did not start (a run starts it again)"));
+    }
     if (cacheOn && (config.warmRooms ?? 50) > 0) {
       // A failed warm-up is not fatal: the first requests fill the cache instead.
       await step(warmCache(runtime.rooms, { rooms: config.warmRooms }))

@@ -187,7 +187,7 @@ function parseElement(json: string): { id: string; ms: number } | undefined {
   }
 }
 
-const msOf = (previous: number | LiveRoomJson) => (typeof previous === "number" ? previous : Date.parse(previous.createdAt));
+const msOf = (previous: number | LiveRoomJson) => (typeof previous === "number" ? previous : previous.createdMs);
 
 /** Sets a cached element aside (or pairs it with a live room set aside earlier). */
 function setListedAside(m: Merge, id: string, json: string): void {
@@ -203,15 +203,21 @@ function setListedAside(m: Merge, id: string, json: string): void {
   }
 }
 
+/**
+ * The id as a string of its own: a live room's id is a slice of its JSON, and a slice keeps
+ * the whole text alive (the drift is kept to the end of the pass).
+ */
+const own = (id: string) => (" " + id).slice(1);
+
 /** Sets a live room aside (or pairs it with a cached element set aside earlier). */
 function setLiveAside(m: Merge, room: LiveRoomJson): void {
   m.differs = true;
   const listed = m.listedOnly.get(room.id);
   if (listed !== undefined) {
     m.listedOnly.delete(room.id);
-    if (listed !== digest(room.json)) m.modified.push(room.id);
+    if (listed !== digest(room.json)) m.modified.push(own(room.id));
   } else {
-    m.liveOnly.set(room.id, digest(room.json));
+    m.liveOnly.set(own(room.id), digest(room.json));
   }
 }
 
@@ -253,10 +259,10 @@ async function mergeRoom(m: Merge, cached: CachedList, room: LiveRoomJson): Prom
     if (element.id === room.id) {
       cached.advance();
       m.differs = true;
-      m.modified.push(room.id);
+      m.modified.push(own(room.id));
       return;
     }
-    const roomMs = Date.parse(room.createdAt);
+    const roomMs = room.createdMs;
     if (element.ms > roomMs || (element.ms === roomMs && element.id > room.id)) {
       // The cached element comes first: listed here, not live here.
       cached.advance();
@@ -323,19 +329,15 @@ async function passOverLiveList(ctx: RunContext, cached: CachedList | null, stag
   // Bytes staged so far: each batch is written at its own offset.
   let offset = 0;
   const inflight: Promise<void>[] = [];
-  const streaming = streamLiveRoomJson(ctx.db, ctx.batchSize, async (rooms, listVersion) => {
+  const streaming = streamLiveRoomJson(ctx.db, ctx.batchSize, async (rooms, listVersion, bytes) => {
     if (merge && cached) for (const room of rooms) await mergeRoom(merge, cached, room);
-    const jsons: string[] = [];
-    for (const r of rooms) {
-      jsons.push(r.json);
-      ctx.live.add(r.id, r.activityAt);
-    }
-    // Byte for byte what encodeEnvelope(listVersion, rooms) writes, a batch at a time. The
-    // head is ASCII (a number and an ISO time); each room is its JSON and a comma, the
-    // first's comma the head. Encoded once: the bytes are staged, and the rooms' keys are
-    // compared with them.
+    for (const r of rooms) ctx.live.add(r.id, r.activityAt);
+    // Byte for byte what encodeEnvelope(listVersion, rooms) writes, a batch at a time: the
+    // head (ASCII: a number and an ISO time), then the rooms' JSON with commas between, as
+    // the list thread encoded it; a later batch's head is the comma before its first room.
+    // The bytes are staged, and the rooms' keys are compared with them.
     const head = offset === 0 ? `{"v":${listVersion},"at":"${at}","data":[` : ",";
-    const encoded = Buffer.from(head + jsons.join(","));
+    const encoded = Buffer.concat([Buffer.from(head), bytes]);
     const staged = staging ? store.eval(STAGE, [staging], [offset, encoded, SCRATCH_TTL_MS]) : undefined;
     offset += encoded.length;
     // The same rows, against their room:{id} keys (each live room is read from Postgres once per run).

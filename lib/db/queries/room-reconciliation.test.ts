@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../tests/support/test-env";
 import { createDb } from "../client";
-import { copyFields, isoTimestamp, streamLiveRoomJson, type LiveRoomJson } from "./room-reconciliation";
+import { copyFields, isoTimestamp, LiveListParser, type PackedRooms } from "./copy-rows";
+import { listThread } from "./copy-rows-thread";
+import { streamLiveRoomJson, type LiveRoomJson } from "./room-reconciliation";
 import { listLiveRoomsWithVersion } from "./rooms";
 
 /** isoTimestamp must give, byte for byte, what the read path's JSON holds: Date's toISOString of drizzle's Date. */
@@ -48,8 +50,10 @@ describe("streamLiveRoomJson", () => {
   };
   const stream = async (handle: ReturnType<typeof createDb>, batchSize: number) => {
     const batches: LiveRoomJson[][] = [];
-    const version = await streamLiveRoomJson(handle.db, batchSize, async (rooms) => {
+    const version = await streamLiveRoomJson(handle.db, batchSize, async (rooms, _, bytes) => {
       batches.push(rooms);
+      // Each batch's bytes are its rooms' JSON, a comma between, in UTF-8.
+      expect(bytes.equals(Buffer.from(rooms.map((r) => r.json).join(",")))).toBe(true);
       // The socket fills while a batch is handled, as it does while the reconciler waits on Redis.
       await new Promise((resolve) => setTimeout(resolve, 5));
     });
@@ -73,6 +77,26 @@ describe("streamLiveRoomJson", () => {
       expect(rooms.map((r) => r.activityAt)).toEqual(read.activity.map((a) => a.at));
       expect(rooms.map((r) => r.version)).toEqual(read.rooms.map((r) => r.version));
       expect(rooms.map((r) => r.bytes)).toEqual(rooms.map((r) => Buffer.byteLength(r.json)));
+      expect(rooms.map((r) => r.createdMs)).toEqual(read.rooms.map((r) => r.createdAt.getTime()));
+    });
+  });
+
+  it("fails the COPY when the list thread dies mid-list, and the next list pass starts another", async () => {
+    await withDb(async (db, handle) => {
+      await db.sql`insert into rooms (name, description, owner_id, owner_name)
+        select 'Room ' || i, repeat('d', 280), 'o', 'O' from generate_series(1, 20000) i`;
+      let batches = 0;
+      const killed = streamLiveRoomJson(handle.db, 100, async () => {
+        if (++batches === 2) await listThread.stop();
+      });
+      await expect(killed).rejects.toThrow("the list thread exited");
+      // What the thread had already handed back is handed on; the list never completes.
+      expect(batches).toBeGreaterThanOrEqual(2);
+      expect(batches).toBeLessThan(200);
+      // The connection is usable (the rest of the COPY was read and dropped), and a new thread parses the list.
+      expect((await handle.sql`select 1 as one`)[0]).toEqual({ one: 1 });
+      const { rooms } = await stream(handle, 5000);
+      expect(rooms).toHaveLength(20000);
     });
   });
 
@@ -133,6 +157,61 @@ describe("streamLiveRoomJson", () => {
       expect(rooms).toEqual([]);
       expect(version).toBe(Number(row!.max));
     });
+  });
+});
+
+describe("LiveListParser", () => {
+  // Two rooms as COPY prints them: a multi-byte name, an escaped tab in the owner's name.
+  const copy = Buffer.from(
+    [
+      "0b7e9f2c-1d4a-4e8b-9c3d-2f1a0b9c8d7e\t日本語 🎉\td\to\\tx\tO\t7\t2026-12-07 13:25:32.561234+00\t2026-12-07 13:25:33.5+00\t1765113932561\t9",
+      "1c8f0a3d-2e5b-4f9c-8d4e-3a2b1c0d9e8f\tplain\t\t\\\\N\tO\t3\t2026-12-07 13:25:31+00\t2026-12-07 13:25:31+00\t1765113931000\t9",
+      "",
+    ].join("\n"),
+  );
+  const parse = (chunks: Buffer[], batchSize: number) => {
+    const parser = new LiveListParser(batchSize);
+    const batches = chunks.flatMap((c) => parser.push(c));
+    const { last, listVersion } = parser.end();
+    return { batches: last ? [...batches, last] : batches, listVersion };
+  };
+
+  const text = (b: PackedRooms) => Buffer.from(b.bytes).toString();
+
+  it("gives the same batches however the text is cut, inside a character or a line", () => {
+    const whole = parse([copy], 1);
+    expect(whole.listVersion).toBe(9);
+    expect(whole.batches.map(text)).toEqual([
+      '{"id":"0b7e9f2c-1d4a-4e8b-9c3d-2f1a0b9c8d7e","name":"日本語 🎉","description":"d","ownerId":"o\\tx","ownerName":"O","version":7,"createdAt":"2026-12-07T13:25:32.561Z","updatedAt":"2026-12-07T13:25:33.500Z"}',
+      '{"id":"1c8f0a3d-2e5b-4f9c-8d4e-3a2b1c0d9e8f","name":"plain","description":"","ownerId":"\\\\N","ownerName":"O","version":3,"createdAt":"2026-12-07T13:25:31.000Z","updatedAt":"2026-12-07T13:25:31.000Z"}',
+    ]);
+    expect(whole.batches.map((b) => b.ascii)).toEqual([false, true]);
+    expect(whole.batches.map((b) => [...b.versions, ...b.createdMs, ...b.activity])).toEqual([
+      [7, Date.parse("2026-12-07T13:25:32.561Z"), 1765113932561],
+      [3, Date.parse("2026-12-07T13:25:31.000Z"), 1765113931000],
+    ]);
+    for (let cut = 1; cut < copy.length; cut++) {
+      expect(parse([copy.subarray(0, cut), copy.subarray(cut)], 1)).toEqual(whole);
+    }
+    const [both] = parse([copy], 2).batches;
+    expect(text(both!)).toBe(whole.batches.map(text).join(","));
+    // Each room's start, and where a next one would start (past a comma).
+    expect([...both!.starts]).toEqual([0, whole.batches[0]!.bytes.length + 1, both!.bytes.length + 1]);
+    expect(both!.ascii).toBe(false);
+  });
+
+  it("grows a batch's bytes past their first size", () => {
+    const line = (i: number) => `${String(i).padStart(8, "0")}-1d4a-4e8b-9c3d-2f1a0b9c8d7e\t${"é".repeat(300)}\t${"d".repeat(600)}\to\tO\t1\t2026-12-07 13:25:31+00\t2026-12-07 13:25:31+00\t1\t1\n`;
+    const { batches } = parse([Buffer.from(Array.from({ length: 5 }, (_, i) => line(i)).join(""))], 5);
+    const rooms = JSON.parse(`[${text(batches[0]!)}]`) as { id: string; name: string }[];
+    expect(rooms.map((r) => r.id.slice(0, 8))).toEqual(["00000000", "00000001", "00000002", "00000003", "00000004"]);
+    expect(rooms.every((r) => r.name === "é".repeat(300))).toBe(true);
+  });
+
+  it("refuses a COPY that ends inside a row", () => {
+    const parser = new LiveListParser(10);
+    parser.push(copy.subarray(0, copy.length - 5));
+    expect(() => parser.end()).toThrow("ended inside a row");
   });
 });
 

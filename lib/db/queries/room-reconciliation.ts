@@ -2,6 +2,8 @@ import { and, isNull, sql } from "drizzle-orm";
 import type { Readable } from "node:stream";
 import type postgres from "postgres";
 import type { Db } from "../client";
+import type { PackedRooms } from "./copy-rows";
+import { listThread } from "./copy-rows-thread";
 import { roomColumns, type Room } from "./rooms";
 import { rooms } from "../schema";
 
@@ -48,8 +50,8 @@ export interface LiveRoomJson {
   version: number;
   /** JSON.stringify of the room exactly as `listLiveRoomsWithVersion` returns it. */
   json: string;
-  /** createdAt as the JSON holds it (ISO-8601, milliseconds): the list's order. */
-  createdAt: string;
+  /** createdAt in ms: the list's order. */
+  createdMs: number;
   /**
    * Last activity in ms, as `{rooms:all}:activity` scores it: last message, else creation.
    * floor, not a cast: a cast to bigint rounds the microseconds, while the app's writers
@@ -60,6 +62,9 @@ export interface LiveRoomJson {
   /** The JSON's length in UTF-8 bytes (the list pass stages it at byte offsets). */
   bytes: number;
 }
+
+/** A batch of live rooms, with their JSON as UTF-8 in order, a comma between (the list pass stages these bytes). */
+type OnBatch = (rooms: LiveRoomJson[], listVersion: number, bytes: Buffer) => Promise<void>;
 
 /** The live list, the read path's statement (`listLiveRoomsWithVersion`) in COPY's text format. */
 const LIVE_LIST_COPY = `copy (
@@ -81,13 +86,14 @@ const LIVE_LIST_COPY = `copy (
  * column, as the query protocol would send it, with tabs between and a few characters
  * escaped. This pass handles every room, every run, and parsing the protocol's rows (ten
  * columns each) was the reconciler's largest cost: 5-6 s of CPU per million rooms,
- * against ~2 s for the lines. Returns the list version, or, for an empty list, the table's
- * largest version.
+ * against ~2 s for the lines. The lines are parsed in the list thread (copy-rows-thread.ts),
+ * beside this one. Returns the list version, or, for an empty list, the table's largest
+ * version.
  */
 export async function streamLiveRoomJson(
   db: Db,
   batchSize: number,
-  onBatch: (rooms: LiveRoomJson[], listVersion: number) => Promise<void>,
+  onBatch: OnBatch,
 ): Promise<number> {
   // drizzle exposes no COPY; its postgres.js client (created by lib/db/client.ts) does. It
   // runs in a read-only transaction of its own, which holds its connection: postgres.js
@@ -106,7 +112,7 @@ export async function streamLiveRoomJson(
 async function copyLiveList(
   connection: postgres.TransactionSql,
   batchSize: number,
-  onBatch: (rooms: LiveRoomJson[], listVersion: number) => Promise<void>,
+  onBatch: OnBatch,
 ): Promise<number | undefined> {
   const query = connection.unsafe(LIVE_LIST_COPY);
   const stream = await query.readable();
@@ -123,39 +129,36 @@ async function copyLiveList(
   }
 }
 
-async function readLiveList(
-  stream: Readable,
-  batchSize: number,
-  onBatch: (rooms: LiveRoomJson[], listVersion: number) => Promise<void>,
-): Promise<number | undefined> {
-  let listVersion: number | undefined;
-  let batch: LiveRoomJson[] = [];
-  let rest: Buffer | null = null;
+/** COPY text handed to the list thread at a time. */
+const CHUNK_BYTES = 256 * 1024;
+/** Chunks with the list thread at once: it parses ahead while this thread handles batches. */
+const CHUNKS_AHEAD = 4;
+
+async function readLiveList(stream: Readable, batchSize: number, onBatch: OnBatch): Promise<number | undefined> {
+  const copy = listThread.open(batchSize);
+  const handOn = async ({ batches }: { batches: PackedRooms[] }) => {
+    for (const batch of batches) await onBatch(unpack(batch), batch.listVersion, Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.length));
+  };
   try {
+    let chunks: Buffer[] = [];
+    let bytes = 0;
     // Not destroyed when the loop ends early: the rest must still be read (below).
     for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
-      const bytes: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-      let start = 0;
-      // A line at a time, each decoded on its own: a newline byte is never inside a UTF-8
-      // character, and a room's strings (the id the drift maps keep) then hold on to their
-      // own line, not to a whole chunk of the list.
-      for (let end = bytes.indexOf(10); end !== -1; end = bytes.indexOf(10, start)) {
-        const line = bytes.toString("utf8", start, end);
-        const f = copyFields(line);
-        start = end + 1;
-        listVersion ??= Number(f[9]);
-        // A line of as many characters as bytes is ASCII, and so is its JSON (escapes are ASCII).
-        batch.push(toRoomJson(f, line.length === end - start));
-        if (batch.length === batchSize) {
-          const full = batch;
-          batch = [];
-          await onBatch(full, listVersion);
-        }
-      }
-      rest = start < bytes.length ? bytes.subarray(start) : null;
+      chunks.push(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+      if (bytes < CHUNK_BYTES) continue;
+      copy.send(chunks, bytes);
+      [chunks, bytes] = [[], 0];
+      // Hands on what the thread has parsed; waits for it only when it holds CHUNKS_AHEAD.
+      while (copy.ready || copy.outstanding >= CHUNKS_AHEAD) await handOn(await copy.take());
     }
-    if (rest) throw new Error("the live list's COPY ended inside a row");
-    if (batch.length > 0) await onBatch(batch, listVersion!);
+    if (bytes > 0) copy.send(chunks, bytes);
+    copy.end();
+    for (;;) {
+      const reply = await copy.take();
+      await handOn(reply);
+      if (reply.done) return reply.done.listVersion;
+    }
   } catch (error) {
     // The rest is read and dropped: until the COPY ends the connection can run nothing else.
     // Not cancelled: a cancel request that arrived after the COPY had ended would cancel
@@ -164,62 +167,26 @@ async function readLiveList(
       for await (const _ of stream.iterator({ destroyOnReturn: false }));
     })().catch(() => {});
     throw error;
+  } finally {
+    copy.close();
   }
-  return listVersion;
 }
 
 /**
- * One line of COPY's text format as its fields: tab-separated; inside a field a backslash
- * escapes itself, the tab and newline it stands for, and a few control characters (COPY TO
- * emits no other sequence); `\N` alone is NULL (no column here is nullable).
+ * A packed batch as rooms, each room's JSON decoded from its bytes (a string of its own,
+ * small: young-generation garbage once the batch is done); a room's JSON starts `{"id":"`,
+ * and a uuid's text is 36 characters.
  */
-export function copyFields(line: string): string[] {
-  const fields = line.split("\t");
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i]!;
-    if (field.includes("\\")) fields[i] = field.replace(/\\(.)/g, (_, c: string) => COPY_ESCAPES[c] ?? c);
+function unpack(batch: PackedRooms): LiveRoomJson[] {
+  const { starts, versions, createdMs, activity, ascii } = batch;
+  const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.length);
+  const rooms: LiveRoomJson[] = new Array(versions.length);
+  for (let i = 0; i < rooms.length; i++) {
+    const [from, to] = [starts[i]!, starts[i + 1]! - 1];
+    const json = bytes.toString(ascii ? "latin1" : "utf8", from, to);
+    rooms[i] = { id: json.slice(7, 43), version: versions[i]!, json, createdMs: createdMs[i]!, activityAt: activity[i]!, bytes: to - from };
   }
-  return fields;
-}
-
-const COPY_ESCAPES: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" };
-
-/**
- * JSON.stringify of the read path's row, written out: the keys in the order of its rooms
- * (lib/db/queries/rooms.ts, roomColumns), since JSON text depends on it. Building the object
- * and stringifying it was twice the time, and this runs for every room, every run.
- */
-function toRoomJson(f: string[], ascii: boolean): LiveRoomJson {
-  const version = rooms.version.mapFromDriverValue(f[5] as unknown as number) as number;
-  const createdAt = isoTimestamp(f[6]!);
-  // id is a uuid column (hex and hyphens), version a number, the times ISO text: none needs escaping.
-  const json = `{"id":"${f[0]}","name":${jsonString(f[1]!)},"description":${jsonString(f[2]!)},"ownerId":${jsonString(f[3]!)},"ownerName":${jsonString(f[4]!)},"version":${version},"createdAt":"${createdAt}","updatedAt":"${isoTimestamp(f[7]!)}"}`;
-  return { id: f[0]!, version, json, createdAt, activityAt: Number(f[8]), bytes: ascii ? json.length : Buffer.byteLength(json) };
-}
-
-/** What JSON.stringify escapes: quote, backslash, control characters, surrogates (lone ones; pairs are merely passed on to it). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** JSON.stringify(text), without its call for text that needs no escape (most names). */
-const jsonString = (text: string) => (NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`);
-
-const PG_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
-
-/**
- * What `JSON.stringify(new Date(text))` gives for a timestamptz as postgres.js hands it
- * over (drizzle turns off its date parsing), without building the Date: for the common
- * UTC form the milliseconds are the first three fraction digits (a Date truncates, it does
- * not round); any other form goes through Date exactly as drizzle's mapper does.
- */
-export function isoTimestamp(value: string | Date): string {
-  if (typeof value !== "string") return value.toISOString();
-  // The usual case, microseconds in full (`2026-12-07 13:25:32.561234+00`: the one form of 29 characters), by position.
-  if (value.length === 29 && PG_UTC.test(value)) {
-    return `${value.slice(0, 10)}T${value.slice(11, 23)}Z`;
-  }
-  const m = PG_UTC.exec(value);
-  if (!m) return (rooms.createdAt.mapFromDriverValue(value) as Date).toISOString();
-  return `${m[1]}T${m[2]}.${((m[3] ?? "") + "000").slice(0, 3)}Z`;
+  return rooms;
 }
 
 /**
