@@ -48,6 +48,10 @@ describe("streamLiveRoomJson", () => {
       await db.drop();
     }
   };
+  /** `n` rooms, each with a description of `length` characters. */
+  const seedRooms = (db: TestDatabase, n: number, length: number) =>
+    db.sql`insert into rooms (name, description, owner_id, owner_name)
+      select 'Room ' || i, repeat('d', ${length}), 'o', 'O' from generate_series(1, ${n}) i`;
   const stream = async (handle: ReturnType<typeof createDb>, batchSize: number) => {
     const batches: LiveRoomJson[][] = [];
     const version = await streamLiveRoomJson(handle.db, batchSize, async (rooms, _, bytes) => {
@@ -83,8 +87,7 @@ describe("streamLiveRoomJson", () => {
 
   it("fails the COPY when the list thread dies mid-list, and the next list pass starts another", async () => {
     await withDb(async (db, handle) => {
-      await db.sql`insert into rooms (name, description, owner_id, owner_name)
-        select 'Room ' || i, repeat('d', 280), 'o', 'O' from generate_series(1, 20000) i`;
+      await seedRooms(db, 20_000, 280);
       let batches = 0;
       const killed = streamLiveRoomJson(handle.db, 100, async () => {
         if (++batches === 2) await listThread.stop();
@@ -102,8 +105,7 @@ describe("streamLiveRoomJson", () => {
 
   it("leaves its connection usable after a list that fills the stream's buffer, and after a batch that fails", async () => {
     await withDb(async (db, handle) => {
-      await db.sql`insert into rooms (name, description, owner_id, owner_name)
-        select 'Room ' || i, repeat('d', 200), 'o', 'O' from generate_series(1, 3000) i`;
+      await seedRooms(db, 3_000, 200);
       for (const batchSize of [1000, 7, 5000]) {
         const { rooms } = await stream(handle, batchSize);
         expect(rooms).toHaveLength(3000);
@@ -124,8 +126,7 @@ describe("streamLiveRoomJson", () => {
   it("leaves the pool working when the COPY's connection drops mid-list", async () => {
     await withDb(async (db, handle) => {
       // More than the sockets' buffers hold (~6 MB), so the COPY is still sending when it drops.
-      await db.sql`insert into rooms (name, description, owner_id, owner_name)
-        select 'Room ' || i, repeat('d', 280), 'o', 'O' from generate_series(1, 20000) i`;
+      await seedRooms(db, 20_000, 280);
       let batches = 0;
       const dropped = streamLiveRoomJson(handle.db, 100, async () => {
         if (++batches !== 2) return;
