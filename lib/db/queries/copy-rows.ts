@@ -33,7 +33,7 @@ export interface PackedRooms {
 export class LiveListParser {
   private rest: Buffer | null = null;
   private listVersion: number | undefined;
-  private batch = new BatchWriter(0);
+  private batch: BatchWriter;
 
   constructor(private readonly batchSize: number) {
     this.batch = new BatchWriter(batchSize);

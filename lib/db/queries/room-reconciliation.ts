@@ -137,7 +137,10 @@ const CHUNKS_AHEAD = 4;
 async function readLiveList(stream: Readable, batchSize: number, onBatch: OnBatch): Promise<number | undefined> {
   const copy = listThread.open(batchSize);
   const handOn = async ({ batches }: { batches: PackedRooms[] }) => {
-    for (const batch of batches) await onBatch(unpack(batch), batch.listVersion, Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.length));
+    for (const batch of batches) {
+      const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.length);
+      await onBatch(unpack(batch, bytes), batch.listVersion, bytes);
+    }
   };
   try {
     let chunks: Buffer[] = [];
@@ -173,13 +176,12 @@ async function readLiveList(stream: Readable, batchSize: number, onBatch: OnBatc
 }
 
 /**
- * A packed batch as rooms, each room's JSON decoded from its bytes (a string of its own,
- * small: young-generation garbage once the batch is done); a room's JSON starts `{"id":"`,
- * and a uuid's text is 36 characters.
+ * A packed batch as rooms (`bytes`: its bytes as a Buffer), each room's JSON decoded from
+ * its slice (a small string of its own: young-generation garbage once the batch is done); a
+ * room's JSON starts `{"id":"`, and a uuid's text is 36 characters.
  */
-function unpack(batch: PackedRooms): LiveRoomJson[] {
+function unpack(batch: PackedRooms, bytes: Buffer): LiveRoomJson[] {
   const { starts, versions, createdMs, activity, ascii } = batch;
-  const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.length);
   const rooms: LiveRoomJson[] = new Array(versions.length);
   for (let i = 0; i < rooms.length; i++) {
     const [from, to] = [starts[i]!, starts[i + 1]! - 1];
