@@ -71,6 +71,24 @@ describe("MessageService and MessageCacheService (real Postgres and Redis)", () 
     await rt.roomWrites.remove(alice, room.id);
     expect((await appError(rt.messageWrites.send(alice, room.id, { body: "Anyone?" }))).status).toBe(404);
     expect(await count(room.id)).toBe(0);
+    // Nor its invalidation record (the room's own delete's record is applied and gone by then).
+    await rt.invalidationLog!.stop();
+    expect((await t.db.sql<{ n: number }[]>`select count(*)::int as n from cache_invalidations`)[0]!.n).toBe(0);
+  });
+
+  it("a send is one statement on the primary (the room's lock is never held across a round trip), and returns the message as stored", async () => {
+    const rt = instance();
+    const room = await rt.roomWrites.create(alice, { name: "One trip" });
+    queries.reset();
+    const sent = await rt.messageWrites.send(alice, room.id, { body: "Hello" });
+    expect(queries.count).toBe(1);
+    const [row] = await t.db.sql<{ seq: string; created_at: Date; last_activity_at: Date; message_version: string }[]>`
+      select m.seq, m.created_at, r.last_activity_at, r.message_version from messages m join rooms r on r.id = m.room_id where m.id = ${sent.id}`;
+    expect(sent).toMatchObject({ roomId: room.id, authorId: alice.id, authorName: "Alice", body: "Hello", editedAt: null, seq: Number(row!.seq) });
+    expect(sent.createdAt.getTime()).toBe(row!.created_at.getTime());
+    // One now(): the message's time is the room's activity.
+    expect(row!.last_activity_at.getTime()).toBe(row!.created_at.getTime());
+    expect((await rt.messages.getNewest(room.id)).data?.messages.map((m) => m.id)).toEqual([sent.id]);
   });
 
   it("concurrent sends into one room from two instances: the seqs are in the order of the room's versions (its lock's order)", async () => {

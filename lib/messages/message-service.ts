@@ -1,12 +1,11 @@
 import { contentChangeOps, type ContentChange } from "../cache/invalidation/content-change";
-import type { InvalidationOps } from "../cache/invalidation/ops";
 import type { WriteInvalidations } from "../cache/invalidation/write";
 import type { Keys } from "../cache/keys";
 import type { Db } from "../db/client";
-import { bumpMessageVersion, editMessageBody, insertMessage, lastMessage, lockLiveMessage, softDeleteMessage, transactionNow, type LastMessage, type Message } from "../db/queries/messages";
-import { isForeignKeyViolation } from "../db/queries/rooms";
+import { bumpMessageVersion, editMessageBody, lastMessage, lockLiveMessage, sendMessageStatement, softDeleteMessage, type LastMessage, type Message } from "../db/queries/messages";
 import { AppError, forbidden, notFound } from "../errors";
 import type { RateLimiter } from "../limits/rate-limiter";
+import { recordTiming } from "../observability/server-timing";
 import type { LobbyEvent, PreviewPayload, Topic } from "../realtime/events";
 import { toLastMessage } from "../rooms/room-previews";
 import type { Session } from "../session/session";
@@ -27,7 +26,7 @@ export interface MessageServiceDeps {
  * Message writes (DESIGN.md write path): a transaction that bumps the room's conversation
  * version (and so locks the room row: 404 for an unknown or deleted room), writes the
  * message and records its invalidation (`messages:{roomId}`, the home page, stats, search,
- * the list's order: the invalidation log; a send takes the room's lock last, see send);
+ * the list's order: the invalidation log; a send is all of that in one statement, see send);
  * after the commit that invalidation is applied (or outlived by every process's lease)
  * before the write returns, so the writer's next read on any instance sees it; then
  * events. `rooms:all` is left alone: activity is not room metadata, and a busy room must
@@ -41,31 +40,25 @@ export class MessageService {
     assertCanonicalId("roomId", roomId);
     const parsed = sendMessageSchema.safeParse(input);
     if (!parsed.success) throw new AppError(400, "invalid_input", "Some fields are invalid", fieldErrors(parsed.error));
+    const limiting = performance.now();
     await this.deps.limiter.check("message", { sessionId: session.id, ip });
-    const { message, lastActivityAt, version } = await this.write(
-      "message.created",
-      roomId,
-      // now() first: the list's order moves with the send, so the record holds the send's time.
-      async (db) => ({ lastActivityAt: await transactionNow(db) }),
-      (done) => ({ room: roomId, ms: done.lastActivityAt.getTime() }),
-      // Then the room row's lock and the message, pipelined in one round trip: the lock is
-      // held until the commit (one turn of this process's event loop), and the message's seq
-      // is taken under it, so a room's seqs are in commit order.
-      async (db, { lastActivityAt }) => {
-        const [room, message] = await Promise.all([
-          bumpMessageVersion(db, { roomId, activity: true }),
-          insertMessage(db, { roomId, authorId: session.id, authorName: session.name, body: parsed.data.body }),
-        ]).catch((error: unknown) => {
-          throw isForeignKeyViolation(error) ? notFound("Room") : error;
-        });
-        // Deleted (or never there): the message goes with the rollback.
-        if (!room) throw notFound("Room");
-        return { message, lastActivityAt: room.lastActivityAt ?? lastActivityAt, version: room.messageVersion };
+    recordTiming("limit", performance.now() - limiting);
+    // One statement, committed on its own: the room's lock, the message and the record (its
+    // activity the room's new last_activity_at), in one round trip. The lock is held inside
+    // Postgres only, never across a turn of this process's event loop.
+    const { message, lastActivityAt, messageVersion: version } = await this.deps.invalidations.commitStatement(
+      contentChangeOps("message.created", [this.deps.keys.messages(roomId)], { room: roomId, ms: "now" }),
+      async (record) => {
+        const sent = await sendMessageStatement(this.deps.db, { roomId, authorId: session.id, authorName: session.name, body: parsed.data.body }, record);
+        // Deleted (or never there): nothing was written.
+        if (!sent) throw notFound("Room");
+        return { result: sent, record: sent.record };
       },
     );
     // Both events at once (one round trip over TCP): they are on two topics, and each
     // topic's order is its own. The conversation's message, and the room list's card, which
     // shows it as the room's last.
+    const publishing = performance.now();
     await Promise.all([
       this.publish(`room:${roomId}`, {
         type: "message.created",
@@ -85,6 +78,7 @@ export class MessageService {
         preview: previewPayload(version, toLastMessage(message)),
       }),
     ]);
+    recordTiming("publish", performance.now() - publishing);
     return message;
   }
 
@@ -143,20 +137,9 @@ export class MessageService {
     return message;
   }
 
-  /** `work` in a transaction with the conversation's invalidation (and the home page's, stats', search's, order's). */
-  private write<T, R = T>(
-    change: ContentChange,
-    roomId: string,
-    work: (db: Db) => Promise<T>,
-    activity?: (done: T) => InvalidationOps["activity"],
-    last?: (db: Db, done: T) => Promise<R>,
-  ): Promise<R> {
-    return this.deps.invalidations.commit(
-      this.deps.db,
-      work,
-      (done) => contentChangeOps(change, [this.deps.keys.messages(roomId)], activity?.(done)),
-      last,
-    );
+  /** `work` in a transaction with the conversation's invalidation (and the home page's, stats', search's), recorded with its first statement. */
+  private write<T>(change: ContentChange, roomId: string, work: (db: Db) => Promise<T>): Promise<T> {
+    return this.deps.invalidations.commit(this.deps.db, work, contentChangeOps(change, [this.deps.keys.messages(roomId)]));
   }
 
   private async publish(topic: Topic, event: LobbyEvent): Promise<void> {

@@ -46,6 +46,8 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     expect(ordered.map((r) => r.name)).toEqual(["Bravo", "Alpha", "Charlie"]);
     const [row] = await t.db.sql<{ at: Date }[]>`select last_activity_at as at from rooms where id = ${b.id}`;
     expect(ordered[0]?.lastActivityAt.getTime()).toBe(Math.floor(row!.at.getTime()));
+    // The send's record carried the transaction's time, stamped by the database: the room's score is its last_activity_at.
+    expect(Number(await t.redis.raw.zscore(orderKey(), b.id))).toBe(Math.floor(row!.at.getTime()));
     // Another instance (its own pools and breaker) sees the same order.
     expect(await listed(instance())).toEqual(["Bravo", "Alpha", "Charlie"]);
   });

@@ -1,5 +1,5 @@
 import { contentChangeOps } from "../cache/invalidation/content-change";
-import type { InvalidationOps } from "../cache/invalidation/ops";
+import type { RecordedOps } from "../cache/invalidation/ops";
 import type { WriteInvalidations } from "../cache/invalidation/write";
 import type { Keys } from "../cache/keys";
 import type { Db } from "../db/client";
@@ -112,7 +112,7 @@ export class RoomService {
     return room;
   }
 
-  private write<T>(work: (tx: Db) => Promise<T>, opsOf: (result: T) => InvalidationOps): Promise<T> {
+  private write<T>(work: (tx: Db) => Promise<T>, opsOf: (result: T) => RecordedOps): Promise<T> {
     return this.deps.invalidations.commit(this.deps.db, work, opsOf);
   }
 

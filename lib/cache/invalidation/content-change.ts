@@ -1,5 +1,5 @@
 import { HOME_PAGE_TAGS } from "../../page-cache/page-tags";
-import type { InvalidationOps } from "./ops";
+import type { RecordedOps } from "./ops";
 
 /** A committed write that changes what the room list, a conversation, the stats or search show. */
 export type ContentChange =
@@ -21,7 +21,7 @@ export const CHANGES_STATS: ReadonlySet<ContentChange> = new Set(["room.created"
 export function contentChangeOps(
   change: ContentChange,
   keys: string[],
-  activity?: InvalidationOps["activity"],
-): InvalidationOps {
+  activity?: RecordedOps["activity"],
+): RecordedOps {
   return { keys, pages: [...HOME_PAGE_TAGS], stats: CHANGES_STATS.has(change), search: true, ...(activity ? { activity } : {}) };
 }

@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import type { Db } from "../../db/client";
 import type { Session } from "../../session/session";
 import { closedPort, tcpProxy } from "../../../tests/support/net-faults";
 import { useInstances } from "../../../tests/support/instances";
@@ -31,6 +33,31 @@ describe("InvalidationLog", () => {
     await reader.invalidationLog!.pollOnce();
     expect((await reader.rooms.getRoom(room.id)).data?.name).toBe("After");
     expect((await t.db.sql`select count(*)::int as n from cache_invalidations`)[0]!.n).toBe(0);
+  });
+
+  it("a write is acknowledged without waiting for its row's delete; a read of the log that finds the applied row applies it again, and reads stay right", async () => {
+    const writer = instance();
+    const other = instance();
+    const rows = async () => (await t.db.sql`select count(*)::int as n from cache_invalidations`)[0]!.n;
+    const room = await writer.roomWrites.create(alice, { name: "Before" });
+    expect((await other.rooms.getRoom(room.id)).data?.name).toBe("Before");
+    expect((await other.rooms.getRoom(room.id)).source).toBe("cache");
+    // The writer deletes applied rows on its log's one connection: keep that busy for a while.
+    const logDb = (writer.invalidationLog as unknown as { options: { db: Db } }).options.db;
+    const busy = logDb.execute(sql`select pg_sleep(0.6)`);
+    await writer.roomWrites.update(alice, room.id, { name: "After" });
+    // Acknowledged and applied, with its row still waiting for its delete.
+    expect(await rows()).toBe(1);
+    expect((await other.rooms.getRoom(room.id)).data?.name).toBe("After");
+    // Another process reads the log first: it applies the row once more (a new generation) and deletes it.
+    await other.invalidationLog!.pollOnce();
+    expect(await rows()).toBe(0);
+    expect((await other.rooms.getRoom(room.id)).data?.name).toBe("After");
+    await busy;
+    // The writer's delete then finds nothing to delete, and nothing is left behind.
+    await writer.invalidationLog!.stop();
+    expect(await rows()).toBe(0);
+    expect((await writer.rooms.getRoom(room.id)).data?.name).toBe("After");
   });
 
   it("a process that cannot read the log stops trusting its cache within a lease: reads go to Postgres", async () => {

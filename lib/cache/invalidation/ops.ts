@@ -24,5 +24,14 @@ export const invalidationOpsSchema = z.strictObject({
 
 export type InvalidationOps = z.infer<typeof invalidationOpsSchema>;
 
+/**
+ * Ops as a write records them: an activity's `ms` may be `"now"`, the transaction's own
+ * time, which the database writes into the row (so the ops need not wait for a statement
+ * that reads it, and go out with the write's other statements).
+ */
+export type RecordedOps = Omit<InvalidationOps, "activity"> & {
+  activity?: InvalidationOps["activity"] | { room: string; ms: "now" };
+};
+
 /** Applies ops to Redis; rejects when any of them could not be applied (the caller keeps the log row). */
 export type ApplyOps = (ops: InvalidationOps[]) => Promise<void>;

@@ -1,11 +1,31 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../client";
 import { cacheInvalidations } from "../schema";
 
-/** Records a write's invalidation; call it inside the write's transaction. Returns the row's id. */
-export async function insertInvalidation(db: Db, keyPrefix: string, ops: unknown): Promise<number> {
-  const [row] = await db.insert(cacheInvalidations).values({ keyPrefix, ops }).returning({ id: cacheInvalidations.id });
-  return row!.id;
+/**
+ * A write's ops as the SQL value of its record: an `activity.ms` of `"now"` becomes the
+ * transaction's time in ms (what a `timestamptz` of `now()` reads as in JavaScript).
+ */
+export function recordedOpsSql(ops: { activity?: object }): SQL {
+  const json = sql`${JSON.stringify(ops)}::jsonb`;
+  return ops.activity && "ms" in ops.activity && ops.activity.ms === "now"
+    ? sql`jsonb_set(${json}, '{activity,ms}', to_jsonb(floor(extract(epoch from now()) * 1000)::bigint))`
+    : json;
+}
+
+/** A record as written: its id and its ops as stored (to parse). */
+export interface WrittenRecord {
+  id: number;
+  ops: unknown;
+}
+
+/** Records a write's invalidation (see {@link recordedOpsSql}); call it inside the write's transaction. */
+export async function insertInvalidation(db: Db, keyPrefix: string, ops: { activity?: object }): Promise<WrittenRecord> {
+  const [row] = await db
+    .insert(cacheInvalidations)
+    .values({ keyPrefix, ops: recordedOpsSql(ops) })
+    .returning({ id: cacheInvalidations.id, ops: cacheInvalidations.ops });
+  return row!;
 }
 
 const ofPrefix = (keyPrefix: string) => eq(cacheInvalidations.keyPrefix, keyPrefix);
@@ -31,7 +51,7 @@ export function lockPendingInvalidations(tx: Db, keyPrefix: string, limit: numbe
     .for("update");
 }
 
-/** Deletes rows (in the transaction that applies them, so a failed application leaves them); how many were there. */
+/** Deletes rows (applied ones: by their writer after it applied them, or in the transaction of a log reader that applies them); how many were there. */
 export async function deleteInvalidations(tx: Db, keyPrefix: string, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
   const gone = await tx

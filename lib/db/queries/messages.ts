@@ -1,6 +1,7 @@
 import { and, eq, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../client";
-import { messages, rooms } from "../schema";
+import { cacheInvalidations, messages, rooms } from "../schema";
+import { recordedOpsSql, type WrittenRecord } from "./invalidations";
 
 /** A live message as the app sees it. `seq` orders a room's messages and is the paging cursor. */
 export interface Message {
@@ -189,15 +190,6 @@ export async function messagesBefore(
 }
 
 /**
- * The transaction's now(): what `created_at` and `last_activity_at` are given by every
- * statement of it, read through the column's own mapping (the same Date, to the millisecond).
- */
-export async function transactionNow(db: Db): Promise<Date> {
-  const [row] = await db.select({ now: sql<Date>`now()`.mapWith(rooms.lastActivityAt) }).from(sql`(values (1)) as one(x)`);
-  return row!.now;
-}
-
-/**
  * Takes the next conversation version for a live room and records activity; the row stays
  * locked until the transaction ends, so sends and deletes in one room apply in version
  * order. Undefined when the room does not exist (or is deleted).
@@ -217,13 +209,57 @@ export async function bumpMessageVersion(
   return row;
 }
 
-export async function insertMessage(
+/**
+ * A send as one statement, committed on its own (one round trip, and no turn of this
+ * process's event loop while the room's row is locked): the room's next conversation version
+ * and its activity (the row locked until the commit), the message (its seq taken under that
+ * lock, so a room's seqs are in commit order), and, with `record`, the write's invalidation
+ * record (./invalidations.ts), its activity stamped with the same now(). Undefined, and
+ * nothing written, when the room does not exist or is deleted.
+ */
+export async function sendMessageStatement(
   db: Db,
   params: { roomId: string; authorId: string; authorName: string; body: string },
-): Promise<Message> {
-  const [row] = await db.insert(messages).values(params).returning(messageColumns);
-  if (!row) throw new Error("insert returned no row");
-  return row;
+  record: { keyPrefix: string; ops: { activity?: object } } | null,
+): Promise<{ message: Message; messageVersion: number; lastActivityAt: Date; record?: WrittenRecord } | undefined> {
+  const recordCte = record
+    ? sql`, record as (
+        insert into ${cacheInvalidations} (key_prefix, ops)
+        select ${record.keyPrefix}, ${recordedOpsSql(record.ops)} from room
+        returning id, ops
+      )`
+    : sql``;
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    with room as (
+      update ${rooms} set message_version = nextval('message_version_seq'), last_activity_at = now()
+      where id = ${params.roomId}::uuid and deleted_at is null
+      returning message_version, last_activity_at
+    ), message as (
+      insert into ${messages} (room_id, author_id, author_name, body)
+      select ${params.roomId}::uuid, ${params.authorId}, ${params.authorName}, ${params.body} from room
+      returning id, room_id, seq, author_id, author_name, body, created_at, edited_at
+    )${recordCte}
+    select room.message_version, room.last_activity_at, message.*,
+      ${record ? sql`record.id as record_id, record.ops as record_ops` : sql`null as record_id, null as record_ops`}
+    from room, message${record ? sql`, record` : sql``}`);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    message: {
+      id: row.id as string,
+      roomId: row.room_id as string,
+      seq: Number(row.seq),
+      authorId: row.author_id as string,
+      authorName: row.author_name as string,
+      body: row.body as string,
+      // timestamptz as its text (the driver's date parsing is off under drizzle), read as drizzle reads it.
+      createdAt: new Date(row.created_at as string),
+      editedAt: row.edited_at === null ? null : new Date(row.edited_at as string),
+    },
+    messageVersion: Number(row.message_version),
+    lastActivityAt: new Date(row.last_activity_at as string),
+    record: row.record_id === null ? undefined : { id: Number(row.record_id), ops: row.record_ops },
+  };
 }
 
 /** A live message of a room, locked for the rest of the transaction, or undefined. */
