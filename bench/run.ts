@@ -22,10 +22,10 @@ import { INSIGHT_MESSAGES, INSIGHT_SCENARIOS, SEARCH_PATH, queriesPerThousand, q
 import { load, median, type LoadResult } from "./support/load";
 import { replicaScenario } from "./support/replica";
 import { pagePeers, peersReport, type PagePeerResult } from "./support/peers";
-import { processCpuMs } from "./support/proc-cpu";
+import { machineCpuMs, postgresCpuMs, processCpuMs, runQueueWaitMs } from "./support/proc-cpu";
 import { dataPeers, type DataPeerResult } from "./support/peers-data";
 import type { RaceOutcome } from "./support/peers-races";
-import { LOG_DIR, cacheOutcomes, canPin, dbQueries, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
+import { LOG_DIR, cacheOutcomes, canPin, dbQueries, gcPauses, pinSelfToLoadCore, startApp, type AppServer } from "./support/server";
 import { sizeScenario, type SizeRow } from "./support/size";
 import { checkTargets, dayRanges, type BenchFacts, type TargetRun } from "./support/targets";
 
@@ -217,6 +217,12 @@ function ownCpuMs(): number {
 }
 
 /** A server's resident set size (Linux /proc), in bytes. */
+/** Server-Timing phases as `tx 12.3, invalidate 4.5, …` (ms). */
+const phaseText = (phases: Record<string, number>) =>
+  Object.entries(phases)
+    .map(([name, ms]) => `${name} ${ms}`)
+    .join(", ");
+
 function residentBytes(server: AppServer): number {
   const status = readFileSync(`/proc/${server.pid}/status`, "utf8");
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
@@ -319,6 +325,10 @@ async function main() {
       let cpuAtOpen = 0;
       let clientCpuAtOpen = 0;
       let openedAt = 0;
+      let gcAtOpen: Awaited<ReturnType<typeof gcPauses>>[] = [];
+      let waitAtOpen: number[] = [];
+      let mainWaitAtOpen: number[] = [];
+      const atOpen: { machine: ReturnType<typeof machineCpuMs>; postgres: number | null } = { machine: null, postgres: null };
       const f = await fanout({
         urls: instances.map((s) => s.url),
         roomId: fanoutRoom,
@@ -328,6 +338,11 @@ async function main() {
         onStreamsOpen: async () => {
           await new Promise((r) => setTimeout(r, 1_000)); // the servers settle after the burst of connects
           open = instances.map(residentBytes);
+          gcAtOpen = await Promise.all(instances.map(gcPauses));
+          waitAtOpen = instances.map((s) => (s.pid ? (runQueueWaitMs(s.pid) ?? NaN) : NaN));
+          mainWaitAtOpen = instances.map((s) => (s.pid ? (runQueueWaitMs(s.pid, true) ?? NaN) : NaN));
+          atOpen.machine = machineCpuMs();
+          atOpen.postgres = postgresCpuMs();
           cpuAtOpen = instances.reduce((sum, s) => sum + cpuMs(s), 0);
           clientCpuAtOpen = ownCpuMs();
           openedAt = performance.now();
@@ -339,6 +354,24 @@ async function main() {
       // The same for this process (the 1,000 readers and the senders), and each side's share of its core.
       const clientMs = ownCpuMs() - clientCpuAtOpen;
       const wallMs = performance.now() - openedAt;
+      // The servers' collections over the same span: a pause stalls every stream and send of its process.
+      const gcAfter = await Promise.all(instances.map(gcPauses));
+      // Time the servers' threads were runnable but waited for their core (both together): their share of the machine.
+      const machineEnd = machineCpuMs();
+      const postgresEnd = postgresCpuMs();
+      // The whole machine's busy share over the span (both cores), and Postgres's part of it (every backend).
+      const m0 = atOpen.machine;
+      const machineBusy = m0 && machineEnd ? `${Math.round((100 * (machineEnd.busy - m0.busy)) / (machineEnd.busy + machineEnd.idle - m0.busy - m0.idle))}%` : "not measured";
+      const postgresShare = atOpen.postgres !== null && postgresEnd !== null ? `${Math.round((100 * (postgresEnd - atOpen.postgres)) / wallMs)}% of a core` : "not measured";
+      const mainWaitedMs = instances.reduce((sum, s, i) => sum + (s.pid ? (runQueueWaitMs(s.pid, true) ?? NaN) : NaN) - mainWaitAtOpen[i]!, 0);
+      const waitedMs = instances.reduce((sum, s, i) => sum + (s.pid ? (runQueueWaitMs(s.pid) ?? NaN) : NaN) - waitAtOpen[i]!, 0);
+      const gcText = Object.keys(gcAfter[0] ?? {})
+        .map((kind) => {
+          const d = (k: "count" | "ms" | "over10ms") => gcAfter.reduce((sum, g, i) => sum + (g[kind]?.[k] ?? 0) - (gcAtOpen[i]?.[kind]?.[k] ?? 0), 0);
+          return d("count") ? `${kind} ${d("count")} (${Math.round(d("ms"))} ms, ${d("over10ms")} of 10 ms or more)` : "";
+        })
+        .filter(Boolean)
+        .join(", ");
       fanoutRow = f;
       facts.fanout = { clients, p99: f.p99, lost: f.lost, duplicates: f.duplicates, sendErrors: f.sendErrors };
       const perStreamKb = (open.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) / clients / 1024;
@@ -346,9 +379,12 @@ async function main() {
         `fan-out, ${clients.toLocaleString("en-US")} SSE clients (${clients / 2} per instance) on 2 cached instances, 20 msg/s for ${args["fanout-seconds"]} s alternating instances: ` +
           `${f.accepted}/${f.sent} sends accepted, delivery p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms; ` +
           `${f.lost} lost of ${f.expected} expected, ${f.duplicates} duplicates, ${f.streamErrors} streams failed (POST p99 ${f.postP99} ms; the warm-up's ${f.warmupMax} ms at most, not counted); ` +
+          `the slowest ${f.slowSends.count} sends (sent at ${f.slowSends.at.join(", ")} s) ${f.slowSends.clientMs} ms on average, by phase ${phaseText(f.slowSends.phases)}; the median send ${f.typicalSend.clientMs} ms, ${phaseText(f.typicalSend.phases)}; ` +
+          `the servers' GC pauses meanwhile: ${gcText}; ` +
           `memory per open stream ${perStreamKb.toFixed(1)} KB (resident set with the streams open less before, both instances); ` +
           `server CPU ${usPerFrame.toFixed(0)} µs per frame delivered (both instances, from the streams' opening to the drain; compare bench/frame-cost.ts), ` +
-          `${Math.round((100 * serverMs) / wallMs)}% of their core; the readers' and senders' process ${((clientMs * 1000) / Math.max(1, f.received)).toFixed(0)} µs per frame, ${Math.round((100 * clientMs) / wallMs)}% of its core, its event loop delayed ${f.ownLagP99} ms p99, ${f.ownLagMax} ms at most`,
+          `${Math.round((100 * serverMs) / wallMs)}% of their core, and waited runnable for it ${Number.isNaN(waitedMs) ? "(not measured)" : `${Math.round(waitedMs / (wallMs / 1000))} ms a second (all threads; their main threads ${Math.round(mainWaitedMs / (wallMs / 1000))})`}; the readers' and senders' process ${((clientMs * 1000) / Math.max(1, f.received)).toFixed(0)} µs per frame, ${Math.round((100 * clientMs) / wallMs)}% of its core, its event loop delayed ${f.ownLagP99} ms p99, ${f.ownLagMax} ms at most; ` +
+          `the machine ${machineBusy} busy over both cores, Postgres ${postgresShare}`,
       );
     }
     if (args.scenario.includes("cluster")) {

@@ -42,6 +42,14 @@ export interface FanoutResult {
   p99: number;
   max: number;
   postP99: number;
+  /**
+   * Where the slowest 1% of sends spent their time, mean ms per phase from their
+   * Server-Timing (`limit`, `tx`, `invalidate`, `publish`, `total`), and `outside`: the
+   * client's time less the server's total (queued before the handler ran: the servers'
+   * event loops, the connection). The same for the median send, to compare.
+   */
+  slowSends: { count: number; clientMs: number; phases: Record<string, number>; at: number[] };
+  typicalSend: { clientMs: number; phases: Record<string, number> };
   /** The slowest of the warm-up sends (one per sender per instance, before the measurement). */
   warmupMax: number;
   /** The load generator's own event-loop delay over the run, ms. */
@@ -127,6 +135,31 @@ function openReader(url: string, ip: string, signal: AbortSignal, run: string, m
   return Object.assign(reader, { ready, done, state });
 }
 
+/** A `Server-Timing` header's durations by name (repeated names summed). */
+function serverTimings(header: string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of header?.split(",") ?? []) {
+    const name = part.split(";")[0]!.trim();
+    const dur = /;\s*dur=([\d.]+)/.exec(part)?.[1];
+    if (name && dur) out[name] = (out[name] ?? 0) + Number(dur);
+  }
+  return out;
+}
+
+/** Mean client time and mean time per Server-Timing phase of `sends`, with `outside` (client less server total). */
+function phaseMeans(sends: { ms: number; phases: Record<string, number> }[], round: (n: number) => number) {
+  const n = Math.max(1, sends.length);
+  const phases: Record<string, number> = {};
+  for (const { ms, phases: p } of sends) {
+    for (const [name, dur] of Object.entries(p)) phases[name] = (phases[name] ?? 0) + dur / n;
+    phases.outside = (phases.outside ?? 0) + (ms - (p.total ?? 0)) / n;
+  }
+  return {
+    clientMs: round(sends.reduce((sum, x) => sum + x.ms, 0) / n),
+    phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(v)])),
+  };
+}
+
 export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
   const senders = o.senders ?? Math.max(2, Math.ceil(o.rate / 2.5));
   const path = `/api/rooms/by-id/${o.roomId}`;
@@ -157,9 +190,10 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
       if (cookies[s]) headers.cookie = cookies[s]!;
       const res = await fetch(`${o.urls[k % o.urls.length]}${path}/messages`, { method: "POST", headers, body: JSON.stringify({ body }) });
       await res.arrayBuffer();
+      const ms = now() - t;
       const set = res.headers.getSetCookie()[0];
       if (set) cookies[s] = set.split(";")[0];
-      return { status: res.status, ms: now() - t };
+      return { status: res.status, ms, phases: serverTimings(res.headers.get("server-timing")) };
     };
 
     // Warm-up, not measured: each sender's session, and each instance's message path (its
@@ -175,6 +209,7 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
 
     const sentAt = new Map<number, number>(); // accepted messages -> send time
     const postTimes: number[] = [];
+    const sends: { ms: number; phases: Record<string, number>; at: number }[] = [];
     let sendErrors = 0;
     const interval = 1000 / o.rate;
     const start = performance.now();
@@ -187,8 +222,9 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
       const t = now();
       posts.push(
         post(k, s, `bench-fanout ${token} sent=${t.toFixed(3)}`)
-          .then(({ status, ms }) => {
+          .then(({ status, ms, phases }) => {
             postTimes.push(ms);
+            sends.push({ ms, phases, at: (t - performance.timeOrigin - start) / 1000 });
             if (status === 201) sentAt.set(k, t);
             else sendErrors++;
           })
@@ -222,6 +258,9 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
     }
     latencies.sort((a, b) => a - b);
     postTimes.sort((a, b) => a - b);
+    sends.sort((a, b) => a.ms - b.ms);
+    const slow = sends.slice(Math.floor(sends.length * 0.99));
+    const typical = sends.slice(Math.floor(sends.length / 2), Math.floor(sends.length / 2) + 1);
     const expected = o.clients * sentAt.size;
     const round = (n: number) => Math.round(n * 10) / 10;
     return {
@@ -238,6 +277,8 @@ export async function fanout(o: FanoutOptions): Promise<FanoutResult> {
       p99: round(percentile(latencies, 99)),
       max: round(latencies.at(-1) ?? NaN),
       postP99: round(percentile(postTimes, 99)),
+      slowSends: { count: slow.length, ...phaseMeans(slow, round), at: slow.map((x) => round(x.at)).sort((a, b) => a - b) },
+      typicalSend: phaseMeans(typical, round),
       warmupMax: round(Math.max(...warmupTimes)),
       ownLagP99: round(lag.percentile(99) / 1e6),
       ownLagMax: round(lag.max / 1e6),

@@ -70,3 +70,25 @@ export function machineCpuMs(): { busy: number; idle: number; steal: number } | 
     return null;
   }
 }
+
+/**
+ * How long a process's threads have waited, runnable, for a CPU so far (schedstat's
+ * run_delay, summed over its threads), in ms; null where it cannot be read. The share of a
+ * span spent waiting says how far a pinned process is from having its core to itself.
+ * `mainOnly`: its main thread's alone (a Node process's event loop).
+ */
+export function runQueueWaitMs(pid: number, mainOnly = false): number | null {
+  try {
+    let ns = 0;
+    for (const task of mainOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[1]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return ns / 1e6;
+  } catch {
+    return null;
+  }
+}

@@ -117,6 +117,27 @@ export async function dbQueries(server: AppServer): Promise<number> {
   return counts.length === 0 ? NaN : counts.reduce((a, b) => a + b, 0);
 }
 
+/**
+ * A server's garbage-collection pauses so far (prom-client's default metrics), by kind:
+ * how many, their total ms, and how many took 10 ms or more. Subtract two readings for a span.
+ */
+export async function gcPauses(server: AppServer): Promise<Record<string, { count: number; ms: number; over10ms: number }>> {
+  const text = await metricsText(server);
+  const out: Record<string, { count: number; ms: number; over10ms: number }> = {};
+  const of = (kind: string) => (out[kind] ??= { count: 0, ms: 0, over10ms: 0 });
+  for (const m of text.matchAll(/^lobby_nodejs_gc_duration_seconds_(count|sum)\{kind="([^"]+)"\} ([\d.e+-]+)/gm)) {
+    if (m[1] === "count") of(m[2]!).count = Number(m[3]);
+    else of(m[2]!).ms = Number(m[3]) * 1000;
+  }
+  // Buckets are cumulative: count less those within 10 ms.
+  for (const m of text.matchAll(/^lobby_nodejs_gc_duration_seconds_bucket\{([^}]*)\} (\d+)/gm)) {
+    const kind = /kind="([^"]+)"/.exec(m[1]!)?.[1];
+    if (kind && /le="0\.01"/.test(m[1]!)) of(kind).over10ms = -Number(m[2]);
+  }
+  for (const v of Object.values(out)) v.over10ms += v.count;
+  return out;
+}
+
 /** Cache read outcomes a server has counted (hit, miss, error, ...), summed over caches. */
 export async function cacheOutcomes(server: AppServer): Promise<Record<string, number>> {
   const text = await metricsText(server);
