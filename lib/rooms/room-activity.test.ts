@@ -67,6 +67,35 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     expect(await t.redis.raw.zcard(orderKey())).toBe(3);
   });
 
+  it("an instance that takes the order's lock just after another rebuilt the set and let go of it queries nothing", async () => {
+    const [one, two] = [instance(), instance()];
+    await threeRooms(one);
+    expect(await listed(one)).toEqual(await listed(two));
+    await Promise.all([one, two].map((rt) => rt.db.db.execute(sql`select 1`)));
+    await t.redis.raw.del(orderKey());
+    t.queries.reset();
+    // Two finds the set missing; its lock (its first write) waits until one has rebuilt the set and unlocked.
+    let oneDone!: () => void;
+    const gate = new Promise<void>((resolve) => (oneDone = resolve));
+    let reachedLock!: () => void;
+    const atLock = new Promise<void>((resolve) => (reachedLock = resolve));
+    const write = two.guarded!.write.bind(two.guarded!);
+    const spy = vi.spyOn(two.guarded!, "write").mockImplementationOnce(async (op) => {
+      reachedLock();
+      await gate;
+      return write(op);
+    });
+    const second = listed(two);
+    await atLock;
+    expect(await listed(one)).toEqual(["Charlie", "Bravo", "Alpha"]);
+    expect(t.queries.count).toBe(1);
+    oneDone();
+    expect(await second).toEqual(["Charlie", "Bravo", "Alpha"]);
+    // Two took the free lock, found the set refilled, and did not query again.
+    expect(t.queries.count).toBe(1);
+    spy.mockRestore();
+  });
+
   it("a cold stampede with the list and the order both gone costs one Postgres statement", async () => {
     const [one, two] = [instance(), instance()];
     await threeRooms(one);

@@ -221,6 +221,10 @@ export class RoomActivity {
     const locked = guarded ? await guarded.write((s) => s.eval(LOCK, [lockKey], [token, LOCK_TTL_MS])).catch(() => null) : null;
     if (!guarded || Number(locked) === 1) {
       try {
+        // Checked again under the lock: another instance may have refilled the set and let
+        // the lock go between this caller's read above and its lock.
+        const meanwhile = guarded ? await current() : undefined;
+        if (meanwhile) return meanwhile;
         const rows = await liveRoomActivity(db);
         await this.refill(rows);
         return fromRows(rows);
