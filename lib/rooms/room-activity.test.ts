@@ -52,15 +52,22 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
     expect(await listed(instance())).toEqual(["Bravo", "Alpha", "Charlie"]);
   });
 
-  it("a cold stampede over two instances rebuilds the sorted set with one Postgres query", async () => {
+  /**
+   * Two instances, both warm (rooms:all cached, connections open, postgres.js's one-time type
+   * lookup done), then `gone` deleted (default: the order) and the query count reset.
+   */
+  async function coldOrder(gone = [orderKey()]): Promise<[Runtime, Runtime]> {
     const [one, two] = [instance(), instance()];
     await threeRooms(one);
-    // Both instances warm (rooms:all cached, connections open, postgres.js's one-time type
-    // lookup done): only the order is missing.
     expect(await listed(one)).toEqual(await listed(two));
     await Promise.all([one, two].map((rt) => rt.db.db.execute(sql`select 1`)));
-    await t.redis.raw.del(orderKey());
+    await t.redis.raw.del(...gone);
     t.queries.reset();
+    return [one, two];
+  }
+
+  it("a cold stampede over two instances rebuilds the sorted set with one Postgres query", async () => {
+    const [one, two] = await coldOrder();
     const lists = await Promise.all(Array.from({ length: 50 }, (_, i) => listed(i % 2 ? one : two)));
     expect(t.queries.count).toBe(1);
     for (const l of lists) expect(l).toEqual(["Charlie", "Bravo", "Alpha"]);
@@ -68,12 +75,7 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
   });
 
   it("an instance that takes the order's lock just after another rebuilt the set and let go of it queries nothing", async () => {
-    const [one, two] = [instance(), instance()];
-    await threeRooms(one);
-    expect(await listed(one)).toEqual(await listed(two));
-    await Promise.all([one, two].map((rt) => rt.db.db.execute(sql`select 1`)));
-    await t.redis.raw.del(orderKey());
-    t.queries.reset();
+    const [one, two] = await coldOrder();
     // Two finds the set missing; its lock (its first write) waits until one has rebuilt the set and unlocked.
     let oneDone!: () => void;
     const gate = new Promise<void>((resolve) => (oneDone = resolve));
@@ -97,12 +99,7 @@ describe("room list by last activity, and unread marks (real Postgres and Redis)
   });
 
   it("a cold stampede with the list and the order both gone costs one Postgres statement", async () => {
-    const [one, two] = [instance(), instance()];
-    await threeRooms(one);
-    expect(await listed(one)).toEqual(await listed(two));
-    await Promise.all([one, two].map((rt) => rt.db.db.execute(sql`select 1`)));
-    await t.redis.raw.del(key("rooms:all"), orderKey());
-    t.queries.reset();
+    const [one, two] = await coldOrder([key("rooms:all"), orderKey()]);
     const lists = await Promise.all(Array.from({ length: 50 }, (_, i) => listed(i % 2 ? one : two)));
     // The list's loader refills the order from the same statement.
     expect(t.queries.count).toBe(1);
