@@ -368,7 +368,7 @@ async function main() {
       const gcText = Object.keys(gcAfter[0] ?? {})
         .map((kind) => {
           const d = (k: "count" | "ms" | "over10ms") => gcAfter.reduce((sum, g, i) => sum + (g[kind]?.[k] ?? 0) - (gcAtOpen[i]?.[kind]?.[k] ?? 0), 0);
-          return d("count") ? `${kind} ${d("count")} (${Math.round(d("ms"))} ms, ${d("over10ms")} of 10 ms or more)` : "";
+          return d("count") ? `${kind} ${d("count")} (${Math.round(d("ms"))} ms, ${d("over10ms")} over 10 ms)` : "";
         })
         .filter(Boolean)
         .join(", ");

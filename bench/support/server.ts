@@ -119,7 +119,7 @@ export async function dbQueries(server: AppServer): Promise<number> {
 
 /**
  * A server's garbage-collection pauses so far (prom-client's default metrics), by kind:
- * how many, their total ms, and how many took 10 ms or more. Subtract two readings for a span.
+ * how many, their total ms, and how many took over 10 ms. Subtract two readings for a span.
  */
 export async function gcPauses(server: AppServer): Promise<Record<string, { count: number; ms: number; over10ms: number }>> {
   const text = await metricsText(server);
