@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import type { Db } from "../../db/client";
 import { sql } from "drizzle-orm";
-import { anyPendingInvalidation, deleteInvalidations, insertInvalidation, lockPendingInvalidations, type WrittenRecord } from "../../db/queries/invalidations";
+import { anyPendingInvalidation, deleteAppliedInvalidations, deleteInvalidations, insertInvalidation, lockPendingInvalidations, type WrittenRecord } from "../../db/queries/invalidations";
 import type { GuardedStore } from "../guarded-store";
 import { CacheUnavailableError, withDeadline } from "../guarded-store";
 import { DEFAULT_POLL_MS, type Lease } from "./lease";
@@ -138,8 +138,10 @@ export class InvalidationLog implements WriteInvalidations {
 
   /**
    * Deletes an applied row, soon and in a batch: one statement for the rows applied since the
-   * last one went out, on the log's own connection, never on a write's path. A delete that
-   * fails leaves its rows to the log's readers (applied once more, then deleted).
+   * last one went out, on the log's own connection, never on a write's path. Rows a log
+   * reader holds are skipped, not waited for (the reader deletes them), so this process's own
+   * reads of the log never queue behind another process's transaction. A delete that fails
+   * leaves its rows to the log's readers (applied once more, then deleted).
    */
   private forget(id: number): void {
     this.applied.push(id);
@@ -147,7 +149,7 @@ export class InvalidationLog implements WriteInvalidations {
       await new Promise((resolve) => setImmediate(resolve));
       while (this.applied.length > 0) {
         const ids = this.applied.splice(0, BATCH);
-        await deleteInvalidations(this.options.db, this.options.keyPrefix, ids).catch((error: unknown) => this.options.onError?.(error, { op: "forget" }));
+        await deleteAppliedInvalidations(this.options.db, this.options.keyPrefix, ids).catch((error: unknown) => this.options.onError?.(error, { op: "forget" }));
       }
     })().finally(() => (this.forgetting = undefined));
   }
