@@ -217,6 +217,22 @@ function ownCpuMs(): number {
 }
 
 /** A server's resident set size (Linux /proc), in bytes. */
+/** What the fan-out scenario reads at the streams' opening and again after the drain. */
+async function fanoutCounters(instances: AppServer[]) {
+  const waited = (mainOnly: boolean) => instances.reduce((sum, s) => sum + (s.pid ? (runQueueWaitMs(s.pid, mainOnly) ?? NaN) : NaN), 0);
+  return {
+    at: performance.now(),
+    serverCpu: instances.reduce((sum, s) => sum + cpuMs(s), 0),
+    ownCpu: ownCpuMs(),
+    gc: await Promise.all(instances.map(gcPauses)),
+    waited: waited(false),
+    mainWaited: waited(true),
+    machine: machineCpuMs(),
+    postgres: postgresCpuMs(),
+  };
+}
+type FanoutCounters = Awaited<ReturnType<typeof fanoutCounters>>;
+
 /** Server-Timing phases as `tx 12.3, invalidate 4.5, …` (ms). */
 const phaseText = (phases: Record<string, number>) =>
   Object.entries(phases)
@@ -322,13 +338,7 @@ async function main() {
       // Memory per open stream: each server's resident set with the streams open, less before.
       const before = instances.map(residentBytes);
       let open: number[] = [];
-      let cpuAtOpen = 0;
-      let clientCpuAtOpen = 0;
-      let openedAt = 0;
-      let gcAtOpen: Awaited<ReturnType<typeof gcPauses>>[] = [];
-      let waitAtOpen: number[] = [];
-      let mainWaitAtOpen: number[] = [];
-      const atOpen: { machine: ReturnType<typeof machineCpuMs>; postgres: number | null } = { machine: null, postgres: null };
+      let start: FanoutCounters | undefined;
       const f = await fanout({
         urls: instances.map((s) => s.url),
         roomId: fanoutRoom,
@@ -338,36 +348,29 @@ async function main() {
         onStreamsOpen: async () => {
           await new Promise((r) => setTimeout(r, 1_000)); // the servers settle after the burst of connects
           open = instances.map(residentBytes);
-          gcAtOpen = await Promise.all(instances.map(gcPauses));
-          waitAtOpen = instances.map((s) => (s.pid ? (runQueueWaitMs(s.pid) ?? NaN) : NaN));
-          mainWaitAtOpen = instances.map((s) => (s.pid ? (runQueueWaitMs(s.pid, true) ?? NaN) : NaN));
-          atOpen.machine = machineCpuMs();
-          atOpen.postgres = postgresCpuMs();
-          cpuAtOpen = instances.reduce((sum, s) => sum + cpuMs(s), 0);
-          clientCpuAtOpen = ownCpuMs();
-          openedAt = performance.now();
+          start = await fanoutCounters(instances);
         },
       });
-      // Both servers' CPU from the streams' opening to the drain, per frame delivered: sends, heartbeats and all.
-      const serverMs = instances.reduce((sum, s) => sum + cpuMs(s), 0) - cpuAtOpen;
+      // Every counter from the streams' opening to the drain.
+      const end = await fanoutCounters(instances);
+      const wallMs = end.at - start!.at;
+      const perSecond = (ms: number) => Math.round(ms / (wallMs / 1000));
+      // Both servers' CPU per frame delivered (sends, heartbeats and all), and the same for this
+      // process (the 1,000 readers and the senders); each side's share of its core.
+      const serverMs = end.serverCpu - start!.serverCpu;
+      const clientMs = end.ownCpu - start!.ownCpu;
       const usPerFrame = (serverMs * 1000) / Math.max(1, f.received);
-      // The same for this process (the 1,000 readers and the senders), and each side's share of its core.
-      const clientMs = ownCpuMs() - clientCpuAtOpen;
-      const wallMs = performance.now() - openedAt;
-      // The servers' collections over the same span: a pause stalls every stream and send of its process.
-      const gcAfter = await Promise.all(instances.map(gcPauses));
-      // Time the servers' threads were runnable but waited for their core (both together): their share of the machine.
-      const machineEnd = machineCpuMs();
-      const postgresEnd = postgresCpuMs();
-      // The whole machine's busy share over the span (both cores), and Postgres's part of it (every backend).
-      const m0 = atOpen.machine;
-      const machineBusy = m0 && machineEnd ? `${Math.round((100 * (machineEnd.busy - m0.busy)) / (machineEnd.busy + machineEnd.idle - m0.busy - m0.idle))}%` : "not measured";
-      const postgresShare = atOpen.postgres !== null && postgresEnd !== null ? `${Math.round((100 * (postgresEnd - atOpen.postgres)) / wallMs)}% of a core` : "not measured";
-      const mainWaitedMs = instances.reduce((sum, s, i) => sum + (s.pid ? (runQueueWaitMs(s.pid, true) ?? NaN) : NaN) - mainWaitAtOpen[i]!, 0);
-      const waitedMs = instances.reduce((sum, s, i) => sum + (s.pid ? (runQueueWaitMs(s.pid) ?? NaN) : NaN) - waitAtOpen[i]!, 0);
-      const gcText = Object.keys(gcAfter[0] ?? {})
+      // Time the servers' threads were runnable but waited for their core (both together).
+      const waitedMs = end.waited - start!.waited;
+      const mainWaitedMs = end.mainWaited - start!.mainWaited;
+      // The whole machine's busy share (both cores), and Postgres's CPU (every backend).
+      const [m0, m1] = [start!.machine, end.machine];
+      const machineBusy = m0 && m1 ? `${Math.round((100 * (m1.busy - m0.busy)) / (m1.busy + m1.idle - m0.busy - m0.idle))}%` : "not measured";
+      const postgresShare = start!.postgres !== null && end.postgres !== null ? `${Math.round((100 * (end.postgres - start!.postgres)) / wallMs)}% of a core` : "not measured";
+      // The servers' collections: a pause stalls every stream and send of its process.
+      const gcText = Object.keys(end.gc[0] ?? {})
         .map((kind) => {
-          const d = (k: "count" | "ms" | "over10ms") => gcAfter.reduce((sum, g, i) => sum + (g[kind]?.[k] ?? 0) - (gcAtOpen[i]?.[kind]?.[k] ?? 0), 0);
+          const d = (k: "count" | "ms" | "over10ms") => end.gc.reduce((sum, g, i) => sum + (g[kind]?.[k] ?? 0) - (start!.gc[i]?.[kind]?.[k] ?? 0), 0);
           return d("count") ? `${kind} ${d("count")} (${Math.round(d("ms"))} ms, ${d("over10ms")} over 10 ms)` : "";
         })
         .filter(Boolean)
@@ -383,7 +386,7 @@ async function main() {
           `the servers' GC pauses meanwhile: ${gcText}; ` +
           `memory per open stream ${perStreamKb.toFixed(1)} KB (resident set with the streams open less before, both instances); ` +
           `server CPU ${usPerFrame.toFixed(0)} µs per frame delivered (both instances, from the streams' opening to the drain; compare bench/frame-cost.ts), ` +
-          `${Math.round((100 * serverMs) / wallMs)}% of their core, and waited runnable for it ${Number.isNaN(waitedMs) ? "(not measured)" : `${Math.round(waitedMs / (wallMs / 1000))} ms a second (all threads; their main threads ${Math.round(mainWaitedMs / (wallMs / 1000))})`}; the readers' and senders' process ${((clientMs * 1000) / Math.max(1, f.received)).toFixed(0)} µs per frame, ${Math.round((100 * clientMs) / wallMs)}% of its core, its event loop delayed ${f.ownLagP99} ms p99, ${f.ownLagMax} ms at most; ` +
+          `${Math.round((100 * serverMs) / wallMs)}% of their core, and waited runnable for it ${Number.isNaN(waitedMs) ? "(not measured)" : `${perSecond(waitedMs)} ms a second (all threads; their main threads ${perSecond(mainWaitedMs)})`}; the readers' and senders' process ${((clientMs * 1000) / Math.max(1, f.received)).toFixed(0)} µs per frame, ${Math.round((100 * clientMs) / wallMs)}% of its core, its event loop delayed ${f.ownLagP99} ms p99, ${f.ownLagMax} ms at most; ` +
           `the machine ${machineBusy} busy over both cores, Postgres ${postgresShare}`,
       );
     }

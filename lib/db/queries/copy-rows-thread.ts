@@ -6,11 +6,13 @@ import type { FromThread, ToThread } from "./copy-rows.worker";
  * The list thread, as the list pass's COPY sees it. Turning a million rows of COPY text into
  * the read path's JSON is ~5 s of CPU that the reconciler's main thread, the one every other
  * part of a run waits on, no longer spends: it hands the text over in large chunks and gets
- * each batch back packed (one string, one byte array, typed arrays of numbers), so what
- * crosses between the threads is a few messages a batch, never an object per room.
+ * each batch back packed (the rooms' JSON as bytes, typed arrays of numbers: copy-rows.ts),
+ * transferred, so what crosses between the threads is a few messages a batch, never an
+ * object per room.
  *
- * One thread per process, started at the first list pass and kept (unreferenced, so it never
- * holds the process open); each COPY is a stream of its own on it. A thread that dies fails
+ * One thread per process, started when the worker starts (with reconciliation on) or at the
+ * first list pass, and kept (unreferenced, so it never holds the process open); each COPY is
+ * a stream of its own on it. A thread that dies fails
  * the streams it held, and the next list pass starts another.
  */
 
