@@ -47,6 +47,7 @@ export class MessageService {
     // activity the room's new last_activity_at), in one round trip. The lock is held inside
     // Postgres only, never across a turn of this process's event loop.
     const { message, lastActivityAt, messageVersion: version } = await this.deps.invalidations.commitStatement(
+      this.deps.db,
       contentChangeOps("message.created", [this.deps.keys.messages(roomId)], { room: roomId, ms: "now" }),
       async (record) => {
         const sent = await sendMessageStatement(this.deps.db, { roomId, authorId: session.id, authorName: session.name, body: parsed.data.body }, record);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import type { Db } from "../../db/client";
 import { sql } from "drizzle-orm";
-import { anyPendingInvalidation, deleteAppliedInvalidations, deleteInvalidations, insertInvalidation, lockPendingInvalidations, type WrittenRecord } from "../../db/queries/invalidations";
+import { anyPendingInvalidation, deleteInvalidations, insertInvalidation, lockPendingInvalidations, type WrittenRecord } from "../../db/queries/invalidations";
 import type { GuardedStore } from "../guarded-store";
 import { CacheUnavailableError, withDeadline } from "../guarded-store";
 import { DEFAULT_POLL_MS, type Lease } from "./lease";
@@ -56,9 +56,6 @@ export interface InvalidationLogOptions {
 export class InvalidationLog implements WriteInvalidations {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<boolean> | undefined;
-  /** Rows applied by their writers, to delete; and the delete under way. */
-  private readonly applied: number[] = [];
-  private forgetting: Promise<void> | undefined;
   private stopped = false;
   private trusted = false;
   private readonly pollMs: number;
@@ -85,25 +82,25 @@ export class InvalidationLog implements WriteInvalidations {
       record = await insertInvalidation(tx, keyPrefix, ops(done));
       return done;
     });
-    await this.afterCommit(record!, started);
+    await this.afterCommit(db, record!, started);
     return result;
   }
 
   /** See {@link WriteInvalidations.commitStatement}: the statement writes the log row, then {@link settle}. */
-  async commitStatement<T>(ops: RecordedOps, statement: (record: RecordSpec) => Promise<{ result: T; record?: WrittenRecord }>): Promise<T> {
+  async commitStatement<T>(db: Db, ops: RecordedOps, statement: (record: RecordSpec) => Promise<{ result: T; record?: WrittenRecord }>): Promise<T> {
     const started = performance.now();
     const { result, record } = await statement({ keyPrefix: this.options.keyPrefix, ops });
     if (!record) throw new Error("the write's statement returned no record");
-    await this.afterCommit(record, started);
+    await this.afterCommit(db, record, started);
     return result;
   }
 
   /** {@link settle}s a committed record; both phases' times go to Server-Timing (`tx`, `invalidate`). */
-  private async afterCommit(record: WrittenRecord, started: number): Promise<void> {
+  private async afterCommit(db: Db, record: WrittenRecord, started: number): Promise<void> {
     const committedAt = performance.now();
     recordTiming("tx", committedAt - started, "write transaction");
     // The ops this write just stored, read back for the database's stamp: not parsed again.
-    const how = await this.settle(record.id, record.ops as InvalidationOps, committedAt);
+    const how = await this.settle(db, record.id, record.ops as InvalidationOps, committedAt);
     recordTiming("invalidate", performance.now() - committedAt, how);
   }
 
@@ -112,19 +109,25 @@ export class InvalidationLog implements WriteInvalidations {
    * until every process has read the log since `committedAt` or stopped trusting its cache.
    * Resolves when the write may be acknowledged; never rejects.
    *
-   * The row is deleted after the application, off the acknowledgement's path (batched with
-   * other writers' rows: see {@link forget}). A process that reads the log before that applies
-   * it again, which is harmless: ops make new generations when applied, never replay stored
-   * ones (./ops.ts). A failed application leaves the row to the log's readers.
+   * The row is deleted in a transaction around the application (on the writer's `db`): a
+   * process reading the log meanwhile waits for it (its FOR UPDATE), then finds the row gone,
+   * so one write is applied once, not once per process; a failed application rolls the
+   * delete back.
    */
-  async settle(id: number, ops: InvalidationOps, committedAt: number): Promise<"applied" | "waited"> {
+  async settle(db: Db, id: number, ops: InvalidationOps, committedAt: number): Promise<"applied" | "waited"> {
     const { guarded, apply, lease } = this.options;
     try {
-      await this.retryPolicy.execute(() => {
-        // An open circuit will not close within a retry's backoff: go to the wait at once.
-        if (!guarded.available) throw new CacheUnavailableError("circuit open");
-        return apply([ops]);
+      await db.transaction(async (t) => {
+        // 0 rows: a reader of the log holds it and applies it (or has): nothing left to do.
+        if ((await deleteInvalidations(t as unknown as Db, this.options.keyPrefix, [id])) === 0) return;
+        await this.retryPolicy.execute(() => {
+          // An open circuit will not close within a retry's backoff: go to the wait at once.
+          if (!guarded.available) throw new CacheUnavailableError("circuit open");
+          return apply([ops]);
+        });
       });
+      this.options.onApplied?.("direct", 1);
+      return "applied";
     } catch (error) {
       if (!(error instanceof CacheUnavailableError)) this.options.onError?.(error, { op: "apply" });
       const wait = committedAt + lease.leaseMs + LEASE_MARGIN_MS - performance.now();
@@ -132,27 +135,6 @@ export class InvalidationLog implements WriteInvalidations {
       this.options.onApplied?.("waited", 1);
       return "waited";
     }
-    this.forget(id);
-    this.options.onApplied?.("direct", 1);
-    return "applied";
-  }
-
-  /**
-   * Deletes an applied row, soon and in a batch: one statement for the rows applied since the
-   * last one went out, on the log's own connection, never on a write's path. Rows a log
-   * reader holds are skipped, not waited for (the reader deletes them), so this process's own
-   * reads of the log never queue behind another process's transaction. A delete that fails
-   * leaves its rows to the log's readers (applied once more, then deleted).
-   */
-  private forget(id: number): void {
-    this.applied.push(id);
-    this.forgetting ??= (async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.applied.length > 0) {
-        const ids = this.applied.splice(0, BATCH);
-        await deleteAppliedInvalidations(this.options.db, this.options.keyPrefix, ids).catch((error: unknown) => this.options.onError?.(error, { op: "forget" }));
-      }
-    })().finally(() => (this.forgetting = undefined));
   }
 
   /** Starts reading the log: now, then every `pollMs`. */
@@ -166,7 +148,6 @@ export class InvalidationLog implements WriteInvalidations {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.polling;
-    await this.forgetting;
     this.options.lease.revoke();
   }
 

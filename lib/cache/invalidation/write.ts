@@ -21,15 +21,15 @@ export type RecordSpec = { keyPrefix: string; ops: RecordedOps } | null;
 export interface WriteInvalidations {
   commit<T>(db: Db, work: (tx: Db) => Promise<T>, ops: RecordedOps | ((result: T) => RecordedOps)): Promise<T>;
   /**
-   * A write that is one statement, committed on its own, which writes its record itself
-   * from `record` (a send: lib/db/queries/messages.ts); then what follows a commit. The
-   * statement resolves to its result and the record it wrote.
+   * A write that is one statement on `db`, committed on its own, which writes its record
+   * itself from `record` (a send: lib/db/queries/messages.ts); then what follows a commit.
+   * The statement resolves to its result and the record it wrote.
    */
-  commitStatement<T>(ops: RecordedOps, statement: (record: RecordSpec) => Promise<{ result: T; record?: WrittenRecord }>): Promise<T>;
+  commitStatement<T>(db: Db, ops: RecordedOps, statement: (record: RecordSpec) => Promise<{ result: T; record?: WrittenRecord }>): Promise<T>;
 }
 
 /** The cache is off: a plain transaction, nothing to invalidate. */
 export const noInvalidations: WriteInvalidations = {
   commit: <T>(db: Db, work: (tx: Db) => Promise<T>) => db.transaction((t) => work(t as unknown as Db)),
-  commitStatement: async (_ops, statement) => (await statement(null)).result,
+  commitStatement: async (_db, _ops, statement) => (await statement(null)).result,
 };

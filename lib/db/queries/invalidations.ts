@@ -51,22 +51,7 @@ export function lockPendingInvalidations(tx: Db, keyPrefix: string, limit: numbe
     .for("update");
 }
 
-/**
- * Deletes rows their writer applied, skipping any a log reader holds (it applies and
- * deletes those itself): never waits for another process's transaction. How many went.
- */
-export async function deleteAppliedInvalidations(db: Db, keyPrefix: string, ids: number[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  const free = db
-    .select({ id: cacheInvalidations.id })
-    .from(cacheInvalidations)
-    .where(and(ofPrefix(keyPrefix), inArray(cacheInvalidations.id, ids)))
-    .for("update", { skipLocked: true });
-  const gone = await db.delete(cacheInvalidations).where(inArray(cacheInvalidations.id, free)).returning({ id: cacheInvalidations.id });
-  return gone.length;
-}
-
-/** Deletes rows in the transaction of a log reader that applies them; how many were there. */
+/** Deletes rows (in the transaction that applies them, so a failed application leaves them); how many were there. */
 export async function deleteInvalidations(tx: Db, keyPrefix: string, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
   const gone = await tx
